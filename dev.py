@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""The project's two entry points, each doing all of its own set-up.
+
+    python3 dev.py test   # lint, type-check and test every package (what CI runs)
+    python3 dev.py up     # a local Kontrol plus an example kite registered to it
+
+Needs only Python 3.11+. On first use it installs a pinned `uv` into `.tools/` and lets uv create
+`.venv/` from `uv.lock`, so every machine runs the same versions. Re-running is cheap: uv only
+checks that the environment still matches the lock file. Optional peers (node packages from the
+npm registry, Go modules) are installed when their toolchain is on the machine; tests that need
+one skip with a reason where it is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+TOOLS = ROOT / ".tools"
+UV_VERSION = "0.13.9"
+PACKAGES = ["dnode", "sockjs", "kite", "kontrol"]
+NODE_DIR = ROOT / "conformance" / "node"
+
+
+def say(msg: str) -> None:
+    print(f"==> {msg}", flush=True)
+
+
+def run(*cmd: str | Path, cwd: Path = ROOT, env: dict[str, str] | None = None) -> None:
+    """Run a command, echoing it; stop with its exit code if it fails."""
+    shown = " ".join(str(c) for c in cmd)
+    print(f"$ {shown}", flush=True)
+    proc = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env)
+    if proc.returncode != 0:
+        print(f"dev.py: '{shown}' failed with exit code {proc.returncode}", file=sys.stderr)
+        raise SystemExit(proc.returncode)
+
+
+def uv() -> Path:
+    """Path to a uv binary of the pinned version, installing it into .tools/ if needed."""
+    exe = TOOLS / "bin" / "uv"
+    if exe.exists():
+        out = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout
+        if UV_VERSION in out:
+            return exe
+    say(f"installing uv {UV_VERSION} into {TOOLS.relative_to(ROOT)}/")
+    if not (TOOLS / "bin" / "python").exists():
+        try:
+            venv.EnvBuilder(with_pip=True, clear=True).create(TOOLS)
+        except Exception as exc:  # a Python without ensurepip (Debian's python3 without -venv)
+            raise SystemExit(
+                f"dev.py: cannot create a virtual environment in {TOOLS}: {exc}\n"
+                "Install your distribution's venv support (e.g. apt-get install python3-venv)."
+            ) from exc
+    run(TOOLS / "bin" / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+        f"uv=={UV_VERSION}")
+    return exe
+
+
+def sync() -> Path:
+    """Create or update .venv from uv.lock (never re-resolving) and return its python."""
+    say("syncing .venv with uv.lock")
+    run(uv(), "sync", "--frozen", "--all-packages", "--quiet")
+    return ROOT / ".venv" / "bin" / "python"
+
+
+def node_peers() -> None:
+    """Install the npm peers (sockjs-client, kite.js, dnode-protocol) when node is here."""
+    if not (NODE_DIR / "package.json").exists():
+        return
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        say("node/npm not found: tests that need npm peers will be skipped")
+        return
+    if (NODE_DIR / "node_modules" / ".package-lock.json").exists():
+        lock = (NODE_DIR / "package-lock.json").stat().st_mtime
+        if (NODE_DIR / "node_modules" / ".package-lock.json").stat().st_mtime >= lock:
+            return
+    say("installing npm peers (conformance/node)")
+    run("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error", cwd=NODE_DIR)
+
+
+def test(extra: list[str]) -> None:
+    py = sync()
+    node_peers()
+    env = dict(os.environ)
+    env.setdefault("HYPOTHESIS_PROFILE", "ci" if env.get("CI") else "dev")
+    say("ruff")
+    run(py, "-m", "ruff", "check", ".")
+    say("mypy --strict, package by package")
+    for name in PACKAGES:
+        run(py, "-m", "mypy", "--strict", f"packages/{name}/src")
+    say("pytest")
+    run(py, "-m", "pytest", *extra, env=env)
+    if (ROOT / "conformance" / "__main__.py").exists():
+        say("conformance replay of recorded Go traffic")
+        run(py, "-m", "conformance", "replay", env=env)
+
+
+def up(extra: list[str]) -> None:
+    py = sync()
+    main = ROOT / "examples" / "quickstart.py"
+    if not main.exists():
+        raise SystemExit(
+            "dev.py up: the local Kontrol + kite quick start is not there yet "
+            "(it arrives with the Kontrol issue)."
+        )
+    os.execv(py, [str(py), str(main), *extra])
+
+
+def main() -> None:
+    if sys.version_info < (3, 11):
+        raise SystemExit("dev.py: Python 3.11 or newer is needed")
+    if len(sys.argv) < 2 or sys.argv[1] not in {"test", "up"}:
+        raise SystemExit(__doc__)
+    cmd, extra = sys.argv[1], sys.argv[2:]
+    {"test": test, "up": up}[cmd](extra)
+
+
+if __name__ == "__main__":
+    main()

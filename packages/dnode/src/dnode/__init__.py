@@ -1,0 +1,1 @@
+"""dnode package (work in progress)."""

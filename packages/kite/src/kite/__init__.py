@@ -1,0 +1,1 @@
+"""kite package (work in progress)."""

@@ -1,0 +1,1 @@
+"""kontrol package (work in progress)."""

@@ -1,0 +1,2 @@
+def main() -> None:
+    raise SystemExit("kontrol: not implemented yet")

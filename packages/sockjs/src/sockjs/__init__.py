@@ -1,0 +1,1 @@
+"""sockjs package (work in progress)."""
