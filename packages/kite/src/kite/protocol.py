@@ -1,0 +1,82 @@
+"""Wire types of the kite RPC layer shared by the runtime, auth and Kontrol (PROTOCOL.md §4.2).
+
+`KiteIdentity` is Go's `protocol.Kite`: the seven strings that name a kite. Go emits its keys in
+the fixed order of `FIELDS`; `to_json()` keeps that order so our bytes equal Go's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["FIELDS", "InvalidKiteStringError", "KiteIdentity"]
+
+#: Key order of `protocol.Kite` on the wire (also the order of `to_json()`).
+FIELDS: tuple[str, ...] = ("name", "username", "id", "environment", "region", "version", "hostname")
+#: Field order of the canonical string form (see `KiteIdentity.__str__`).
+STRING_ORDER: tuple[str, ...] = (
+    "username",
+    "environment",
+    "name",
+    "version",
+    "region",
+    "hostname",
+    "id",
+)
+
+
+class InvalidKiteStringError(ValueError):
+    """A kite string that Go's `KiteFromString`/`Validate` would refuse; the message is Go's."""
+
+
+@dataclass(frozen=True, slots=True)
+class KiteIdentity:
+    """Who a kite is: Go's `protocol.Kite`. Every field is a string, empty when unset."""
+
+    name: str = ""
+    username: str = ""
+    id: str = ""
+    environment: str = ""
+    region: str = ""
+    version: str = ""
+    hostname: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        """The JSON object Go sends, keys in Go's order."""
+        return {f: getattr(self, f) for f in FIELDS}
+
+    @classmethod
+    def from_json(cls, obj: Mapping[str, Any] | None) -> KiteIdentity:
+        """Read a `protocol.Kite` object the way Go's `encoding/json` does.
+
+        Keys match case-insensitively, unknown keys are ignored, missing or non-string values
+        give empty strings (Go would fail on a non-string; being lenient here loses nothing
+        because the value is only a claim).
+        """
+        if not isinstance(obj, Mapping):
+            return cls()
+        lowered = {str(k).lower(): v for k, v in obj.items()}
+        values = {f: lowered.get(f) for f in FIELDS}
+        return cls(**{f: v if isinstance(v, str) else "" for f, v in values.items()})
+
+    def __str__(self) -> str:
+        """Canonical form `/<username>/<environment>/<name>/<version>/<region>/<hostname>/<id>`."""
+        return "/" + "/".join(getattr(self, f) for f in STRING_ORDER)
+
+    @classmethod
+    def from_string(cls, s: str) -> KiteIdentity:
+        """Go's `KiteFromString`: split on `/` into at most seven parts, missing ones empty."""
+        if not s.startswith("/"):
+            raise InvalidKiteStringError("invalid kite string")
+        parts = s[1:].split("/", 6)
+        parts += [""] * (7 - len(parts))
+        return cls(**dict(zip(STRING_ORDER, parts, strict=True)))
+
+    def validate(self) -> None:
+        """Go's `Kite.Validate`: no empty field, no `/` inside a field."""
+        s = str(self)
+        if "//" in s:
+            raise InvalidKiteStringError("empty field")
+        if s.count("/") != 7:
+            raise InvalidKiteStringError('fields cannot contain "/"')
