@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["FIELDS", "InvalidKiteStringError", "KiteIdentity"]
+__all__ = ["FIELDS", "Auth", "InvalidKiteStringError", "KiteIdentity"]
 
 #: Key order of `protocol.Kite` on the wire (also the order of `to_json()`).
 FIELDS: tuple[str, ...] = ("name", "username", "id", "environment", "region", "version", "hostname")
@@ -80,3 +80,19 @@ class KiteIdentity:
             raise InvalidKiteStringError("empty field")
         if s.count("/") != 7:
             raise InvalidKiteStringError('fields cannot contain "/"')
+
+
+@dataclass(frozen=True, slots=True)
+class Auth:
+    """Credentials sent in a request envelope's `authentication` field: Go's `kite.Auth`.
+
+    `type` is `"kiteKey"`, `"token"` or a custom authenticator's name; `key` the JWT (or other
+    secret) without a trailing newline. On the wire: `{"type": ..., "key": ...}` in that order.
+    """
+
+    type: str
+    key: str
+
+    def to_json(self) -> dict[str, str]:
+        """The JSON object Go sends, keys in Go's order."""
+        return {"type": self.type, "key": self.key}

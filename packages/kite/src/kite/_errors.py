@@ -1,0 +1,146 @@
+"""The one exception tree of `kite`, mirroring Go kite's error `type` strings (PROTOCOL.md §4.4).
+
+    KiteError                      type = any string (custom types from *kite.Error handlers)
+    ├── MethodNotFoundError        methodNotFound
+    ├── AuthenticationError        authenticationError
+    ├── RequestLimitError          requestLimitError
+    ├── ArgumentError              argumentError
+    ├── GenericError               genericError
+    ├── KiteTimeoutError           timeout          (local: no response in time)
+    ├── SendError                  sendError        (local: could not send)
+    ├── DisconnectError            disconnect       (local: peer went away while waiting)
+    └── InvalidResponseError       invalidResponse  (local: malformed response)
+
+A remote failure arrives as `{"type","message","code","id"}`; `KiteError.from_json` picks the
+class by `type` (unknown types stay `KiteError` with that type) so callers can `except` either the
+class or compare `.type` as Go programs do. `str(err)` is Go's `Error.Error()` text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+__all__ = [
+    "ArgumentError",
+    "AuthenticationError",
+    "DisconnectError",
+    "GenericError",
+    "InvalidResponseError",
+    "KiteError",
+    "KiteTimeoutError",
+    "MethodNotFoundError",
+    "RequestLimitError",
+    "SendError",
+]
+
+
+class KiteError(Exception):
+    """An error with Go kite's wire shape: `type`, `message`, `code`, `id` (all strings)."""
+
+    default_type: ClassVar[str] = "genericError"
+
+    def __init__(
+        self, message: str, *, type: str | None = None, code: str = "", id: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.type = type if type is not None else self.default_type
+        self.message = message
+        self.code = code
+        self.id = id
+
+    def to_json(self) -> dict[str, str]:
+        """The error object Go sends, keys in Go's order `type, message, code, id`."""
+        return {"type": self.type, "message": self.message, "code": self.code, "id": self.id}
+
+    @staticmethod
+    def from_json(obj: Mapping[str, Any]) -> KiteError:
+        """Build the matching subclass from a received error object (lenient on missing keys)."""
+
+        def text(key: str) -> str:
+            value = obj.get(key)
+            return value if isinstance(value, str) else ("" if value is None else str(value))
+
+        type_ = text("type")
+        cls = _BY_TYPE.get(type_, KiteError)
+        return cls(text("message"), type=type_, code=text("code"), id=text("id"))
+
+    def __str__(self) -> str:
+        """Go's `Error.Error()`: `<type>: <message>` (just the message for genericError or no
+        type), then ` (<id>)` when there is an id."""
+        head = self.message if self.type in ("", "genericError") else f"{self.type}: {self.message}"
+        return f"{head} ({self.id})" if self.id else head
+
+    def __repr__(self) -> str:
+        name = type(self).__name__
+        return f"{name}({self.message!r}, type={self.type!r}, code={self.code!r}, id={self.id!r})"
+
+
+class MethodNotFoundError(KiteError):
+    """The remote kite has no such method (`methodNotFound`)."""
+
+    default_type = "methodNotFound"
+
+
+class AuthenticationError(KiteError):
+    """Credentials missing, unknown or refused (`authenticationError`)."""
+
+    default_type = "authenticationError"
+
+
+class RequestLimitError(KiteError):
+    """The method's throttle bucket is empty (`requestLimitError`)."""
+
+    default_type = "requestLimitError"
+
+
+class ArgumentError(KiteError):
+    """The handler could not read its arguments (`argumentError`)."""
+
+    default_type = "argumentError"
+
+
+class GenericError(KiteError):
+    """A handler failed with a plain error (`genericError`)."""
+
+    default_type = "genericError"
+
+
+class KiteTimeoutError(KiteError):
+    """No response within the call's timeout (`timeout`)."""
+
+    default_type = "timeout"
+
+
+class SendError(KiteError):
+    """The message could not be sent (`sendError`)."""
+
+    default_type = "sendError"
+
+
+class DisconnectError(KiteError):
+    """The remote kite went away while a call was waiting (`disconnect`)."""
+
+    default_type = "disconnect"
+
+
+class InvalidResponseError(KiteError):
+    """The remote answered with a malformed response (`invalidResponse`)."""
+
+    default_type = "invalidResponse"
+
+
+_BY_TYPE: dict[str, type[KiteError]] = {
+    cls.default_type: cls
+    for cls in (
+        MethodNotFoundError,
+        AuthenticationError,
+        RequestLimitError,
+        ArgumentError,
+        GenericError,
+        KiteTimeoutError,
+        SendError,
+        DisconnectError,
+        InvalidResponseError,
+    )
+}
