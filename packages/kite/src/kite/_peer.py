@@ -271,9 +271,16 @@ class Peer:
             for cid in callbacks:
                 self._table.remove(cid)
             raise SendError(str(exc)) from exc
+        lock = self._send_lock
         try:
-            async with self._send_lock:
+            try:
+                lock.acquire_nowait()  # the common, uncontended case: no extra checkpoint
+            except trio.WouldBlock:
+                await lock.acquire()
+            try:
                 await self._pipe.send(text)
+            finally:
+                lock.release()
         except BaseException as exc:
             for cid in callbacks:  # Go frees the callbacks of a message it failed to send
                 self._table.remove(cid)
@@ -329,7 +336,10 @@ class Peer:
             method = message.method
             if isinstance(method, str):
                 token = object()
-                await self._limiter.acquire_on_behalf_of(token)
+                try:
+                    self._limiter.acquire_on_behalf_of_nowait(token)
+                except trio.WouldBlock:
+                    await self._limiter.acquire_on_behalf_of(token)
                 assert self._nursery is not None
                 self._nursery.start_soon(self._serve, message, token)
                 continue
