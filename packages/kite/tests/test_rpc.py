@@ -368,3 +368,45 @@ async def test_invalid_response_shapes() -> None:
         "invalidResponse: json: cannot unmarshal number into Go value of type kite.Response",
         "invalidResponse: Server has sent invalid response arguments",
     ]
+
+
+async def test_argument_callbacks_live_on_unless_freed() -> None:
+    async def tick(n: int) -> None:
+        pass
+
+    limits = PeerLimits(max_callbacks=20)
+    async with connected(math_kite(), client_kite(limits=limits)) as (client, _, _, _):
+        for _ in range(100):
+            await client.tell("countdown", {"cb": tick, "from": 2}, free_callbacks=True)
+        assert len(client.callbacks) == 0
+        for _ in range(19):
+            await client.tell("countdown", {"cb": tick, "from": 1})
+        assert len(client.callbacks) == 19  # kept, as Go keeps them
+        with pytest.raises(SendError, match="callback table is full"):
+            await client.tell("countdown", {"cb": tick, "from": 1})
+        assert len(client.callbacks) == 19
+        assert await client.tell("kite.ping") == "pong"  # one slot left for a response
+
+
+async def test_late_and_duplicate_responses_are_ignored() -> None:
+    client_k = client_kite()
+    a, b = kite.memory_pipe_pair()
+    async with client_k.connect_pipe(b) as client, trio.open_nursery() as nursery:
+        results: list[Any] = []
+
+        async def call() -> None:
+            results.append(await client.tell("x"))
+
+        nursery.start_soon(call)
+        request = json.loads(await a.receive())
+        cid = next(iter(request["callbacks"]))
+        for result in (1, 2):
+            await a.send(f'{{"method":{cid},"arguments":[{{"result":{result}}}],"callbacks":{{}}}}')
+        await a.send('{"method":999,"arguments":[],"callbacks":{}}')
+        # The connection still works after the ignored messages.
+        nursery.start_soon(call)
+        request = json.loads(await a.receive())
+        cid = next(iter(request["callbacks"]))
+        await a.send(f'{{"method":{cid},"arguments":[{{"result":3}}],"callbacks":{{}}}}')
+    assert results == [1, 3]
+    assert len(client.callbacks) == 0

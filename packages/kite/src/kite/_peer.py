@@ -167,6 +167,7 @@ class Peer:
         method: str,
         *args: Any,
         timeout: float | None = None,  # noqa: ASYNC109
+        free_callbacks: bool = False,
     ) -> Any:
         """Call `method` on the remote kite and return its result.
 
@@ -176,12 +177,19 @@ class Peer:
 
         Args:
             timeout: seconds to wait for the response (`None`: forever, as Go's `Tell`).
+            free_callbacks: forget the functions sent in `args` once the call is over
+                (answered, failed or abandoned), for callbacks the remote only calls while
+                serving the call (a `countdown`); later invocations are then ignored. By
+                default they stay callable for the life of the connection, as in Go (what
+                e.g. `kite.heartbeat` needs), bounded by `PeerLimits.max_callbacks`.
 
         Raises:
             KiteError: the remote error (its `kite._errors` subclass), `KiteTimeoutError`,
                 `DisconnectError`, `SendError` or `InvalidResponseError`.
         """
-        return await self.call(method, list(args) if args else None, timeout=timeout)
+        return await self.call(
+            method, list(args) if args else None, timeout=timeout, free_callbacks=free_callbacks
+        )
 
     async def call(
         self,
@@ -189,6 +197,7 @@ class Peer:
         args: list[Any] | None,
         *,
         timeout: float | None = None,  # noqa: ASYNC109
+        free_callbacks: bool = False,
     ) -> Any:
         """Like `tell`, with the argument list given as is (`None` → `"withArgs":null`)."""
         if self._closing:
@@ -214,7 +223,11 @@ class Peer:
                     )
         finally:
             self._pending.pop(cid, None)
-            self._table.remove(cid)
+            if free_callbacks:
+                for sent in callbacks:
+                    self._table.remove(sent)
+            else:
+                self._table.remove(cid)
         if pending.error is not None:
             raise pending.error
         if pending.barrier > self._cb_done:
