@@ -152,3 +152,33 @@ def test_go_duration_parses_back(ns: int) -> None:
     for number, unit in re.findall(r"([0-9.]+)(h|ms|m|\u00b5s|ns|s)", text):
         total += float(number) * units[unit]
     assert round(total) * (-1 if text.startswith("-") else 1) == pytest.approx(ns, abs=2)
+
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**53), max_value=2**53)
+    | st.floats(min_value=-1e15, max_value=1e15)  # larger floats decode back as ints
+    | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@given(st.none() | st.lists(JSON, max_size=4), st.booleans())
+def test_envelope_round_trip_through_dnode(with_args: list[Any] | None, authed: bool) -> None:
+    auth = Auth("kiteKey", "k") if authed else None
+    message = dnode.decode(encode_call(auth, with_args))
+    sent: list[Any] = []
+    arguments = dnode.unscrub(message.arguments, message.callbacks, lambda i, a: sent.append(i))
+    envelope = parse_envelope(arguments)
+    assert envelope.kite == IDENTITY
+    assert envelope.authentication == auth
+    assert envelope.with_args.is_nil == (with_args is None)
+    if with_args is not None:
+        assert envelope.with_args.raw == with_args
+    assert envelope.response_callback is not None
+    envelope.response_callback("x")
+    assert sent == [0]

@@ -410,3 +410,11 @@ async def test_late_and_duplicate_responses_are_ignored() -> None:
         await a.send(f'{{"method":{cid},"arguments":[{{"result":3}}],"callbacks":{{}}}}')
     assert results == [1, 3]
     assert len(client.callbacks) == 0
+
+
+async def test_accepting_side_calls_dialler_with_callbacks() -> None:
+    """Roles reversed: the accepting kite runs `countdown` on the kite that dialled it."""
+    ticks: list[int] = []
+    async with connected(client_kite(), math_kite()) as (_, accepted, _, _):
+        assert await accepted.tell("countdown", {"cb": ticks.append, "from": 4}) == "done"
+    assert ticks == [4, 3, 2, 1]
