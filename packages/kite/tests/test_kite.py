@@ -146,3 +146,18 @@ async def test_dialled_side_does_not_run_first_request_hooks() -> None:
     async with connected(math_kite(), client) as (_, server, _, _):
         await server.tell("client.hello")
     assert events == []
+
+
+async def test_on_connect_can_start_a_call_to_the_new_peer() -> None:
+    server = math_kite()
+    answers: list[str] = []
+    done = trio.Event()
+
+    async def greet(peer: Peer) -> None:
+        answers.append(await peer.tell("client.hello"))
+        done.set()
+
+    server.on_connect(lambda peer: peer.start_soon(greet, peer))
+    async with connected(server, client_kite()):
+        await done.wait()
+    assert answers == ["hello from go client"]

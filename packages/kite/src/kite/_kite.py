@@ -213,7 +213,11 @@ class Kite:
     # lifecycle hooks
 
     def on_connect(self, fn: _F) -> _F:
-        """Call `fn(peer)` when a connection is accepted, before any message is read."""
+        """Call `fn(peer)` when a connection is accepted, before any message is read.
+
+        The connection is not read until the hooks return: to call the new peer from a hook,
+        start a task with `peer.start_soon` instead of awaiting the call.
+        """
         self._on_connect.append(fn)
         return fn
 

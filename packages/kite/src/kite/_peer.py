@@ -305,11 +305,17 @@ class Peer:
                 raise SendError(str(exc)) from exc
             raise
 
-    async def _run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    async def _run(
+        self,
+        before_start: Callable[[Peer], Awaitable[None]] | None,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
                 nursery.start_soon(self._run_callbacks)
+                if before_start is not None:
+                    await before_start(self)
                 nursery.start_soon(self._reader)
                 task_status.started()
         finally:
@@ -409,15 +415,14 @@ async def open_peer(
 ) -> AsyncIterator[Peer]:
     """Run RPC over `pipe` for the duration of the block; yields the `Peer`.
 
-    `before_start(peer)` is awaited before the first message is read. On exit (or when the
+    `before_start(peer)` is awaited before the first message is read (it may start tasks with
+    `peer.start_soon`, but a call awaited there cannot be answered yet). On exit (or when the
     pipe ends) the connection's tasks are cancelled and the pipe closed.
     """
     peer = Peer(pipe, local_kite, trusted=trusted, auth=auth, remote=remote, limits=limits)
     try:
-        if before_start is not None:
-            await before_start(peer)
         async with trio.open_nursery() as nursery:
-            await nursery.start(peer._run)
+            await nursery.start(peer._run, before_start)
             try:
                 yield peer
             finally:
