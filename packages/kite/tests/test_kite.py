@@ -161,3 +161,25 @@ async def test_on_connect_can_start_a_call_to_the_new_peer() -> None:
     async with connected(server, client_kite()):
         await done.wait()
     assert answers == ["hello from go client"]
+
+
+async def test_errors_of_the_block_are_not_wrapped() -> None:
+    a, b = memory_pipe_pair()
+
+    async def body() -> None:
+        async with math_kite().accept(a), client_kite().connect_pipe(b) as client:
+            await client.tell("kite.ping")
+            raise ZeroDivisionError
+
+    with pytest.raises(ZeroDivisionError):
+        await body()
+
+
+def test_public_names() -> None:
+    import kite
+
+    for name in kite.__all__:
+        assert getattr(kite, name) is not None
+    assert {"Kite", "Peer", "Request", "MessagePipe", "MethodHandling", "PeerLimits"} <= set(
+        kite.__all__
+    )

@@ -417,7 +417,9 @@ async def open_peer(
 
     `before_start(peer)` is awaited before the first message is read (it may start tasks with
     `peer.start_soon`, but a call awaited there cannot be answered yet). On exit (or when the
-    pipe ends) the connection's tasks are cancelled and the pipe closed.
+    pipe ends) the connection's tasks are cancelled and the pipe closed. An exception raised by
+    the block comes out as itself, not wrapped in an exception group (the connection's own
+    tasks never raise).
     """
     peer = Peer(pipe, local_kite, trusted=trusted, auth=auth, remote=remote, limits=limits)
     try:
@@ -427,5 +429,9 @@ async def open_peer(
                 yield peer
             finally:
                 peer._shutdown()
+    except BaseExceptionGroup as group:
+        if len(group.exceptions) == 1:
+            raise group.exceptions[0] from None
+        raise
     finally:
         await peer.aclose()
