@@ -16,7 +16,7 @@ import pytest
 import trio
 from kite_rpc_helpers import client_kite, connected, math_kite
 
-from kite import Auth, Kite, KiteError, memory_pipe_pair
+from kite import Auth, Kite, KiteError, Request, memory_pipe_pair
 
 CAPTURES = Path(__file__).resolve().parents[3] / "conformance" / "captures"
 _ERROR_ID = re.compile(r'"id":"[0-9a-f]{16}"')
@@ -69,7 +69,28 @@ SCENARIOS: list[tuple[str, str, list[Any] | None, Any]] = [
     ("call-me-back", "callMeBack", [], "hello from go client"),
     ("auth-missing", "square", [5], KiteError),
     ("auth-unknown-type", "square", [5], KiteError),
+    ("auth-kitekey-ok", "square", [5], 25),
+    ("auth-token-ok", "square", [7], 49),
+    ("auth-untrusted-key", "square", [5], KiteError),
+    ("auth-bad-signature", "square", [5], KiteError),
 ]
+
+
+def _refuse(reason: str) -> Any:
+    def authenticator(r: Request) -> str:
+        raise ValueError(reason)
+
+    return authenticator
+
+
+#: Stand-ins for the real authenticators (the auth package's job): they give the verdicts the
+#: Go kite gave, so the pipeline's wrapping and the bytes around it can be compared.
+AUTHENTICATORS: dict[str, dict[str, Any]] = {
+    "auth-kitekey-ok": {"kiteKey": lambda r: "anchor"},
+    "auth-token-ok": {"token": lambda r: "anchor"},
+    "auth-untrusted-key": {"kiteKey": _refuse("kontrol key is not trusted")},
+    "auth-bad-signature": {"kiteKey": _refuse("crypto/rsa: verification error")},
+}
 
 
 @pytest.mark.parametrize(("name", "method", "args", "expected"), SCENARIOS)
@@ -81,6 +102,7 @@ async def test_replay_matches_go_bytes(
     auth = request["authentication"]
     client = like(client_kite(), identity_of(captured["c2s"][0]))
     server = math_kite(auth=name.startswith("auth-"))
+    server.authenticators.update(AUTHENTICATORS.get(name, {}))
     if any('"method":"client.hello"' in m for m in captured["s2c"]):
         like(server, identity_of(next(m for m in captured["s2c"] if "client.hello" in m)))
     connect = {"auth": Auth(auth["type"], auth["key"])} if auth else {}
