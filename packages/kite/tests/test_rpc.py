@@ -9,7 +9,7 @@ import pytest
 import trio
 import trio.lowlevel
 import trio.testing
-from kite_rpc_helpers import client_kite, connected, math_kite
+from kite_rpc_helpers import RecordingPipe, client_kite, connected, math_kite
 
 import kite
 from kite import (
@@ -418,3 +418,55 @@ async def test_accepting_side_calls_dialler_with_callbacks() -> None:
     async with connected(client_kite(), math_kite()) as (_, accepted, _, _):
         assert await accepted.tell("countdown", {"cb": ticks.append, "from": 4}) == "done"
     assert ticks == [4, 3, 2, 1]
+
+
+async def test_handlers_calling_back_do_not_deadlock_a_saturated_connection() -> None:
+    """All request slots busy with handlers waiting for the caller: answers still flow."""
+    server = math_kite(limits=PeerLimits(max_concurrent_requests=2, request_backlog=10))
+    async with connected(server, client_kite()) as (client, _, _, _):
+        results: list[Any] = []
+        async with trio.open_nursery() as nursery:
+            for _ in range(8):
+
+                async def one() -> None:
+                    results.append(await client.call("callMeBack", []))
+
+                nursery.start_soon(one)
+    assert results == ["hello from go client"] * 8
+
+
+async def test_full_backlog_stops_reading() -> None:
+    server = math_kite(limits=PeerLimits(max_concurrent_requests=1, request_backlog=1))
+    release = trio.Event()
+
+    @server.handle("wait")
+    async def wait(r: Request) -> str:
+        await release.wait()
+        return "released"
+
+    a, b = kite.memory_pipe_pair(max_buffer=0)
+    spipe = RecordingPipe(a)
+    results: list[str] = []
+    async with (
+        server.accept(spipe),
+        client_kite().connect_pipe(b) as client,
+        trio.open_nursery() as nursery,
+    ):
+        for _ in range(4):
+
+            async def one() -> None:
+                results.append(await client.tell("wait"))
+
+            nursery.start_soon(one)
+        await trio.testing.wait_all_tasks_blocked()
+        # one running, one in the (full) backlog: the third is not read
+        assert len(spipe.received) == 2
+        release.set()
+    assert results == ["released"] * 4
+
+
+def test_limits_validation() -> None:
+    with pytest.raises(ValueError, match="max_concurrent_requests"):
+        PeerLimits(max_concurrent_requests=0)
+    with pytest.raises(ValueError, match="callback_queue"):
+        PeerLimits(callback_queue=-1)

@@ -3,10 +3,12 @@
 How this works (PROTOCOL.md §3.7, §3.8, §4.1-§4.6):
 
 * One **reader task** receives messages from the pipe and decodes each once. A string
-  `method` is a request: the reader waits for a slot of a `trio.CapacityLimiter`
-  (`max_concurrent_requests`) and starts a task for it in the connection's nursery, so requests
-  run concurrently but never more than the bound; when all slots are busy the reader stops
-  reading (back-pressure). A numeric `method` is a callback invocation:
+  `method` is a request: it runs in a task of the connection's nursery, at most
+  `max_concurrent_requests` at once. Beyond that, requests wait in a FIFO backlog (a finishing
+  task takes the next one, no new task); while the backlog holds `request_backlog` requests
+  the reader stops reading (back-pressure). The backlog keeps responses and callbacks flowing
+  while all request slots are busy, so handlers waiting for the caller do not deadlock the
+  connection. A numeric `method` is a callback invocation:
   * the response callback of one of our pending calls is handed to the waiting caller right
     in the reader (no task, no user code) and freed at once, so late or duplicate responses
     are ignored and nothing leaks (Go never frees them, §3.7; peers cannot tell);
@@ -30,6 +32,7 @@ from __future__ import annotations
 import inspect
 import logging
 import sys
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -64,8 +67,10 @@ class PeerLimits:
     """Resource limits of one connection.
 
     Attributes:
-        max_concurrent_requests: incoming method calls served at once (default 100); further
-            requests wait, and so does the reading of the connection. Go has no limit.
+        max_concurrent_requests: incoming method calls served at once (default 100). Go has
+            no limit.
+        request_backlog: requests read and waiting for a free slot (default 100); when full,
+            the connection is not read until a request finishes.
         callback_queue: received callback invocations queued for the callback task before
             the reader waits (default 64).
         max_callbacks: live local callbacks (functions we sent and may still be called) per
@@ -75,8 +80,16 @@ class PeerLimits:
     """
 
     max_concurrent_requests: int = 100
+    request_backlog: int = 100
     callback_queue: int = 64
     max_callbacks: int = dnode.DEFAULT_CALLBACK_LIMIT
+
+    def __post_init__(self) -> None:
+        for name in ("max_concurrent_requests", "request_backlog", "max_callbacks"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"PeerLimits.{name} must be at least 1")
+        if self.callback_queue < 0:
+            raise ValueError("PeerLimits.callback_queue must not be negative")
 
 
 class _PendingCall:
@@ -129,7 +142,9 @@ class Peer:
         self._table = dnode.CallbackTable(self.limits.max_callbacks)
         self._pending: dict[int, _PendingCall] = {}
         self._send_lock = trio.StrictFIFOLock()
-        self._limiter = trio.CapacityLimiter(self.limits.max_concurrent_requests)
+        self._running = 0  # request tasks alive
+        self._backlog: deque[dnode.Message] = deque()
+        self._backlog_lot = trio.lowlevel.ParkingLot()  # the reader waiting for backlog room
         self._cb_send, self._cb_receive = trio.open_memory_channel[
             tuple[Callable[..., Any], dnode.Message]
         ](self.limits.callback_queue)
@@ -339,6 +354,9 @@ class Peer:
         receive = self._pipe.receive
         decode = dnode.decode
         table_get = self._table.get
+        backlog = self._backlog
+        max_running = self.limits.max_concurrent_requests
+        max_backlog = self.limits.request_backlog
         while True:
             try:
                 text = await receive()
@@ -354,13 +372,14 @@ class Peer:
                 continue
             method = message.method
             if isinstance(method, str):
-                token = object()
-                try:
-                    self._limiter.acquire_on_behalf_of_nowait(token)
-                except trio.WouldBlock:
-                    await self._limiter.acquire_on_behalf_of(token)
-                assert self._nursery is not None
-                self._nursery.start_soon(self._serve, message, token)
+                if self._running < max_running:
+                    self._running += 1
+                    assert self._nursery is not None
+                    self._nursery.start_soon(self._serve, message)
+                else:
+                    backlog.append(message)
+                    while len(backlog) >= max_backlog:
+                        await self._backlog_lot.park()
                 continue
             fn = table_get(method)
             if fn is None:
@@ -376,13 +395,20 @@ class Peer:
             await self._cb_send.send((fn, message))
         self._shutdown()
 
-    async def _serve(self, message: dnode.Message, token: object) -> None:
+    async def _serve(self, message: dnode.Message) -> None:
         try:
-            await self.local_kite._serve_request(self, message)
-        except Exception:  # the pipeline answers errors itself; this is a bug, keep serving
-            log.exception("error serving %r", message.method)
+            while True:
+                try:
+                    await self.local_kite._serve_request(self, message)
+                except Exception:  # the pipeline answers errors itself: a bug, keep serving
+                    log.exception("error serving %r", message.method)
+                if not self._backlog:
+                    break
+                message = self._backlog.popleft()
+                if self._backlog_lot:
+                    self._backlog_lot.unpark_all()
         finally:
-            self._limiter.release_on_behalf_of(token)
+            self._running -= 1
 
     async def _run_callbacks(self) -> None:
         self._runner_task = trio.lowlevel.current_task()
