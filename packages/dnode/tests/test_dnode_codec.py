@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 import pytest
-from dnode_strategies import json_equal, json_values, keys, scalars
+from dnode_strategies import go_reference, json_equal, json_values, keys, scalars, tricky_values
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -331,3 +331,9 @@ def test_go_float_round_trips_and_matches_go_notation(x: float) -> None:
 def test_set_backend_refuses_unknown_names() -> None:
     with pytest.raises(ValueError, match="backend"):
         dnode.set_backend("simplejson")
+
+
+@given(tricky_values)
+@example([1e16, "1.0]", "x\\b", 2e-7, "\ud800", 1e21])
+def test_encode_matches_an_independent_model_of_go(value: Any) -> None:
+    assert enc(value) == go_reference(value)

@@ -7,8 +7,8 @@ from collections import OrderedDict
 from typing import Any
 
 import pytest
-from dnode_strategies import json_equal, values_with_functions
-from hypothesis import given
+from dnode_strategies import go_reference, json_equal, tricky_values, values_with_functions
+from hypothesis import example, given
 
 import dnode
 
@@ -124,6 +124,12 @@ MAPPED: list[tuple[Any, Any, dict[int, tuple[str | int, ...]]]] = [
     ("s", "s", {}),
     ((1, f1), [1, "[Function]"], {0: (1,)}),
     ({1: f1, "a": 2}, {"1": "[Function]", "a": 2}, {0: ("1",)}),
+    (
+        {"a": f1, 1: f2, "b": 3},
+        {"a": "[Function]", "1": "[Function]", "b": 3},
+        {0: ("a",), 1: ("1",)},
+    ),
+    ({"a": 1, 2: [f1]}, {"a": 1, "2": ["[Function]"]}, {0: ("2", 0)}),
     (OrderedDict(b=1, a=f1), {"b": 1, "a": "[Function]"}, {0: ("a",)}),
     (Point(1.0, 2.0, on_move=f1), {"x": 1.0, "y": 2.0, "onMove": "[Function]"}, {0: ("onMove",)}),
     (Custom(f1), {"kind": "custom", "fn": "[Function]"}, {0: ("fn",)}),
@@ -142,7 +148,7 @@ def test_scrub_maps_python_values(value: Any, scrubbed: Any, callbacks: dict[int
     out, cbs = dnode.scrub(value, dnode.CallbackTable())
     assert out == scrubbed
     assert cbs == callbacks
-    assert type(out) in {type(None), bool, int, float, str, list, tuple, dict}
+    assert isinstance(out, type(None) | bool | int | float | str | list | tuple | dict)
     dnode.encode(dnode.Message("m", [out], {}))  # always encodable
 
 
@@ -327,3 +333,17 @@ def test_scrub_encode_decode_unscrub_round_trip(value: Any) -> None:
     assert sorted(cbs) == list(range(1, 1 + len(sent_fns)))  # consecutive, in walk order
     assert json_equal(blank(received), blank([value]))
     json.loads(text)
+
+
+@given(tricky_values)
+@example([16.0, -0.0, 1e20, 2e-5, 1e-7, 0.5, 1e21, [3.0]])
+def test_scrubbed_values_encode_exactly_like_go(value: Any) -> None:
+    args, cbs = dnode.scrub([value], dnode.CallbackTable())
+    text = dnode.encode(dnode.Message("m", args, cbs))
+    assert text == '{"method":"m","arguments":[' + go_reference(value) + '],"callbacks":{}}'
+
+
+def test_scrub_writes_integral_floats_as_go_does() -> None:
+    out, _ = dnode.scrub([16.0, -0.0, 1e16, 0.5], dnode.CallbackTable())
+    assert out == [16, -0.0, 1e16, 0.5]
+    assert [type(x) for x in out] == [int, float, float, float]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
 from . import _json
@@ -35,7 +35,7 @@ MAX_CALLBACK_ID: Final = 2**64 - 1
 _FIELDS: Final = frozenset(("method", "arguments", "callbacks", "links"))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Message:
     """One dnode message.
 
@@ -49,8 +49,22 @@ class Message:
 
     method: str | int
     arguments: list[Any]
-    callbacks: Mapping[int, CallbackPath] = field(default_factory=dict)
-    links: Any = None
+    callbacks: Mapping[int, CallbackPath]
+    links: Any
+
+    def __init__(
+        self,
+        method: str | int,
+        arguments: list[Any],
+        callbacks: Mapping[int, CallbackPath] | None = None,
+        links: Any = None,
+    ) -> None:
+        # Frozen: the slots are set through their descriptors (twice as fast as the
+        # object.__setattr__ calls a generated frozen __init__ makes; this is per message).
+        _set_method(self, method)
+        _set_arguments(self, arguments)
+        _set_callbacks(self, {} if callbacks is None else callbacks)
+        _set_links(self, links)
 
 
 def decode(data: str | bytes | bytearray | memoryview) -> Message:
@@ -65,12 +79,13 @@ def decode(data: str | bytes | bytearray | memoryview) -> Message:
         raise DecodeError(f"invalid JSON: {exc}") from None
     if type(obj) is not dict:
         raise DecodeError(f"a dnode message is a JSON object, not {_kind(obj)}")
-    method = obj.get("method", _MISSING)
-    arguments = obj.get("arguments", _MISSING)
-    callbacks = obj.get("callbacks", _MISSING)
-    links = obj.get("links")
-    exact = (method is not _MISSING) + (arguments is not _MISSING) + (callbacks is not _MISSING)
-    if exact + ("links" in obj) != len(obj):
+    get = obj.get
+    method = get("method", _MISSING)
+    arguments = get("arguments", _MISSING)
+    callbacks = get("callbacks", _MISSING)
+    links = None
+    if len(obj) != 3 or method is _MISSING or arguments is _MISSING or callbacks is _MISSING:
+        # Rare: other keys (links, different case, extras) or missing ones.
         method, arguments, callbacks, links = _fold_fields(obj)
 
     # method
@@ -95,12 +110,30 @@ def decode(data: str | bytes | bytearray | memoryview) -> Message:
     if type(callbacks) is dict and callbacks:
         cbs: dict[int, CallbackPath] = {}
         for key, path in callbacks.items():
-            cbs[_callback_id(key)] = _path(key, path)
+            if key.isdigit() and key.isascii() and len(key) < 20:
+                cid = int(key)
+            else:
+                cid = _callback_id(key)
+            if type(path) is list:
+                for step in path:
+                    if type(step) is not str and type(step) is not int:
+                        break
+                else:
+                    cbs[cid] = tuple(path)
+                    continue
+            cbs[cid] = _path(key, path)
     elif callbacks is _MISSING or callbacks is None or callbacks == {}:
         cbs = {}
     else:
         raise DecodeError(f"callbacks must be a JSON object, not {_kind(callbacks)}")
     return Message(method, arguments, cbs, links)
+
+
+_SLOTS: Any = vars(Message)
+_set_method = _SLOTS["method"].__set__
+_set_arguments = _SLOTS["arguments"].__set__
+_set_callbacks = _SLOTS["callbacks"].__set__
+_set_links = _SLOTS["links"].__set__
 
 
 def encode(msg: Message) -> str:
@@ -142,7 +175,9 @@ def encode(msg: Message) -> str:
         text = _json.dumps(obj)
     except (TypeError, ValueError, RecursionError) as exc:
         raise EncodeError(f"cannot encode message: {exc}") from None
-    return _json._go_spelling(text)
+    # Arguments straight from scrub() carry a tag when every float in them is already spelled
+    # the Go way by both backends: then the float scan of the text can be skipped.
+    return _json._go_spelling(text, type(arguments) is not _json.GoFloatsList)
 
 
 class _Missing:
@@ -159,7 +194,7 @@ def _fold_fields(obj: dict[str, Any]) -> tuple[Any, Any, Any, Any]:
     """Go's field matching: keys equal to a field name ignoring case; the last one wins."""
     found: dict[str, Any] = {}
     for key, value in obj.items():
-        low = key.lower()
+        low = key if key in _FIELDS else key.lower()
         if low in _FIELDS:
             found[low] = value
     return (

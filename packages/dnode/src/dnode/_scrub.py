@@ -21,12 +21,13 @@ from __future__ import annotations
 import base64
 import dataclasses
 import enum
-import itertools
+import math
 import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final, Generic, TypeVar
 
 from ._errors import CallbackLimitError, PathError, ScrubError
+from ._json import GoFloatsList, float_is_go_safe
 from ._message import CallbackPath
 
 __all__ = [
@@ -146,8 +147,6 @@ class RemoteFunction(Generic[_R]):
 # ---------------------------------------------------------------------------------------------
 # scrubbing
 
-_PLAIN: Final = frozenset((str, int, bool, type(None)))
-
 
 class _Kind(enum.Enum):
     FUNCTION = 1
@@ -200,111 +199,137 @@ def _classify(x: Any) -> _Kind:
 class _Scrub:
     """State of one scrub: the table, the callbacks found so far."""
 
-    __slots__ = ("callbacks", "register")
+    __slots__ = ("callbacks", "go_floats", "register")
 
     def __init__(self, table: CallbackTable) -> None:
         self.register = table.register
         self.callbacks: dict[int, CallbackPath] = {}
+        self.go_floats = True  # every float met prints the same in Python and Go
 
-    def function(self, fn: Callable[..., Any], path: CallbackPath) -> str:
+    def walk_float(self, x: float, path: CallbackPath) -> float | int:
+        if x - x != 0.0:
+            raise ScrubError(f"{x!r} has no JSON form", path)
+        if x.is_integer() and abs(x) < 1e16 and (x != 0.0 or math.copysign(1.0, x) > 0):
+            return int(x)  # Go prints an integral float64 without a fraction: 16.0 -> 16
+        if not float_is_go_safe(x):
+            self.go_floats = False  # encode() must look for it (1e-5, 1e20, -0.0)
+        return x
+
+    def walk_function(self, fn: Callable[..., Any], path: CallbackPath) -> str:
         self.callbacks[self.register(fn)] = path
         return FUNCTION_PLACEHOLDER
 
-    def dict(self, d: dict[Any, Any], path: CallbackPath) -> dict[str, Any]:
-        out: dict[Any, Any] | None = None  # a copy of d, made at the first changed value
-        rekeyed: dict[str, Any] | None = None  # a rebuilt dict, once a key is not a str
-        for i, (k, x) in enumerate(d.items()):
+    def walk_dict(self, d: dict[Any, Any], path: CallbackPath) -> dict[str, Any]:
+        # The hot loop: strings first (most values), no per-item allocation unless a value
+        # changes; a copy of d is made at the first change.
+        out: dict[Any, Any] | None = None
+        y: Any
+        for k, x in d.items():
             if type(k) is not str:
-                if rekeyed is None:
-                    src = d if out is None else out
-                    rekeyed = dict(itertools.islice(src.items(), i))
-                k = _key(k, path)
+                return self.walk_rekeyed(d, out, k, path)
             t = type(x)
-            if t in _PLAIN:
-                y = x
-            elif t is float:
-                if x - x != 0.0:
-                    raise ScrubError(f"{x!r} has no JSON form", (*path, k))
-                y = x
+            if t is str or t is int or x is None or t is bool:
+                continue
+            if t is float:
+                if 1e-4 <= abs(x) < 1e16 and not x.is_integer():
+                    continue
+                y = self.walk_float(x, (*path, k))
             elif t is dict:
-                y = self.dict(x, (*path, k))
+                y = self.walk_dict(x, (*path, k))
             elif t is list:
-                y = self.list(x, (*path, k))
+                y = self.walk_list(x, (*path, k))
             else:
-                y = self.other(x, (*path, k))
-            if rekeyed is not None:
-                if k in rekeyed:
-                    raise ScrubError(f"duplicate object key {k!r} after conversion", path)
-                rekeyed[k] = y
-            elif y is not x:
+                y = self.walk_other(x, (*path, k))
+            if y is not x:
                 if out is None:
                     out = d.copy()
                 out[k] = y
-        if rekeyed is not None:
-            return rekeyed
         return d if out is None else out
 
-    def list(self, seq: list[Any] | tuple[Any, ...], path: CallbackPath) -> Any:
+    def walk_rekeyed(
+        self, d: dict[Any, Any], out: dict[Any, Any] | None, first: Any, path: CallbackPath
+    ) -> dict[str, Any]:
+        """Finish walking ``d`` from key ``first`` on, in a new dict with str keys."""
+        result: dict[str, Any] = {}
+        src = d if out is None else out
+        for k, y in src.items():  # the items before `first` are done (in `out` if changed)
+            if k is first:
+                break
+            result[k] = y
+        started = False
+        for k, x in d.items():
+            if not started:
+                if k is not first:
+                    continue
+                started = True
+            key = _key(k, path)
+            if key in result:
+                raise ScrubError(f"duplicate object key {key!r} after conversion", path)
+            result[key] = self.walk_any(x, (*path, key))
+        return result
+
+    def walk_list(self, seq: list[Any] | tuple[Any, ...], path: CallbackPath) -> Any:
         out: list[Any] | None = None
-        for i, x in enumerate(seq):
+        y: Any
+        i = -1
+        for x in seq:
+            i += 1
             t = type(x)
-            if t in _PLAIN:
+            if t is str or t is int or x is None or t is bool:
                 continue
             if t is float:
-                if x - x != 0.0:
-                    raise ScrubError(f"{x!r} has no JSON form", (*path, i))
-                continue
-            if t is dict:
-                y = self.dict(x, (*path, i))
+                if 1e-4 <= abs(x) < 1e16 and not x.is_integer():
+                    continue
+                y = self.walk_float(x, (*path, i))
+            elif t is dict:
+                y = self.walk_dict(x, (*path, i))
             elif t is list:
-                y = self.list(x, (*path, i))
+                y = self.walk_list(x, (*path, i))
             else:
-                y = self.other(x, (*path, i))
+                y = self.walk_other(x, (*path, i))
             if y is not x:
                 if out is None:
                     out = list(seq)
                 out[i] = y
         return seq if out is None else out
 
-    def any(self, x: Any, path: CallbackPath) -> Any:
+    def walk_any(self, x: Any, path: CallbackPath) -> Any:
         t = type(x)
-        if t in _PLAIN:
+        if t is str or t is int or x is None or t is bool:
             return x
         if t is float:
-            if x - x != 0.0:
-                raise ScrubError(f"{x!r} has no JSON form", path)
-            return x
+            return self.walk_float(x, path)
         if t is dict:
-            return self.dict(x, path)
+            return self.walk_dict(x, path)
         if t is list:
-            return self.list(x, path)
-        return self.other(x, path)
+            return self.walk_list(x, path)
+        return self.walk_other(x, path)
 
-    def other(self, x: Any, path: CallbackPath) -> Any:
+    def walk_other(self, x: Any, path: CallbackPath) -> Any:
         t = type(x)
         if t is tuple:
-            return self.list(x, path)
+            return self.walk_list(x, path)
         kind = _KINDS.get(t) or _classify(x)
         if kind is _Kind.FUNCTION:
-            return self.function(x, path)
+            return self.walk_function(x, path)
         if kind is _Kind.DATACLASS:
-            return self.dict(_dataclass_dict(x), path)
+            return self.walk_dict(_dataclass_dict(x), path)
         if kind is _Kind.DNODE:
-            return self.any(x.__dnode__(), path)
+            return self.walk_any(x.__dnode__(), path)
         if kind is _Kind.SEQUENCE:
-            return self.list(list(x), path)
+            return self.walk_list(list(x), path)
         if kind is _Kind.MAPPING:
-            return self.dict(dict(x.items()), path)
+            return self.walk_dict(dict(x.items()), path)
         if kind is _Kind.STR:
             return str.__str__(x)
         if kind is _Kind.INT:
             return int.__index__(x)
         if kind is _Kind.FLOAT:
-            return self.any(float(x), path)
+            return self.walk_any(float(x), path)
         if kind is _Kind.BYTES:
             return base64.b64encode(x).decode("ascii")  # Go's []byte encoding
         if kind is _Kind.ENUM:
-            return self.any(x.value, path)
+            return self.walk_any(x.value, path)
         raise ScrubError(f"{t.__qualname__} value has no JSON mapping", path)
 
 
@@ -353,7 +378,10 @@ def scrub(value: Any, table: CallbackTable) -> tuple[Any, dict[int, CallbackPath
     """
     state = _Scrub(table)
     try:
-        return state.any(value, ()), state.callbacks
+        out = state.walk_any(value, ())
+        if type(out) is list and state.go_floats:
+            out = GoFloatsList(out)
+        return out, state.callbacks
     except BaseException as exc:
         for cid in state.callbacks:
             table.remove(cid)
