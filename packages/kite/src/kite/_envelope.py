@@ -1,0 +1,239 @@
+"""The kite request envelope and response, as Go builds and reads them (PROTOCOL.md §4.1, §4.3).
+
+How this works: a method call is a dnode message whose single argument is the envelope
+`{"kite", "authentication", "responseCallback", "withArgs"}` (that key order, Go's struct
+order); the answer is one call of the response callback with `{"error", "result"}`. This
+module only shapes and reads those Python values: scrubbing functions out and encoding are
+dnode's job, sending is the peer's.
+
+Reading follows Go's `encoding/json`: keys match case-insensitively (an exact match wins),
+unknown keys are ignored, missing keys are zero values. What Go would crash on (arguments not
+exactly one object, §4.1 quirk) raises `EnvelopeError` here, carrying the response callback
+when one can still be found so the caller can answer instead of dying.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+import dnode
+
+from ._errors import InvalidResponseError, KiteError
+from .protocol import Auth
+
+__all__ = [
+    "Envelope",
+    "EnvelopeError",
+    "call_arguments",
+    "error_json",
+    "go_duration",
+    "parse_envelope",
+    "parse_response",
+]
+
+_ENVELOPE_KEYS: Final = {
+    "kite": "kite",
+    "authentication": "authentication",
+    "responsecallback": "responseCallback",
+    "withargs": "withArgs",
+}
+_MISSING: Final[Any] = object()
+
+
+def call_arguments(
+    kite: Mapping[str, str],
+    auth: Auth | None,
+    response_callback: Callable[..., Any] | None,
+    with_args: list[Any] | None,
+) -> list[Any]:
+    """The `arguments` of a method call, exactly as Go's `callOptions` encodes.
+
+    `with_args=None` gives `"withArgs":null` (Go's `Tell("m")`), `[]` gives `"withArgs":[]`.
+    The response callback is the first function the scrubber meets, so it gets the lowest id.
+    """
+    return [
+        {
+            "kite": kite,
+            "authentication": None if auth is None else auth.to_json(),
+            "responseCallback": response_callback,
+            "withArgs": with_args,
+        }
+    ]
+
+
+class EnvelopeError(ValueError):
+    """The arguments of a method call are not one envelope object (Go crashes here, §4.1).
+
+    Attributes:
+        response_callback: the envelope's response callback if one was found, so the request
+            can still be answered.
+    """
+
+    def __init__(self, message: str, response_callback: Callable[..., Any] | None) -> None:
+        super().__init__(message)
+        self.response_callback = response_callback
+
+
+class Envelope:
+    """A received envelope: who claims to call, with what credentials and arguments."""
+
+    __slots__ = ("authentication", "kite", "response_callback", "with_args")
+
+    def __init__(
+        self,
+        kite: Any,
+        authentication: Auth | None,
+        response_callback: Callable[..., Any] | None,
+        with_args: Any,
+    ) -> None:
+        self.kite = kite
+        self.authentication = authentication
+        self.response_callback = response_callback
+        #: `dnode.Partial()` (nil) when `withArgs` was missing or null, as in Go.
+        nil = with_args is _MISSING or with_args is None
+        self.with_args: dnode.Partial = dnode.Partial() if nil else dnode.Partial(with_args)
+
+
+def _fold(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """Go's case-insensitive field matching: exact keys win, then the last folded match."""
+    out: dict[str, Any] = {}
+    exact: set[str] = set()
+    for key, value in obj.items():
+        name = _ENVELOPE_KEYS.get(key.lower()) if isinstance(key, str) else None
+        if name is None:
+            continue
+        if key == name:
+            exact.add(name)
+            out[name] = value
+        elif name not in exact:
+            out[name] = value
+    return out
+
+
+def _auth(value: Any) -> Auth | None:
+    if not isinstance(value, dict):
+        return None  # null (or a shape Go could not decode): no credentials
+    folded = {str(k).lower(): v for k, v in value.items()}
+    type_ = folded.get("type")
+    key = folded.get("key")
+    return Auth(type_ if isinstance(type_, str) else "", key if isinstance(key, str) else "")
+
+
+def parse_envelope(arguments: list[Any]) -> Envelope:
+    """Read the envelope of a received method call (callbacks already unscrubbed).
+
+    Raises:
+        EnvelopeError: `arguments` is not exactly one object (see the module docstring).
+    """
+    first = arguments[0] if arguments else None
+    if len(arguments) != 1 or type(first) is not dict:
+        callback = None
+        if type(first) is dict:
+            found = _fold(first).get("responseCallback")
+            callback = found if callable(found) else None
+        if len(arguments) != 1:
+            raise EnvelopeError("Invalid array length", callback)
+        raise EnvelopeError(
+            f"json: cannot unmarshal {_kind(first)} into Go value of type kite.callOptions", None
+        )
+    obj: dict[str, Any] = first
+    if len(obj) != 4 or "withArgs" not in obj or "responseCallback" not in obj:
+        obj = _fold(obj)
+    callback = obj.get("responseCallback")
+    return Envelope(
+        obj.get("kite"),
+        _auth(obj.get("authentication")),
+        callback if callable(callback) else None,
+        obj.get("withArgs", _MISSING),
+    )
+
+
+def error_json(exc: BaseException, request_id: str) -> dict[str, str]:
+    """The wire error object for an exception raised while serving a request (§4.4).
+
+    A `KiteError` keeps its type, message and code (its id is filled in when empty, as Go
+    does); a `dnode.ArgumentError` is an `argumentError`; anything else a `genericError`
+    with `str(exc)` as message. Keys in Go's order.
+    """
+    if isinstance(exc, KiteError):
+        return {
+            "type": exc.type,
+            "message": exc.message,
+            "code": exc.code,
+            "id": exc.id or request_id,
+        }
+    type_ = "argumentError" if isinstance(exc, dnode.ArgumentError) else "genericError"
+    return {"type": type_, "message": str(exc), "code": "", "id": request_id}
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def parse_response(arguments: list[Any]) -> Any:
+    """The result of a call from the arguments of its response callback (§4.3).
+
+    Raises:
+        KiteError: the matching subclass when the response carries an error.
+        InvalidResponseError: the response is malformed (Go's texts).
+    """
+    if len(arguments) != 1:
+        raise InvalidResponseError("Invalid array length")
+    obj = arguments[0]
+    if type(obj) is not dict:
+        raise InvalidResponseError(
+            f"json: cannot unmarshal {_kind(obj)} into Go value of type kite.Response"
+        )
+    if "error" in obj:
+        error, result = obj["error"], obj.get("result")
+    else:
+        folded = {k.lower(): v for k, v in obj.items() if isinstance(k, str)}
+        if "error" not in folded and "result" not in folded:
+            raise InvalidResponseError("Server has sent invalid response arguments")
+        error, result = folded.get("error"), folded.get("result")
+    if error is not None:
+        if type(error) is not dict:
+            raise InvalidResponseError(
+                f"json: cannot unmarshal {_kind(error)} into Go value of type kite.Error"
+            )
+        raise KiteError.from_json(error)
+    return result
+
+
+def go_duration(seconds: float) -> str:
+    """Format a duration like Go's `time.Duration.String()` (`4s`, `1.5s`, `100ms`, `1m0s`)."""
+    ns = round(seconds * 1e9)
+    if ns == 0:
+        return "0s"
+    sign, u = ("-", -ns) if ns < 0 else ("", ns)
+    if u < 1_000:
+        return f"{sign}{u}ns"
+    if u < 1_000_000:
+        return f"{sign}{_frac(u, 3)}\u00b5s"
+    if u < 1_000_000_000:
+        return f"{sign}{_frac(u, 6)}ms"
+    hours, rest = divmod(u, 3_600_000_000_000)
+    minutes, rest = divmod(rest, 60_000_000_000)
+    text = _frac(rest, 9) + "s"
+    if hours or minutes:
+        text = f"{minutes}m{text}"
+    if hours:
+        text = f"{hours}h{text}"
+    return sign + text
+
+
+def _frac(value: int, digits: int) -> str:
+    whole, frac = divmod(value, 10**digits)
+    tail = str(frac).rjust(digits, "0").rstrip("0")
+    return f"{whole}.{tail}" if tail else str(whole)

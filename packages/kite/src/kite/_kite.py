@@ -1,0 +1,373 @@
+"""The `Kite`: identity, method registry, the callee pipeline and connection lifecycle hooks.
+
+How this works: a `Kite` knows who it is (`identity`), which methods it serves (`handle`,
+`handle_func`) and how to authenticate callers (`authenticate`, `authenticators`). It owns no
+sockets: a transport hands it one `MessagePipe` per connection, `accept(pipe)` for connections
+it accepted and `connect_pipe(pipe)` for connections it dialled, each an `async with` block
+running the RPC `Peer` (see `_peer`). For every incoming method request the peer calls
+`_serve_request`, Go's callee pipeline (PROTOCOL.md §4.6):
+
+1. unscrub and read the envelope (a malformed one is answered with `argumentError` when a
+   response callback is found, otherwise dropped and logged; Go crashes, §4.1);
+2. unknown method → `methodNotFound` (no request id), before anything else;
+3. first request of an accepted connection: adopt the caller's claimed identity, run
+   `on_first_request` hooks;
+4. authentication if the method needs it (trusted dialled connections skip it, username "");
+5. throttle → `requestLimitError`;
+6. the handler chain (`_handlers.run_chain`);
+7. reply `{"error":null,"result":...}` or the error object; exceptions never escape.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import logging
+import socket
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import trio
+
+import dnode
+
+from ._envelope import EnvelopeError, error_json, parse_envelope
+from ._errors import AuthenticationError, KiteError, RequestLimitError, SendError
+from ._handlers import FinalFunc, Handler, Method, MethodHandling, run_chain
+from ._peer import Peer, PeerLimits, open_peer
+from ._request import Request, new_request_id
+from ._session import MessagePipe
+from .protocol import Auth, KiteIdentity
+
+__all__ = ["Authenticator", "Kite"]
+
+log = logging.getLogger("kite")
+
+#: `fn(request) -> username`, plain or async; raises to refuse the request.
+Authenticator = Callable[[Request], "str | Awaitable[str]"]
+#: A connection lifecycle hook: `fn(peer)`, plain or async.
+PeerHook = Callable[[Peer], Any]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _config_str(config: object | None, name: str, default: str) -> str:
+    value = getattr(config, name, None)
+    return value if isinstance(value, str) and value else default
+
+
+def _error(type_: str, message: str, request_id: str) -> dict[str, str]:
+    return {"type": type_, "message": message, "code": "", "id": request_id}
+
+
+async def _maybe_await(value: Any) -> Any:
+    if inspect.isawaitable(value):
+        return await value
+    return value
+
+
+class Kite:
+    """A kite: serves methods to, and calls methods on, other kites over message pipes.
+
+    Args:
+        name: the kite's name (non-empty).
+        version: a three-part version, e.g. `"1.0.0"` (parts are not checked to be numeric).
+        config: optional configuration object; these attributes are read when present:
+            `username`, `environment`, `region` (default `"unknown"`), `id` (default a fresh
+            UUID4, as Go), `hostname` (default the host name), `disable_authentication`
+            (default false; captured per method at registration, as Go).
+        limits: per-connection `PeerLimits` (default `PeerLimits()`).
+        enable_terminal_builtins: also serve `kite.prompt` and `kite.getPass`, which read this
+            process's terminal on a remote caller's request. Unsafe; off by default.
+
+    Raises:
+        ValueError: Go's texts `kite: name cannot be empty`,
+            `kite: version must be 3-digits semantic version`.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        version: str,
+        config: object | None = None,
+        *,
+        limits: PeerLimits | None = None,
+        enable_terminal_builtins: bool = False,
+    ) -> None:
+        if not name:
+            raise ValueError("kite: name cannot be empty")
+        if len(version.split(".")) != 3:
+            raise ValueError("kite: version must be 3-digits semantic version")
+        self.name = name
+        self.version = version
+        self.config = config
+        self.username = _config_str(config, "username", "unknown")
+        self.environment = _config_str(config, "environment", "unknown")
+        self.region = _config_str(config, "region", "unknown")
+        self.id = _config_str(config, "id", "") or str(uuid.uuid4())
+        self.hostname = _config_str(config, "hostname", "") or socket.gethostname()
+        #: Methods registered from now on need authentication unless this is true (§4.7).
+        self.disable_authentication = bool(getattr(config, "disable_authentication", False))
+        #: `MethodHandling` captured by methods registered from now on.
+        self.method_handling = MethodHandling.RETURN_METHOD
+        self.limits = limits if limits is not None else PeerLimits()
+        #: Authenticators by `authentication.type` (`kiteKey`, `token`, custom), used by the
+        #: default `authenticate`; each returns the username or raises.
+        self.authenticators: dict[str, Authenticator] = {}
+        #: The authentication hook: `fn(request) -> username`, raising `AuthenticationError`.
+        self.authenticate: Authenticator = self._authenticate
+        self._methods: dict[str, Method] = {}
+        self._pre: list[Handler] = []
+        self._post: list[Handler] = []
+        self._final: list[FinalFunc] = []
+        self._on_connect: list[PeerHook] = []
+        self._on_disconnect: list[PeerHook] = []
+        self._on_first_request: list[PeerHook] = []
+        self._heartbeat_scope: trio.CancelScope | None = None
+
+        from ._builtins import register_builtins
+
+        register_builtins(self, terminal=enable_terminal_builtins)
+
+    def __repr__(self) -> str:
+        return f"<Kite {self.name} {self.version} {self.id}>"
+
+    # ----------------------------------------------------------------------------------------
+    # identity
+
+    @property
+    def identity(self) -> KiteIdentity:
+        """This kite's `protocol.Kite`, as sent in the envelope of every call."""
+        return KiteIdentity(
+            self.name,
+            self.username,
+            self.id,
+            self.environment,
+            self.region,
+            self.version,
+            self.hostname,
+        )
+
+    @property
+    def identity_json(self) -> dict[str, str]:
+        """`identity` as the JSON object Go sends (Go's key order)."""
+        return {
+            "name": self.name,
+            "username": self.username,
+            "id": self.id,
+            "environment": self.environment,
+            "region": self.region,
+            "version": self.version,
+            "hostname": self.hostname,
+        }
+
+    # ----------------------------------------------------------------------------------------
+    # methods and handlers
+
+    @property
+    def methods(self) -> dict[str, Method]:
+        """Registered methods by name (a copy)."""
+        return dict(self._methods)
+
+    def handle_func(self, name: str, fn: Handler, *, auth: bool | None = None) -> Method:
+        """Register `fn(request) -> result` (plain or async) as method `name`.
+
+        Replaces a method of the same name. `auth=None` means "unless
+        `disable_authentication` is set now" (Go's registration-time rule).
+        """
+        method = Method(
+            name,
+            fn,
+            authenticate=(not self.disable_authentication) if auth is None else auth,
+            handling=self.method_handling,
+        )
+        self._methods[name] = method
+        return method
+
+    def handle(self, name: str, *, auth: bool | None = None) -> Callable[[Handler], Method]:
+        """Decorator form of `handle_func`; the decorated name becomes the `Method`."""
+
+        def register(fn: Handler) -> Method:
+            return self.handle_func(name, fn, auth=auth)
+
+        return register
+
+    def pre_handle(self, fn: _F) -> _F:
+        """Run `fn(request)` before every method's main handler (after the method's own)."""
+        self._pre.append(fn)
+        return fn
+
+    def post_handle(self, fn: _F) -> _F:
+        """Run `fn(request)` after every method's main handler (after the method's own)."""
+        self._post.append(fn)
+        return fn
+
+    def final_func(self, fn: _F) -> _F:
+        """Run `fn(request, result, error) -> (result, error)` after every handler chain."""
+        self._final.append(fn)
+        return fn
+
+    # ----------------------------------------------------------------------------------------
+    # lifecycle hooks
+
+    def on_connect(self, fn: _F) -> _F:
+        """Call `fn(peer)` when a connection is accepted, before any message is read.
+
+        The connection is not read until the hooks return: to call the new peer from a hook,
+        start a task with `peer.start_soon` instead of awaiting the call.
+        """
+        self._on_connect.append(fn)
+        return fn
+
+    def on_disconnect(self, fn: _F) -> _F:
+        """Call `fn(peer)` after an accepted connection ended."""
+        self._on_disconnect.append(fn)
+        return fn
+
+    def on_first_request(self, fn: _F) -> _F:
+        """Call `fn(peer)` on the first method request of an accepted connection."""
+        self._on_first_request.append(fn)
+        return fn
+
+    async def _fire(self, hooks: list[PeerHook], peer: Peer) -> None:
+        for hook in hooks:
+            try:
+                await _maybe_await(hook(peer))
+            except Exception:  # Go swallows panics of hooks
+                log.exception("hook %r failed", hook)
+
+    # ----------------------------------------------------------------------------------------
+    # connections
+
+    @asynccontextmanager
+    async def accept(self, pipe: MessagePipe) -> AsyncIterator[Peer]:
+        """Serve a connection this kite accepted, for the duration of the block.
+
+        Runs `on_connect` hooks before reading, `on_disconnect` hooks after the end.
+        """
+
+        async def connected(peer: Peer) -> None:
+            await self._fire(self._on_connect, peer)
+
+        peer: Peer | None = None
+        try:
+            async with open_peer(
+                pipe, self, trusted=False, limits=self.limits, before_start=connected
+            ) as peer:
+                yield peer
+        finally:
+            if peer is not None:
+                with trio.CancelScope(shield=True):
+                    await self._fire(self._on_disconnect, peer)
+
+    async def serve_pipe(self, pipe: MessagePipe) -> None:
+        """Serve an accepted connection until it ends (what a transport calls per session)."""
+        async with self.accept(pipe) as peer:
+            await peer.wait_closed()
+
+    @asynccontextmanager
+    async def connect_pipe(
+        self,
+        pipe: MessagePipe,
+        *,
+        auth: Auth | None = None,
+        remote: KiteIdentity | None = None,
+    ) -> AsyncIterator[Peer]:
+        """Use a connection this kite dialled, for the duration of the block.
+
+        Args:
+            auth: credentials sent with every call (`None` sends `"authentication":null`).
+            remote: the remote kite's identity, if known (e.g. from Kontrol).
+        """
+        async with open_peer(
+            pipe, self, trusted=True, auth=auth, remote=remote, limits=self.limits
+        ) as peer:
+            yield peer
+
+    # ----------------------------------------------------------------------------------------
+    # the callee pipeline
+
+    async def _authenticate(self, request: Request) -> str:
+        """Default `authenticate`: dispatch on `authentication.type` to `authenticators`."""
+        auth = request.auth
+        if auth is None:
+            raise AuthenticationError("No authentication information is provided")
+        authenticator = self.authenticators.get(auth.type)
+        if authenticator is None:
+            raise AuthenticationError(f"Unknown authentication type: {auth.type}")
+        try:
+            username = await _maybe_await(authenticator(request))
+        except Exception as exc:
+            text = exc.message if isinstance(exc, KiteError) else str(exc)
+            raise AuthenticationError(f"{auth.type}: {text}") from exc
+        return str(username)
+
+    async def _serve_request(self, peer: Peer, message: dnode.Message) -> None:
+        """Serve one incoming method request on `peer` (never raises for bad input)."""
+        name = message.method
+        assert isinstance(name, str)
+        arguments = dnode.unscrub(
+            message.arguments, message.callbacks, peer.send_callback, strict=False
+        )
+        try:
+            envelope = parse_envelope(arguments)
+        except EnvelopeError as exc:
+            if exc.response_callback is None:
+                log.warning("dropped %r: malformed envelope: %s", name, exc)
+                return
+            error = _error("argumentError", str(exc), new_request_id())
+            await self._respond(peer, exc.response_callback, error, None)
+            return
+        respond = envelope.response_callback
+        method = self._methods.get(name)
+        if method is None:
+            if respond is not None:
+                error = _error("methodNotFound", f"Method not found: {name}", "")
+                await self._respond(peer, respond, error, None)
+            return
+        if not peer.trusted and not peer.first_request_seen:
+            peer.first_request_seen = True
+            peer.kite = KiteIdentity.from_json(envelope.kite)
+            await self._fire(self._on_first_request, peer)
+        request = Request(
+            new_request_id(), name, "", envelope.with_args, peer, envelope.authentication, self
+        )
+        try:
+            if not method.authenticate:
+                request.username = peer.kite.username
+            elif not peer.trusted:
+                username = str(await _maybe_await(self.authenticate(request)))
+                request.username = username
+                peer.kite = dataclasses.replace(peer.kite, username=username)
+            if method.bucket is not None and not method.bucket.take():
+                raise RequestLimitError("The maximum request rate is exceeded.")
+            result = await run_chain(method, request, self._pre, self._post, self._final)
+        except Exception as exc:  # noqa: BLE001 - every failure is answered, never raised
+            if respond is not None:
+                await self._respond(peer, respond, error_json(exc, request.id), None)
+            return
+        if respond is not None:
+            await self._respond(peer, respond, None, result, request.id)
+
+    async def _respond(
+        self,
+        peer: Peer,
+        respond: Callable[..., Any],
+        error: dict[str, str] | None,
+        result: Any,
+        request_id: str = "",
+    ) -> None:
+        try:
+            await respond({"error": error, "result": result})
+        except SendError as exc:
+            if peer.closed or error is not None:
+                log.debug("could not send response: %s", exc)
+                return
+            # The result itself could not be encoded: answer with that error instead.
+            fallback = _error("genericError", str(exc), request_id)
+            try:
+                await respond({"error": fallback, "result": None})
+            except SendError:
+                log.debug("could not send response: %s", exc)
