@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -47,6 +48,10 @@ _PEM_BLOCK = re.compile(
     r"-----BEGIN ([^\r\n-]*)-----\r?\n(.*?)-----END \1-----",
     re.DOTALL,
 )
+
+
+#: What `cryptography` raises for DER it cannot use.
+_DER_ERRORS = (ValueError, TypeError, UnsupportedAlgorithm)
 
 
 class KeyFormatError(ValueError):
@@ -85,10 +90,10 @@ def parse_public_key(pem: str) -> rsa.RSAPublicKey:
     key: object
     try:
         key = serialization.load_der_public_key(der)
-    except (ValueError, TypeError):
+    except _DER_ERRORS:
         try:
             key = x509.load_der_x509_certificate(der).public_key()
-        except (ValueError, TypeError):
+        except _DER_ERRORS:
             raise KeyFormatError(ERR_MALFORMED_DER) from None
     if not isinstance(key, rsa.RSAPublicKey):
         raise KeyFormatError(ERR_NOT_RSA_PUBLIC)
@@ -106,7 +111,7 @@ def parse_private_key(pem: str) -> rsa.RSAPrivateKey:
     key: object
     try:
         key = serialization.load_der_private_key(der, password=None)
-    except (ValueError, TypeError):
+    except _DER_ERRORS:
         raise KeyFormatError("x509: failed to parse private key") from None
     if not isinstance(key, rsa.RSAPrivateKey):
         raise KeyFormatError(ERR_NOT_RSA_PRIVATE)

@@ -122,17 +122,29 @@ def _b64url_encode(data: bytes) -> str:
 
 
 def _b64url_decode(segment: str) -> bytes:
-    """jwt-go's `DecodeSegment`: pad to a multiple of four, then Go's (non-strict) decoder.
+    """jwt-go's `DecodeSegment` (pad to a multiple of four, Go's decoder), canonical only.
+
+    Go's decoder is lenient in ways no Go encoder ever uses: it ignores `\\r`/`\\n` inside
+    a segment, accepts explicit `=` padding and non-zero bits in the last character.
+    Accepting those would let many strings stand for one signed token, so we refuse them
+    (same error text, offset of the offending character); every token Go or we issue
+    decodes exactly as in Go.
 
     Raises:
-        TokenError: `illegal base64 data at input byte N` at the offset Go reports.
+        TokenError: `illegal base64 data at input byte N` (Go's offset where Go refuses too).
     """
     if len(segment) % 4 != 1 and _B64URL_OK.fullmatch(segment):
-        # Fast path: the common, well-formed case decodes identically with the stdlib.
-        return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        # The common, well-formed case decodes identically with the stdlib.
+        data = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        if _b64url_encode(data) != segment:
+            # Non-zero padding bits: Go accepts them, we refuse (see `_b64url_decode` doc).
+            raise _corrupt(len(segment) - 1)
+        return data
     src = segment.encode("utf-8", "surrogateescape")
     src += b"=" * (-len(src) % 4)
-    return _go_base64_decode(src)
+    _go_base64_decode(src)  # raises Go's error for anything Go refuses
+    # Go accepted it only thanks to line breaks or explicit padding: refuse, naming the first.
+    raise _corrupt(min(i for i, ch in enumerate(segment) if ch in "\r\n="))
 
 
 def _corrupt(offset: int) -> TokenError:
