@@ -116,7 +116,7 @@ def test_write_like_go(tmp_path: Path) -> None:
         os.umask(old_umask)
     assert path.read_bytes() == ANCHOR_KEY.encode()  # no trailing newline
     assert mode(path) == 0o400
-    assert mode(home) == 0o700
+    assert mode(home) == mode(home.parent) == 0o700  # every created directory, like MkdirAll
     assert [p.name for p in home.iterdir()] == ["kite.key"]  # no temporary left behind
 
 

@@ -14,6 +14,7 @@ process environment or clock unless the caller passes them.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import time
 from collections.abc import Mapping
@@ -153,6 +154,22 @@ def load_kite_key(
     return read_kite_key(kite_key_path(environ, user_home=user_home), now=now)
 
 
+def _make_dirs(directory: Path) -> None:
+    """Go's `os.MkdirAll(dir, 0700)`: every missing component is created with mode 0700
+    (`Path.mkdir(parents=True)` would give the parents default permissions)."""
+    missing: list[Path] = []
+    current = directory
+    while not current.is_dir():
+        if current.exists():
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(current))
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    for component in reversed(missing):
+        component.mkdir(mode=0o700, exist_ok=True)
+
+
 def write_kite_key(raw: str, path: Path | str) -> Path:
     """Write a kite key as Go's `kitekey.Write` leaves it: directory 0700, file 0400, no
     trailing newline, an existing (read-only) file replaced.
@@ -163,7 +180,7 @@ def write_kite_key(raw: str, path: Path | str) -> Path:
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _make_dirs(path.parent)
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)

@@ -55,6 +55,7 @@ __all__ = [
     "DEFAULT_TOKEN_LEEWAY",
     "DEFAULT_TOKEN_TTL",
     "RENEW_BEFORE",
+    "RENEW_RETRY_INTERVAL",
     "KiteClaims",
     "ParsedToken",
     "TokenError",
@@ -682,7 +683,7 @@ def resign_kite_key(
     """Re-sign a kite key after key rotation (Kontrol's `updateKeyWithKeyPair`): every claim is
     kept except `kontrolKey`, replaced by the new public key only when the old key had one."""
     if claims.kontrol_key:
-        claims = KiteClaims(**{**_as_dict(claims), "kontrol_key": public_key})
+        claims = KiteClaims(**{**_as_dict(claims), "kontrol_key": public_key.strip()})
     return sign_claims(claims, private_key)
 
 
