@@ -41,6 +41,7 @@ from kite import (
     KiteKeyAuthenticator,
     TokenAuthenticator,
     TrustCache,
+    is_token_expiry,
     issue_kite_key,
     sign_claims,
 )
@@ -388,3 +389,11 @@ def test_no_byte_mutant_authenticates(case: tuple[str, str, str]) -> None:
     with pytest.raises(AuthenticationError) as info:
         registry.authenticate_sync(Auth(auth_type, mutant), local=MATH, config=CONFIG, now=NOW)
     assert info.value.message.startswith(auth_type + ": ")
+
+
+def test_token_expiry_signal_matches_go_client_rule() -> None:
+    expired = AuthenticationError("token: token is expired")
+    assert is_token_expiry(expired)
+    assert is_token_expiry(AuthenticationError("token: token is expired by 5s"))
+    assert not is_token_expiry(AuthenticationError("token: token is not valid yet"))
+    assert not is_token_expiry(GenericError("token is expired"))

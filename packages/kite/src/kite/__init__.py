@@ -27,6 +27,9 @@ from ._authenticators import (
     TokenAuthenticator as TokenAuthenticator,
 )
 from ._authenticators import (
+    is_token_expiry as is_token_expiry,
+)
+from ._authenticators import (
     verify_audience as verify_audience,
 )
 from ._config import Config as Config
@@ -78,13 +81,18 @@ from ._kitekey import kite_key_path as kite_key_path
 from ._kitekey import load_kite_key as load_kite_key
 from ._kitekey import read_kite_key as read_kite_key
 from ._kitekey import write_kite_key as write_kite_key
+from ._tokens import RENEW_BEFORE as RENEW_BEFORE
+from ._tokens import RENEW_RETRY_INTERVAL as RENEW_RETRY_INTERVAL
 from ._tokens import KiteClaims as KiteClaims
+from ._tokens import ParsedToken as ParsedToken
 from ._tokens import TokenError as TokenError
 from ._tokens import ValidationFlag as ValidationFlag
 from ._tokens import audience_for_query as audience_for_query
+from ._tokens import check_parsed as check_parsed
 from ._tokens import issue_kite_key as issue_kite_key
 from ._tokens import issue_token as issue_token
 from ._tokens import parse_token as parse_token
+from ._tokens import parse_unverified as parse_unverified
 from ._tokens import renewal_time as renewal_time
 from ._tokens import resign_kite_key as resign_kite_key
 from ._tokens import sign_claims as sign_claims
@@ -94,6 +102,8 @@ from .protocol import KiteIdentity as KiteIdentity
 
 __all__ = [
     "DEFAULT_MAX_KEY_SIZE",
+    "RENEW_BEFORE",
+    "RENEW_RETRY_INTERVAL",
     "ArgumentError",
     "Auth",
     "AuthContext",
@@ -117,6 +127,7 @@ __all__ = [
     "KiteKeyError",
     "KiteTimeoutError",
     "MethodNotFoundError",
+    "ParsedToken",
     "RequestLimitError",
     "SendError",
     "TokenAuthenticator",
@@ -125,8 +136,10 @@ __all__ = [
     "TrustCache",
     "ValidationFlag",
     "audience_for_query",
+    "check_parsed",
     "format_duration",
     "generate_key_pair",
+    "is_token_expiry",
     "issue_kite_key",
     "issue_token",
     "kite_home",
@@ -136,6 +149,7 @@ __all__ = [
     "parse_private_key",
     "parse_public_key",
     "parse_token",
+    "parse_unverified",
     "public_key_pem",
     "read_kite_key",
     "renewal_time",

@@ -45,7 +45,7 @@ from typing import Protocol
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ._config import Config
-from ._errors import AuthenticationError, GenericError
+from ._errors import AuthenticationError, GenericError, KiteError
 from ._keys import KeyFormatError, parse_public_key
 from ._tokens import (
     RSA_ALGORITHMS,
@@ -66,6 +66,7 @@ __all__ = [
     "KeyNotTrustedError",
     "KiteKeyAuthenticator",
     "TokenAuthenticator",
+    "is_token_expiry",
     "verify_audience",
 ]
 
@@ -392,3 +393,9 @@ class Authenticators:
 def _wrapped(auth_type: str, exc: AuthenticationError) -> AuthenticationError:
     """Go's failure wrapping: `<type>: <authenticator error>`."""
     return AuthenticationError(f"{auth_type}: {exc.message}", code=exc.code)
+
+
+def is_token_expiry(error: KiteError) -> bool:
+    """Go's client rule for `OnTokenExpire`: an `authenticationError` whose message contains
+    `token is expired` (the token renewer then fetches a new token at once)."""
+    return error.type == "authenticationError" and "token is expired" in error.message
