@@ -124,7 +124,9 @@ def _default_verify(pem: str, ctx: AuthContext) -> None:
 class KiteKeyAuthenticator:
     """The `kiteKey` authenticator (Go's `AuthenticateFromKiteKey` with `Kite.verify`)."""
 
-    def __init__(self, *, verify: VerifyFunc | None = None, cache: TrustCache | None = None):
+    def __init__(
+        self, *, verify: VerifyFunc | None = None, cache: TrustCache | None = None
+    ) -> None:
         """Args:
         verify: trust decision for unknown keys (default: equality with `kontrol_key`).
         cache: verdict cache (default: a fresh bounded `TrustCache`).
