@@ -1,9 +1,27 @@
 """kite: the kite micro-service runtime on trio, wire-compatible with Go kite.
 
-RPC core (transport-independent): a `Kite` serves methods and calls other kites over
-`MessagePipe`s, one `Peer` per connection.
+- RPC core (transport-independent): a `Kite` serves methods and calls other kites over
+  `MessagePipe`s, one `Peer` per connection.
+- Authentication and configuration: `Config` / `Config.from_env`, the kite.key file (`KiteKey`,
+  `read_kite_key`, `write_kite_key`), Go duration strings, RSA PEM keys, JWT kite keys and tokens
+  (`issue_kite_key`, `issue_token`, `parse_token`) and the callee-side `Authenticators`.
+- Errors: one tree under `KiteError`, keyed by Go's error `type` strings.
 """
 
+from ._authenticators import (
+    DEFAULT_MAX_KEY_SIZE,
+    AuthContext,
+    Authenticator,
+    Authenticators,
+    KeyNotTrustedError,
+    KiteKeyAuthenticator,
+    TokenAuthenticator,
+    is_token_expiry,
+    verify_audience,
+)
+from ._config import Config, Transport
+from ._configerrors import ConfigError, KiteKeyError
+from ._duration import DurationError, format_duration, parse_duration
 from ._errors import (
     ArgumentError,
     AuthenticationError,
@@ -17,39 +35,117 @@ from ._errors import (
     SendError,
 )
 from ._handlers import FinalFunc, Handler, Method, MethodHandling
-from ._kite import Authenticator, Kite
+from ._keys import (
+    KeyFormatError,
+    KeyPair,
+    generate_key_pair,
+    parse_private_key,
+    parse_public_key,
+    public_key_pem,
+)
+from ._kite import AuthenticateHook, Kite
+from ._kitekey import (
+    KiteKey,
+    kite_home,
+    kite_key_path,
+    load_kite_key,
+    read_kite_key,
+    write_kite_key,
+)
 from ._peer import Peer, PeerLimits, open_peer
 from ._request import Request
 from ._session import MemoryPipe, MessagePipe, PipeClosedError, memory_pipe_pair
 from ._throttle import TokenBucket
+from ._tokens import (
+    RENEW_BEFORE,
+    RENEW_RETRY_INTERVAL,
+    KiteClaims,
+    ParsedToken,
+    TokenError,
+    ValidationFlag,
+    audience_for_query,
+    check_parsed,
+    issue_kite_key,
+    issue_token,
+    parse_token,
+    parse_unverified,
+    renewal_time,
+    resign_kite_key,
+    sign_claims,
+)
+from ._trust_cache import TrustCache
 from .protocol import Auth, KiteIdentity
 
 __all__ = [
+    "DEFAULT_MAX_KEY_SIZE",
+    "RENEW_BEFORE",
+    "RENEW_RETRY_INTERVAL",
     "ArgumentError",
     "Auth",
+    "AuthContext",
+    "AuthenticateHook",
     "AuthenticationError",
     "Authenticator",
+    "Authenticators",
+    "Config",
+    "ConfigError",
     "DisconnectError",
+    "DurationError",
     "FinalFunc",
     "GenericError",
     "Handler",
     "InvalidResponseError",
+    "KeyFormatError",
+    "KeyNotTrustedError",
+    "KeyPair",
     "Kite",
+    "KiteClaims",
     "KiteError",
     "KiteIdentity",
+    "KiteKey",
+    "KiteKeyAuthenticator",
+    "KiteKeyError",
     "KiteTimeoutError",
     "MemoryPipe",
     "MessagePipe",
     "Method",
     "MethodHandling",
     "MethodNotFoundError",
+    "ParsedToken",
     "Peer",
     "PeerLimits",
     "PipeClosedError",
     "Request",
     "RequestLimitError",
     "SendError",
+    "TokenAuthenticator",
     "TokenBucket",
+    "TokenError",
+    "Transport",
+    "TrustCache",
+    "ValidationFlag",
+    "audience_for_query",
+    "check_parsed",
+    "format_duration",
+    "generate_key_pair",
+    "is_token_expiry",
+    "issue_kite_key",
+    "issue_token",
+    "kite_home",
+    "kite_key_path",
+    "load_kite_key",
     "memory_pipe_pair",
     "open_peer",
+    "parse_duration",
+    "parse_private_key",
+    "parse_public_key",
+    "parse_token",
+    "parse_unverified",
+    "public_key_pem",
+    "read_kite_key",
+    "renewal_time",
+    "resign_kite_key",
+    "sign_claims",
+    "verify_audience",
+    "write_kite_key",
 ]

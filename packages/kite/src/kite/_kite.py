@@ -41,12 +41,12 @@ from ._request import Request, new_request_id
 from ._session import MessagePipe
 from .protocol import Auth, KiteIdentity
 
-__all__ = ["Authenticator", "Kite"]
+__all__ = ["AuthenticateHook", "Kite"]
 
 log = logging.getLogger("kite")
 
 #: `fn(request) -> username`, plain or async; raises to refuse the request.
-Authenticator = Callable[[Request], "str | Awaitable[str]"]
+AuthenticateHook = Callable[[Request], "str | Awaitable[str]"]
 #: A connection lifecycle hook: `fn(peer)`, plain or async.
 PeerHook = Callable[[Peer], Any]
 
@@ -115,9 +115,9 @@ class Kite:
         self.limits = limits if limits is not None else PeerLimits()
         #: Authenticators by `authentication.type` (`kiteKey`, `token`, custom), used by the
         #: default `authenticate`; each returns the username or raises.
-        self.authenticators: dict[str, Authenticator] = {}
+        self.authenticators: dict[str, AuthenticateHook] = {}
         #: The authentication hook: `fn(request) -> username`, raising `AuthenticationError`.
-        self.authenticate: Authenticator = self._authenticate
+        self.authenticate: AuthenticateHook = self._authenticate
         self._methods: dict[str, Method] = {}
         self._pre: list[Handler] = []
         self._post: list[Handler] = []
