@@ -57,8 +57,15 @@ def uv() -> Path:
                 f"dev.py: cannot create a virtual environment in {TOOLS}: {exc}\n"
                 "Install your distribution's venv support (e.g. apt-get install python3-venv)."
             ) from exc
-    run(TOOLS / "bin" / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-        f"uv=={UV_VERSION}")
+    run(
+        TOOLS / "bin" / "python",
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        f"uv=={UV_VERSION}",
+    )
     return exe
 
 
