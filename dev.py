@@ -98,6 +98,7 @@ def test(extra: list[str]) -> None:
     env.setdefault("HYPOTHESIS_PROFILE", "ci" if env.get("CI") else "dev")
     say("ruff")
     run(py, "-m", "ruff", "check", ".")
+    run(py, "-m", "ruff", "format", "--check", ".")
     say("mypy --strict, package by package")
     for name in PACKAGES:
         run(py, "-m", "mypy", "--strict", f"packages/{name}/src")
