@@ -219,7 +219,12 @@ def _go_text(message: str) -> str:
     return "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in message)
 
 
-@given(st.lists(st.text()))
+# Any code point, lone surrogates included (JavaScript strings can hold them).
+ANY_CHAR = st.characters(codec=None, categories=None)
+ANY_TEXT = st.text(ANY_CHAR)
+
+
+@given(st.lists(ANY_TEXT))
 @example(["\ud800", "a\udfffb", "\U0001f600"])
 def test_round_trip(messages: list[str]) -> None:
     """encode → decode gives the messages back; lone surrogates become U+FFFD (as in Go)."""
@@ -255,10 +260,19 @@ def test_arbitrary_bytes_raise_only_sockjs_errors(data: bytes) -> None:
         decode_jsonp_send(data, FORM)
 
 
-@given(st.text(max_size=100))
+@given(st.text(ANY_CHAR, max_size=100))
+@example('["\ud800"]')
 def test_arbitrary_text_raises_only_sockjs_errors(text: str) -> None:
+    """Any str (lone surrogates included) gives valid Unicode messages or a sockjs error."""
     try:
         result = decode_payload(text)
     except SockJSError:
         return
     assert all(type(m) is str for m in result)
+    for m in result:
+        m.encode("utf-8")
+
+
+def test_raw_lone_surrogates_in_text_become_replacement_characters() -> None:
+    assert decode_payload('["a\ud800b"]') == ["a\ufffdb"]
+    assert decode_websocket_message('["\udfff"]') == ["\ufffd"]

@@ -61,6 +61,10 @@ def _size(data: Data) -> int:
 
 def _text(data: Data) -> str:
     if isinstance(data, str):
+        # A str can hold lone surrogates that no UTF-8 wire could: treat them as Go treats
+        # invalid UTF-8 (one U+FFFD each).
+        if not data.isascii() and _SURROGATE.search(data):
+            return _SURROGATE.sub("\ufffd", data)
         return data
     # Go's decoder replaces invalid UTF-8 inside strings with U+FFFD; outside strings the
     # replacement character is a syntax error either way.
