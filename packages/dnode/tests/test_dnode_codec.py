@@ -63,6 +63,11 @@ def test_decode_accepts_what_go_accepts(text: str, expected: dnode.Message) -> N
     assert dnode.decode(bytearray(text.encode())) == expected
 
 
+def test_decode_reads_raw_lone_surrogates_as_replacement_character() -> None:
+    msg = dnode.decode('{"method":"m","arguments":["\ud800x",{"\udfff":1}]}')
+    assert msg.arguments == ["\ufffdx", {"\ufffd": 1}]
+
+
 def test_decode_reads_invalid_utf8_as_replacement_character() -> None:
     msg = dnode.decode(b'{"method":"m","arguments":["a\xffb"]}')
     assert msg.arguments == ["a\ufffdb"]
