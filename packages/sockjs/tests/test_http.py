@@ -10,8 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from email.utils import format_datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sockjs import (
     Deliver,
@@ -553,6 +556,11 @@ def test_cookie_on_jsonp_send_and_preflight() -> None:
 
 
 # --- small pieces -----------------------------------------------------------------------------
+
+
+@given(st.datetimes(min_value=dt.datetime(1970, 1, 1), max_value=dt.datetime(9998, 1, 1)))
+def test_http_date_matches_the_stdlib(when: dt.datetime) -> None:
+    assert http_date(when) == format_datetime(when.replace(tzinfo=dt.UTC), usegmt=True)
 
 
 def test_http_date_and_expires() -> None:
