@@ -92,6 +92,14 @@ def test_broken_json(body: bytes) -> None:
     assert str(info.value).startswith(BROKEN_JSON)
 
 
+def test_server_decodes_every_escaped_code_point() -> None:
+    """JSONEncoding.test_xhr_server_decodes: whatever a browser escapes comes back intact
+    (here every BMP code point except surrogates, as one \\uXXXX-escaped message)."""
+    points = [i for i in range(0x10000) if not 0xD800 <= i <= 0xDFFF]
+    escaped = "".join(f"\\u{i:04x}" for i in points)
+    assert decode_payload(f'["{escaped}"]'.encode()) == ["".join(map(chr, points))]
+
+
 def test_max_size_is_checked_before_parsing() -> None:
     body = b'["' + b"x" * 100 + b'"]'
     assert decode_payload(body, max_size=len(body)) == ["x" * 100]
