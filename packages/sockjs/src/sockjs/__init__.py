@@ -18,6 +18,18 @@ from ._errors import (
 from ._errors import (
     SockJSError as SockJSError,
 )
+from ._events import ClientEvent as ClientEvent
+from ._events import CloseCause as CloseCause
+from ._events import ClosedByServer as ClosedByServer
+from ._events import Heartbeat as Heartbeat
+from ._events import MessagesReceived as MessagesReceived
+from ._events import Opened as Opened
+from ._events import ReceiverDone as ReceiverDone
+from ._events import SendFrame as SendFrame
+from ._events import SessionClosed as SessionClosed
+from ._events import SessionEvent as SessionEvent
+from ._events import SessionFinished as SessionFinished
+from ._events import SessionNotFound as SessionNotFound
 from ._frames import (
     CLOSE_ANOTHER_CONNECTION as CLOSE_ANOTHER_CONNECTION,
 )
@@ -60,20 +72,44 @@ from ._frames import (
 from ._frames import (
     quote as quote,
 )
+from ._session import DEFAULT_DISCONNECT_DELAY as DEFAULT_DISCONNECT_DELAY
+from ._session import DEFAULT_HEARTBEAT_DELAY as DEFAULT_HEARTBEAT_DELAY
+from ._session import DEFAULT_RESPONSE_LIMIT as DEFAULT_RESPONSE_LIMIT
+from ._session import ServerSession as ServerSession
+from ._session import SessionInput as SessionInput
+from ._session import SessionState as SessionState
 
 __all__ = [
     "CLOSE_ANOTHER_CONNECTION",
     "CLOSE_GO_AWAY",
+    "DEFAULT_DISCONNECT_DELAY",
+    "DEFAULT_HEARTBEAT_DELAY",
+    "DEFAULT_RESPONSE_LIMIT",
+    "ClientEvent",
+    "CloseCause",
     "CloseFrame",
+    "ClosedByServer",
     "Frame",
     "FrameStreamDecoder",
+    "Heartbeat",
     "HeartbeatFrame",
     "LocalProtocolError",
     "MessageTooLargeError",
     "MessagesFrame",
+    "MessagesReceived",
     "OpenFrame",
+    "Opened",
     "ProtocolError",
+    "ReceiverDone",
     "RemoteProtocolError",
+    "SendFrame",
+    "ServerSession",
+    "SessionClosed",
+    "SessionEvent",
+    "SessionFinished",
+    "SessionInput",
+    "SessionNotFound",
+    "SessionState",
     "SockJSError",
     "decode_frame",
     "encode_close",
