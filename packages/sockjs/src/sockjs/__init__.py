@@ -3,6 +3,19 @@
 No I/O, no clocks, no trio: feed data and the current time in, get events and frames out.
 """
 
+from ._client import ClientInput as ClientInput
+from ._client import ClientState as ClientState
+from ._client import choose_server_id as choose_server_id
+from ._client import choose_session_id as choose_session_id
+from ._client import encode_client_payload as encode_client_payload
+from ._client_ws import WS_TRANSITIONS as WS_TRANSITIONS
+from ._client_ws import WebSocketClient as WebSocketClient
+from ._client_ws import websocket_origin as websocket_origin
+from ._client_ws import websocket_url as websocket_url
+from ._client_xhr import XHR_HEADERS as XHR_HEADERS
+from ._client_xhr import XHR_TRANSITIONS as XHR_TRANSITIONS
+from ._client_xhr import HTTPRequest as HTTPRequest
+from ._client_xhr import XHRClient as XHRClient
 from ._errors import (
     LocalProtocolError as LocalProtocolError,
 )
@@ -85,12 +98,18 @@ __all__ = [
     "DEFAULT_DISCONNECT_DELAY",
     "DEFAULT_HEARTBEAT_DELAY",
     "DEFAULT_RESPONSE_LIMIT",
+    "WS_TRANSITIONS",
+    "XHR_HEADERS",
+    "XHR_TRANSITIONS",
     "ClientEvent",
+    "ClientInput",
+    "ClientState",
     "CloseCause",
     "CloseFrame",
     "ClosedByServer",
     "Frame",
     "FrameStreamDecoder",
+    "HTTPRequest",
     "Heartbeat",
     "HeartbeatFrame",
     "LocalProtocolError",
@@ -111,10 +130,17 @@ __all__ = [
     "SessionNotFound",
     "SessionState",
     "SockJSError",
+    "WebSocketClient",
+    "XHRClient",
+    "choose_server_id",
+    "choose_session_id",
     "decode_frame",
+    "encode_client_payload",
     "encode_close",
     "encode_heartbeat",
     "encode_messages",
     "encode_open",
     "quote",
+    "websocket_origin",
+    "websocket_url",
 ]
