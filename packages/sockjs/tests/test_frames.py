@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sockjs import MessageTooLargeError, RemoteProtocolError
+from sockjs import LocalProtocolError, MessageTooLargeError, RemoteProtocolError
 from sockjs._frames import (
     BACKENDS,
     CLOSE_ANOTHER_CONNECTION,
@@ -257,6 +257,8 @@ def test_stream_any_split_gives_the_same_frames(
     got.extend(_drain(decoder))
     assert got == expected
     assert decoder.at_eof
+    with pytest.raises(LocalProtocolError):
+        decoder.receive_data(b"o\n")
 
 
 def test_stream_invalid_utf8_becomes_replacement_and_limit() -> None:

@@ -16,7 +16,9 @@ differs from Python's ``json.dumps``: it escapes ``<``, ``>``, ``&`` as ``\\u003
 non-ASCII text raw; control characters use lower-case hex. :func:`quote` reproduces that
 byte for byte. It is the hot path of every outgoing message, so the common case (no character
 needing Go's special spelling) goes through CPython's C string encoder, and only strings that
-contain one of the special characters take the slower per-character route.
+contain one of the special characters take the slower per-character route. When ``orjson``
+is installed it replaces the C encoder on the fast path (same output, about 3x faster); it
+and the stdlib are both checked against a transcription of Go's encoder in the tests.
 
 Lone surrogates (a Python ``str`` can hold them, a Go string cannot): Go replaces each byte
 of invalid UTF-8 with the escape ``\\ufffd``; we write one ``\\ufffd`` per lone surrogate, so
@@ -46,7 +48,7 @@ try:  # pragma: no cover - depends on the environment
 except ImportError:  # pragma: no cover - depends on the environment
     _orjson = None  # type: ignore[assignment]
 
-from ._errors import MessageTooLargeError, RemoteProtocolError
+from ._errors import LocalProtocolError, MessageTooLargeError, RemoteProtocolError
 
 __all__ = [
     "BACKENDS",
@@ -315,7 +317,7 @@ class FrameStreamDecoder:
             self._eof = True
             return
         if self._eof:
-            raise RuntimeError("receive_data after end of stream")
+            raise LocalProtocolError("receive_data after end of stream")
         buffer = self._buffer
         start = len(buffer)
         buffer += data
