@@ -350,3 +350,16 @@ def test_captured_raw_bytes_match_decoded_frames() -> None:
     assert len(encoded) > 1_000_000
     assert frame.encode() == encoded
     assert encoded in raw
+
+
+@pytest.mark.parametrize(
+    ("frame", "expected"),
+    [
+        ('a["\\ud800x","\\uD83D\\uDE00"]', MessagesFrame(("\ufffdx", "😀"))),
+        ('m"\\udfff"', MessagesFrame(("\ufffd",))),
+        ('c[1,"\\ud800"]', CloseFrame(1, "\ufffd")),
+        ('a["\\\\ud800"]', MessagesFrame(("\\ud800",))),  # an escaped backslash: plain text
+    ],
+)
+def test_lone_surrogate_escapes_decode_as_go_does(frame: str, expected: object) -> None:
+    on_every_backend(lambda: _assert_equal(decode_frame(frame), expected))

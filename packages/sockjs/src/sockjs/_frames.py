@@ -29,7 +29,8 @@ frame string into an :class:`OpenFrame`, :class:`HeartbeatFrame`, :class:`Messag
 :class:`CloseFrame`. It also accepts Go's non-standard ``m"<one message>"`` frame (as a
 :class:`MessagesFrame` with one message). Like Go's client it looks only at the first
 character of ``o`` and ``h`` frames, so the xhr-streaming prelude (2048 ``h`` bytes) reads as a
-heartbeat. Anything else is a :class:`~sockjs.RemoteProtocolError`.
+heartbeat. Anything else is a :class:`~sockjs.RemoteProtocolError`. A lone surrogate escape
+in a frame (``"\\ud800"``) decodes to U+FFFD, as in Go.
 :class:`FrameStreamDecoder` splits a newline-delimited byte stream (an XHR poll body, an
 xhr-streaming response) into frames; how the bytes are chunked never changes the result.
 """
@@ -236,6 +237,16 @@ _OPEN = OpenFrame()
 _HEARTBEAT = HeartbeatFrame()
 
 
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def _go_strings(frame: str, values: list[str]) -> list[str]:
+    """Go decodes a lone surrogate escape (``"\\ud800"``) as U+FFFD; Python keeps it."""
+    if "\\ud" in frame or "\\uD" in frame:
+        return [_SURROGATE_RE.sub("\ufffd", v) for v in values]
+    return values
+
+
 def _bad(frame: str, why: str) -> RemoteProtocolError:
     shown = frame if len(frame) <= 60 else frame[:57] + "..."
     return RemoteProtocolError(f"{why}: {shown!r}")
@@ -258,7 +269,7 @@ def decode_frame(frame: str) -> Frame:
             raise _bad(frame, "broken JSON in a messages frame") from None
         if type(value) is not list or not all(type(m) is str for m in value):
             raise _bad(frame, "a frame is not a JSON array of strings")
-        return MessagesFrame(tuple(value))
+        return MessagesFrame(tuple(_go_strings(frame, value)))
     if kind == "h":
         return _HEARTBEAT
     if kind == "o":
@@ -275,7 +286,7 @@ def decode_frame(frame: str) -> Frame:
             or type(value[1]) is not str
         ):
             raise _bad(frame, "close frame is not [code,reason]")
-        return CloseFrame(value[0], value[1])
+        return CloseFrame(value[0], _go_strings(frame, [value[1]])[0])
     if kind == "m":
         try:
             value = _loads(frame[1:])
@@ -283,7 +294,7 @@ def decode_frame(frame: str) -> Frame:
             raise _bad(frame, "broken JSON in an m frame") from None
         if type(value) is not str:
             raise _bad(frame, "m frame is not a JSON string")
-        return MessagesFrame((value,))
+        return MessagesFrame(tuple(_go_strings(frame, [value])))
     raise _bad(frame, "invalid frame type")
 
 
