@@ -1,121 +1,183 @@
-"""Sans-IO SockJS: frames, client payloads, transports and the HTTP surface, as data.
+"""Sans-IO SockJS for kite, byte-compatible with Go kite's sockjs-go server and Go's clients.
 
-Nothing in this package does I/O, reads a clock or draws random numbers: callers pass bytes,
-the current time and entropy in, and get bytes, responses and typed errors out.
+Frames, client payloads, per-transport wrapping, the HTTP surface as data, the server session
+state machine and the client state machines. Nothing here does I/O, reads a clock or draws random
+numbers: callers pass bytes, the current time and entropy in, and get bytes, events, responses and
+typed errors out.
 """
 
-from ._endpoints import (
-    Endpoint as Endpoint,
+from ._client import (
+    ClientInput,
+    ClientState,
+    choose_server_id,
+    choose_session_id,
+    encode_client_payload,
+)
+from ._client_ws import (
+    WS_TRANSITIONS,
+    WebSocketClient,
+    websocket_origin,
+    websocket_url,
+)
+from ._client_xhr import (
+    XHR_HEADERS,
+    XHR_TRANSITIONS,
+    HTTPRequest,
+    XHRClient,
 )
 from ._endpoints import (
-    EndpointKind as EndpointKind,
-)
-from ._endpoints import (
-    MethodNotAllowed as MethodNotAllowed,
-)
-from ._endpoints import (
-    NotFound as NotFound,
-)
-from ._endpoints import (
-    Request as Request,
-)
-from ._endpoints import (
-    resolve as resolve,
+    Endpoint,
+    EndpointKind,
+    MethodNotAllowed,
+    NotFound,
+    Request,
+    resolve,
 )
 from ._errors import (
-    LocalProtocolError as LocalProtocolError,
+    LocalProtocolError,
+    MessageTooLargeError,
+    ProtocolError,
+    RemoteProtocolError,
+    SockJSError,
 )
-from ._errors import (
-    MessageTooLargeError as MessageTooLargeError,
+from ._events import (
+    ClientEvent,
+    CloseCause,
+    ClosedByServer,
+    Heartbeat,
+    MessagesReceived,
+    Opened,
+    ReceiverDone,
+    SendFrame,
+    SessionClosed,
+    SessionEvent,
+    SessionFinished,
+    SessionNotFound,
 )
-from ._errors import (
-    ProtocolError as ProtocolError,
-)
-from ._errors import (
-    RemoteProtocolError as RemoteProtocolError,
-)
-from ._errors import (
-    SockJSError as SockJSError,
+from ._frames import (
+    CLOSE_ANOTHER_CONNECTION,
+    CLOSE_GO_AWAY,
+    CloseFrame,
+    Frame,
+    FrameStreamDecoder,
+    HeartbeatFrame,
+    MessagesFrame,
+    OpenFrame,
+    decode_frame,
+    encode_close,
+    encode_heartbeat,
+    encode_messages,
+    encode_open,
+    quote,
 )
 from ._http import (
-    Deliver as Deliver,
-)
-from ._http import (
-    Plan as Plan,
-)
-from ._http import (
-    Receive as Receive,
-)
-from ._http import (
-    Reply as Reply,
-)
-from ._http import (
-    Upgrade as Upgrade,
-)
-from ._http import (
-    is_websocket_upgrade as is_websocket_upgrade,
-)
-from ._http import (
-    plan_request as plan_request,
+    Deliver,
+    Plan,
+    Receive,
+    Reply,
+    Upgrade,
+    is_websocket_upgrade,
+    plan_request,
 )
 from ._options import (
-    DEFAULT_SOCKJS_URL as DEFAULT_SOCKJS_URL,
-)
-from ._options import (
-    Options as Options,
+    DEFAULT_SOCKJS_URL,
+    Options,
 )
 from ._payload import (
-    decode_jsonp_send as decode_jsonp_send,
-)
-from ._payload import (
-    decode_payload as decode_payload,
-)
-from ._payload import (
-    decode_websocket_message as decode_websocket_message,
-)
-from ._payload import (
-    encode_payload as encode_payload,
+    decode_jsonp_send,
+    decode_payload,
+    decode_websocket_message,
+    encode_payload,
 )
 from ._responses import (
-    Response as Response,
+    Response,
+)
+from ._session import (
+    DEFAULT_DISCONNECT_DELAY,
+    DEFAULT_HEARTBEAT_DELAY,
+    DEFAULT_RESPONSE_LIMIT,
+    ServerSession,
+    SessionInput,
+    SessionState,
 )
 from ._transports import (
-    FrameWriter as FrameWriter,
-)
-from ._transports import (
-    Transport as Transport,
-)
-from ._transports import (
-    validate_callback as validate_callback,
+    FrameWriter,
+    Transport,
+    validate_callback,
 )
 
 __all__ = [
+    "CLOSE_ANOTHER_CONNECTION",
+    "CLOSE_GO_AWAY",
+    "DEFAULT_DISCONNECT_DELAY",
+    "DEFAULT_HEARTBEAT_DELAY",
+    "DEFAULT_RESPONSE_LIMIT",
     "DEFAULT_SOCKJS_URL",
+    "WS_TRANSITIONS",
+    "XHR_HEADERS",
+    "XHR_TRANSITIONS",
+    "ClientEvent",
+    "ClientInput",
+    "ClientState",
+    "CloseCause",
+    "CloseFrame",
+    "ClosedByServer",
     "Deliver",
     "Endpoint",
     "EndpointKind",
+    "Frame",
+    "FrameStreamDecoder",
     "FrameWriter",
+    "HTTPRequest",
+    "Heartbeat",
+    "HeartbeatFrame",
     "LocalProtocolError",
     "MessageTooLargeError",
+    "MessagesFrame",
+    "MessagesReceived",
     "MethodNotAllowed",
     "NotFound",
+    "OpenFrame",
+    "Opened",
     "Options",
     "Plan",
     "ProtocolError",
     "Receive",
+    "ReceiverDone",
     "RemoteProtocolError",
     "Reply",
     "Request",
     "Response",
+    "SendFrame",
+    "ServerSession",
+    "SessionClosed",
+    "SessionEvent",
+    "SessionFinished",
+    "SessionInput",
+    "SessionNotFound",
+    "SessionState",
     "SockJSError",
     "Transport",
     "Upgrade",
+    "WebSocketClient",
+    "XHRClient",
+    "choose_server_id",
+    "choose_session_id",
+    "decode_frame",
     "decode_jsonp_send",
     "decode_payload",
     "decode_websocket_message",
+    "encode_client_payload",
+    "encode_close",
+    "encode_heartbeat",
+    "encode_messages",
+    "encode_open",
     "encode_payload",
     "is_websocket_upgrade",
     "plan_request",
+    "quote",
     "resolve",
     "validate_callback",
+    "websocket_origin",
+    "websocket_url",
 ]
