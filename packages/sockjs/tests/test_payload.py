@@ -217,7 +217,8 @@ def test_encode_payload_bytes() -> None:
     assert encode_payload(["a"]) == b'["a"]'
     assert encode_payload([]) == b"[]"
     assert encode_payload(['{"x":"\u00e9"}', "b"]) == '["{\\"x\\":\\"\u00e9\\"}","b"]'.encode()
-    assert encode_payload(["\ud800"]) == '["\ufffd"]'.encode()
+    assert encode_payload(["\ud800"]) == b'["\\ufffd"]'  # Go writes U+FFFD, escaped
+    assert encode_payload(["<&>"]) == b'["\\u003c\\u0026\\u003e"]'  # Go's HTML-safe quoting
     with pytest.raises(TypeError):
         encode_payload([1])  # type: ignore[list-item]
 

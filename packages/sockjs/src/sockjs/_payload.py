@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from ._errors import MessageTooLargeError, RemoteProtocolError
+from ._frames import quote
 
 __all__ = [
     "BROKEN_JSON",
@@ -188,17 +189,13 @@ def decode_jsonp_send(
 
 
 def encode_payload(messages: Iterable[str]) -> bytes:
-    """Encode messages the way a client sends them: ``["m1","m2"]`` as UTF-8 bytes.
+    """Encode messages the way Go's client sends them: ``["m1","m2"]`` as UTF-8 bytes.
 
-    Non-ASCII text is written raw (as Go's client does); lone surrogates, which UTF-8 cannot
-    carry, are replaced by U+FFFD (as Go's encoder replaces invalid UTF-8).
+    Strings are spelled by `sockjs._frames.quote`, Go's JSON quoting (so `<>&` are escaped and
+    lone surrogates become U+FFFD, as Go's encoder replaces invalid UTF-8).
     """
     items = list(messages)
     for item in items:
         if type(item) is not str:
             raise TypeError(f"a SockJS message must be a str, not {type(item).__name__}")
-    text = json.dumps(items, ensure_ascii=False, separators=(",", ":"))
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError:
-        return _SURROGATE.sub("\ufffd", text).encode("utf-8")
+    return ("[" + ",".join(map(quote, items)) + "]").encode("utf-8")
