@@ -127,7 +127,9 @@ class ThreadedStorage:
     driver's exceptions into the `kontrol` tree itself.
     """
 
-    def __init__(self, *, ttl: float, clock: Clock, limiter: trio.CapacityLimiter) -> None:
+    def __init__(
+        self, *, ttl: float, clock: Clock, limiter: trio.CapacityLimiter | None = None
+    ) -> None:
         if ttl <= 0:
             raise ValueError("ttl must be positive")
         self._ttl = ttl

@@ -117,7 +117,7 @@ class SQLiteStorage(ThreadedStorage):
         ttl: float = DEFAULT_TTL,
         clock: Clock = wall_clock,
     ) -> None:
-        super().__init__(ttl=ttl, clock=clock, limiter=trio.CapacityLimiter(1))  # (unused)
+        super().__init__(ttl=ttl, clock=clock)  # no limiter: `_dispatch` serialises
         self._conn = conn
         self.path = path
         self._select_sql: dict[tuple[str, ...], str] = {}
