@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._base import DEFAULT_CLEANUP_INTERVAL, DEFAULT_TTL, Clock, Storage, ThreadedStorage
 from ._postgres import PostgresStorage, open_postgres_storage
@@ -26,6 +26,11 @@ __all__ = [
     "open_sqlite_storage",
     "open_storage",
 ]
+
+if TYPE_CHECKING:  # both back-ends implement the interface (checked by mypy)
+
+    def _conforms(lite: SQLiteStorage, pg: PostgresStorage) -> tuple[Storage, Storage]:
+        return lite, pg
 
 
 @contextlib.asynccontextmanager
