@@ -3,7 +3,8 @@
 PostgreSQL tests use the `postgres` marker and the server named by `KITE_TEST_POSTGRES_DSN`
 (`.ci/install-peers.sh` starts one and writes the variable into `.ci/env`); without it, or when
 the server does not answer, they skip with the reason. Each PostgreSQL test gets a private schema
-(dropped afterwards), so tests never see each other's rows.
+(dropped afterwards), so tests never see each other's rows. Helpers are fixtures (this folder is
+not a package, so test modules cannot import from here).
 """
 
 from __future__ import annotations
@@ -20,24 +21,11 @@ import pytest
 from psycopg import sql
 
 from kite.protocol import KiteIdentity
-from kontrol import KeyPair, Storage, open_postgres_storage, open_sqlite_storage
+from kontrol import KeyPair, ManualClock, Storage, open_postgres_storage, open_sqlite_storage
 
 DSN_ENV = "KITE_TEST_POSTGRES_DSN"
 Opener = Callable[..., AbstractAsyncContextManager[Any]]
 T0 = 1_700_000_000.0
-
-
-class FakeClock:
-    """A wall clock (Unix seconds) that only moves when the test says so."""
-
-    def __init__(self, now: float = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 _dsn_state: dict[str, str] = {}
@@ -64,8 +52,8 @@ def postgres_dsn_or_skip() -> str:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> ManualClock:
+    return ManualClock(T0)
 
 
 @pytest.fixture
@@ -89,7 +77,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def open_backend(
-    backend: str, tmp_path: Path, clock: FakeClock, request: pytest.FixtureRequest
+    backend: str, tmp_path: Path, clock: ManualClock, request: pytest.FixtureRequest
 ) -> Opener:
     """A factory: `open_backend()` opens another storage on the same database (same file or
     schema), so a test can restart or run two instances side by side."""
@@ -118,7 +106,7 @@ async def storage(open_backend: Opener) -> AsyncIterator[Storage]:
         yield s
 
 
-def make_kite(name: str = "math", **fields: str) -> KiteIdentity:
+def _make_kite(name: str = "math", **fields: str) -> KiteIdentity:
     """A valid identity (UUID id) with Go-ish defaults."""
     values = {
         "username": "anchor",
@@ -133,7 +121,19 @@ def make_kite(name: str = "math", **fields: str) -> KiteIdentity:
     return KiteIdentity(**values)
 
 
-def make_key(tag: str = "") -> KeyPair:
+def _make_key(tag: str = "") -> KeyPair:
     """A key pair with a UUID id and unique (fake) PEM texts; storage never parses them."""
     kid = str(uuid.uuid4())
     return KeyPair(kid, f"-----BEGIN PUBLIC KEY-----{tag}{kid}", f"-----BEGIN PRIVATE{tag}{kid}")
+
+
+@pytest.fixture
+def make_kite() -> Callable[..., KiteIdentity]:
+    """`make_kite(name="math", **fields)`: a valid identity with a fresh UUID id."""
+    return _make_kite
+
+
+@pytest.fixture
+def make_key() -> Callable[..., KeyPair]:
+    """`make_key(tag="")`: a key pair with a fresh UUID id and unique PEM texts."""
+    return _make_key

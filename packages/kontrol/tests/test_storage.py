@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
 
 import pytest
 import trio
 
+from kite.protocol import KiteIdentity
 from kontrol import (
     InvalidKeyPairError,
     InvalidKiteError,
@@ -16,28 +20,42 @@ from kontrol import (
     KeyPair,
     KeyPairExistsError,
     KontrolQuery,
+    ManualClock,
     QueryError,
     Storage,
     StorageError,
     VersionError,
 )
 
-from .conftest import FakeClock, Opener, make_key, make_kite
+MakeKite = Callable[..., KiteIdentity]
+MakeKey = Callable[..., KeyPair]
+Register = Callable[..., Awaitable[tuple[KeyPair, list[KiteIdentity]]]]
+Opener = Callable[..., AbstractAsyncContextManager[Any]]
 
 
-async def registered(storage: Storage, n: int = 1, **fields: str) -> tuple[KeyPair, list]:
-    key = make_key()
-    await storage.add_key(key)
-    kites = [make_kite(**fields) for _ in range(n)]
-    for k in kites:
-        await storage.upsert(k, f"http://127.0.0.1:{len(k.id)}/kite", key.id)
-    return key, kites
+@pytest.fixture
+def registered(make_kite: MakeKite, make_key: MakeKey) -> Register:
+    """`await registered(storage, n=1, **fields)`: store a new key pair and `n` kites."""
+
+    async def register(
+        storage: Storage, n: int = 1, **fields: str
+    ) -> tuple[KeyPair, list[KiteIdentity]]:
+        key = make_key()
+        await storage.add_key(key)
+        kites = [make_kite(**fields) for _ in range(n)]
+        for k in kites:
+            await storage.upsert(k, f"http://127.0.0.1:{len(k.id)}/kite", key.id)
+        return key, kites
+
+    return register
 
 
 # -- kites ----------------------------------------------------------------------------------
 
 
-async def test_upsert_then_get_by_every_field(storage: Storage, clock: FakeClock) -> None:
+async def test_upsert_then_get_by_every_field(
+    registered: Register, storage: Storage, clock: ManualClock
+) -> None:
     key, [k] = await registered(storage)
     for field in ("username", "environment", "name", "version", "region", "hostname", "id"):
         q = KontrolQuery(**{field: getattr(k, field)})
@@ -49,7 +67,9 @@ async def test_upsert_then_get_by_every_field(storage: Storage, clock: FakeClock
     assert await storage.get(KontrolQuery.from_kite(k)) != []
 
 
-async def test_query_fields_are_anded_and_empty_means_any(storage: Storage) -> None:
+async def test_query_fields_are_anded_and_empty_means_any(
+    make_kite: MakeKite, make_key: MakeKey, storage: Storage
+) -> None:
     key = make_key()
     await storage.add_key(key)
     a = make_kite("math", username="alice")
@@ -70,14 +90,16 @@ async def test_query_fields_are_anded_and_empty_means_any(storage: Storage) -> N
     assert await ids(id=str(uuid.uuid4())) == set()
 
 
-async def test_exact_version_is_a_string_match(storage: Storage) -> None:
+async def test_exact_version_is_a_string_match(registered: Register, storage: Storage) -> None:
     await registered(storage, version="1.0.0")
     assert len(await storage.get(KontrolQuery(name="math", version="1.0.0"))) == 1
     # "1.0" parses as a version, so it is compared as a string (Go does the same)
     assert await storage.get(KontrolQuery(name="math", version="1.0")) == []
 
 
-async def test_version_constraints(storage: Storage) -> None:
+async def test_version_constraints(
+    make_kite: MakeKite, make_key: MakeKey, storage: Storage
+) -> None:
     key = make_key()
     await storage.add_key(key)
     versions = ["0.9.0", "1.0.0", "1.1.5", "1.2.0-beta", "2.0.0", "not-a-version"]
@@ -114,7 +136,11 @@ async def test_version_constraints(storage: Storage) -> None:
     ],
 )
 async def test_malformed_queries_fail_with_go_texts(
-    storage: Storage, query: KontrolQuery, message: str, error: type[Exception]
+    registered: Register,
+    storage: Storage,
+    query: KontrolQuery,
+    message: str,
+    error: type[Exception],
 ) -> None:
     await registered(storage)
     with pytest.raises(error) as info:
@@ -122,7 +148,9 @@ async def test_malformed_queries_fail_with_go_texts(
     assert str(info.value) == message
 
 
-async def test_upsert_refreshes_and_rewrites_the_row(storage: Storage, clock: FakeClock) -> None:
+async def test_upsert_refreshes_and_rewrites_the_row(
+    registered: Register, make_key: MakeKey, storage: Storage, clock: ManualClock
+) -> None:
     _, [k] = await registered(storage)
     key2 = make_key()
     await storage.add_key(key2)
@@ -144,7 +172,7 @@ async def test_upsert_refreshes_and_rewrites_the_row(storage: Storage, clock: Fa
     ],
 )
 async def test_invalid_kites_are_refused_and_nothing_is_stored(
-    storage: Storage, change: dict[str, str], message: str
+    make_kite: MakeKite, make_key: MakeKey, storage: Storage, change: dict[str, str], message: str
 ) -> None:
     key = make_key()
     await storage.add_key(key)
@@ -154,7 +182,9 @@ async def test_invalid_kites_are_refused_and_nothing_is_stored(
     assert await storage.get(KontrolQuery(username="anchor")) == []
 
 
-async def test_upsert_checks_url_and_key(storage: Storage) -> None:
+async def test_upsert_checks_url_and_key(
+    make_kite: MakeKite, make_key: MakeKey, storage: Storage
+) -> None:
     key = make_key()
     await storage.add_key(key)
     k = make_kite()
@@ -169,7 +199,9 @@ async def test_upsert_checks_url_and_key(storage: Storage) -> None:
     assert await storage.get(KontrolQuery(id=k.id)) == []
 
 
-async def test_heartbeat_and_delete(storage: Storage, clock: FakeClock) -> None:
+async def test_heartbeat_and_delete(
+    registered: Register, storage: Storage, clock: ManualClock
+) -> None:
     _, [k] = await registered(storage)
     clock.advance(10)
     assert await storage.heartbeat(k.id) is True
@@ -185,7 +217,9 @@ async def test_heartbeat_and_delete(storage: Storage, clock: FakeClock) -> None:
     assert await storage.get(KontrolQuery(id=k.id)) == []
 
 
-async def test_uuid_ids_are_canonical(storage: Storage) -> None:
+async def test_uuid_ids_are_canonical(
+    make_kite: MakeKite, make_key: MakeKey, storage: Storage
+) -> None:
     key = make_key()
     await storage.add_key(key)
     k = make_kite(id=str(uuid.uuid4()).upper())
@@ -201,7 +235,7 @@ async def test_uuid_ids_are_canonical(storage: Storage) -> None:
 
 
 async def test_expired_kites_are_invisible_before_cleanup(
-    storage: Storage, clock: FakeClock
+    registered: Register, storage: Storage, clock: ManualClock
 ) -> None:
     _, [old] = await registered(storage)
     clock.advance(60)
@@ -215,7 +249,9 @@ async def test_expired_kites_are_invisible_before_cleanup(
     assert len(await storage.get(KontrolQuery(name="math"))) == 2
 
 
-async def test_clean_expired_deletes_rows(storage: Storage, clock: FakeClock) -> None:
+async def test_clean_expired_deletes_rows(
+    registered: Register, storage: Storage, clock: ManualClock
+) -> None:
     _, kites = await registered(storage, n=3)
     clock.advance(storage.ttl / 2)
     _, [fresh] = await registered(storage)
@@ -226,7 +262,9 @@ async def test_clean_expired_deletes_rows(storage: Storage, clock: FakeClock) ->
     assert [r.kite.id for r in await storage.get(KontrolQuery(name="math"))] == [fresh.id]
 
 
-async def test_ttl_is_configurable(open_backend: Opener, clock: FakeClock) -> None:
+async def test_ttl_is_configurable(
+    registered: Register, open_backend: Opener, clock: ManualClock
+) -> None:
     async with open_backend(ttl=5.0) as storage:
         _, [k] = await registered(storage)
         clock.advance(5.5)
@@ -234,7 +272,10 @@ async def test_ttl_is_configurable(open_backend: Opener, clock: FakeClock) -> No
 
 
 async def test_cleaner_task_runs_on_its_interval(
-    open_backend: Opener, clock: FakeClock, mock_clock: trio.testing.MockClock
+    registered: Register,
+    open_backend: Opener,
+    clock: ManualClock,
+    mock_clock: trio.testing.MockClock,
 ) -> None:
     # trio time moves only by `jump` here (autojump would also jump while a worker thread runs).
     # `probe` shares the database but never expires anything: it sees rows until deleted.
@@ -255,7 +296,7 @@ async def test_cleaner_task_runs_on_its_interval(
 # -- key pairs ------------------------------------------------------------------------------
 
 
-async def test_key_pairs(storage: Storage, clock: FakeClock) -> None:
+async def test_key_pairs(make_key: MakeKey, storage: Storage, clock: ManualClock) -> None:
     with pytest.raises(KeyNotFoundError, match="kontrol has no key pair"):
         await storage.current_key()
     first, second = make_key("a"), make_key("b")
@@ -298,7 +339,7 @@ async def test_invalid_key_pairs(storage: Storage, pair: KeyPair, message: str) 
     assert await storage.list_keys() == []
 
 
-async def test_duplicate_key_pairs_are_refused(storage: Storage) -> None:
+async def test_duplicate_key_pairs_are_refused(make_key: MakeKey, storage: Storage) -> None:
     key = make_key()
     await storage.add_key(key)
     for dup in (
@@ -311,7 +352,7 @@ async def test_duplicate_key_pairs_are_refused(storage: Storage) -> None:
     assert await storage.list_keys() == [key]
 
 
-def test_key_pair_repr_hides_the_private_key() -> None:
+def test_key_pair_repr_hides_the_private_key(make_key: MakeKey) -> None:
     key = make_key()
     assert key.private not in repr(key)
 
@@ -319,7 +360,7 @@ def test_key_pair_repr_hides_the_private_key() -> None:
 # -- concurrency, restarts, sharing ---------------------------------------------------------
 
 
-async def test_concurrent_calls(storage: Storage) -> None:
+async def test_concurrent_calls(make_kite: MakeKite, make_key: MakeKey, storage: Storage) -> None:
     key = make_key()
     await storage.add_key(key)
     kites = [make_kite(f"k{i % 5}") for i in range(60)]
@@ -340,7 +381,9 @@ async def test_concurrent_calls(storage: Storage) -> None:
     assert len(await storage.get(KontrolQuery(username="anchor"))) == 60
 
 
-async def test_a_cancelled_call_leaves_the_storage_usable(storage: Storage) -> None:
+async def test_a_cancelled_call_leaves_the_storage_usable(
+    registered: Register, make_kite: MakeKite, storage: Storage
+) -> None:
     key, _ = await registered(storage)
     with trio.move_on_after(0):
         await storage.upsert(make_kite(), "http://h/kite", key.id)
@@ -348,7 +391,9 @@ async def test_a_cancelled_call_leaves_the_storage_usable(storage: Storage) -> N
     await registered(storage)
 
 
-async def test_data_survives_close_and_reopen(open_backend: Opener) -> None:
+async def test_data_survives_close_and_reopen(
+    registered: Register, make_key: MakeKey, open_backend: Opener
+) -> None:
     async with open_backend() as storage:
         key, [k] = await registered(storage)
         await storage.delete_key(key.id)
@@ -362,7 +407,7 @@ async def test_data_survives_close_and_reopen(open_backend: Opener) -> None:
         assert await storage.current_key() == live
 
 
-async def test_two_instances_share_one_registry(open_backend: Opener) -> None:
+async def test_two_instances_share_one_registry(registered: Register, open_backend: Opener) -> None:
     async with open_backend() as a, open_backend() as b:
         key, [k] = await registered(a)
         [rec] = await b.get(KontrolQuery(id=k.id))
@@ -381,7 +426,7 @@ async def test_closed_storage_refuses_calls(open_backend: Opener) -> None:
 
 
 @pytest.mark.slow
-async def test_ten_thousand_kites(storage: Storage) -> None:
+async def test_ten_thousand_kites(make_kite: MakeKite, make_key: MakeKey, storage: Storage) -> None:
     key = make_key()
     await storage.add_key(key)
     names = [f"service{i % 100}" for i in range(10_000)]

@@ -13,9 +13,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kite.protocol import KiteIdentity
-from kontrol import KeyPair, KontrolQuery, QueryError, open_sqlite_storage, plan_query
-
-from .conftest import FakeClock
+from kontrol import (
+    KeyPair,
+    KontrolQuery,
+    ManualClock,
+    QueryError,
+    open_sqlite_storage,
+    plan_query,
+)
 
 IDS = [f"00000000-0000-4000-8000-00000000000{i}" for i in range(4)]
 KEY = KeyPair("11111111-1111-4111-8111-111111111111", "pub", "priv")
@@ -56,7 +61,7 @@ operations = st.lists(
 @given(operations)
 def test_storage_behaves_like_a_dict(ops: list[tuple[str, Any]]) -> None:
     async def run() -> None:
-        clock = FakeClock()
+        clock = ManualClock()
         model: dict[str, tuple[KiteIdentity, float]] = {}
         async with open_sqlite_storage(
             ":memory:", ttl=TTL, clock=clock, cleanup_interval=None

@@ -10,7 +10,7 @@ import socket
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -18,18 +18,21 @@ import pytest
 import trio
 from psycopg import sql
 
+from kite.protocol import KiteIdentity
 from kontrol import (
     InvalidKiteError,
     KeyDeletedError,
+    KeyPair,
     KontrolQuery,
     QueryError,
     StorageUnavailableError,
     open_postgres_storage,
 )
 
-from .conftest import make_key, make_kite
-
 pytestmark = pytest.mark.postgres
+
+MakeKite = Callable[..., KiteIdentity]
+MakeKey = Callable[..., KeyPair]
 
 
 def _columns(conn: psycopg.Connection, schema: str, table: str) -> dict[str, tuple[str, str]]:
@@ -97,7 +100,9 @@ async def test_schema_is_go_kontrols(pg_dsn: str, pg_schema: str) -> None:
         assert {"kite_key_id_fkey", "key_created_at_lte_deleted_at_check"} <= constraints
 
 
-async def test_rows_are_what_go_kontrol_reads(pg_dsn: str, pg_schema: str) -> None:
+async def test_rows_are_what_go_kontrol_reads(
+    make_kite: MakeKite, make_key: MakeKey, pg_dsn: str, pg_schema: str
+) -> None:
     """A row we write is a row Go's `SELECT * FROM kite.kite` scans (its column order)."""
     async with open_postgres_storage(pg_dsn, schema=pg_schema, cleanup_interval=None) as s:
         key = make_key()
@@ -122,7 +127,9 @@ async def test_rows_are_what_go_kontrol_reads(pg_dsn: str, pg_schema: str) -> No
     assert str(row[10]) == key.id
 
 
-async def test_adopts_an_existing_schema_and_migrates_once(pg_dsn: str, pg_schema: str) -> None:
+async def test_adopts_an_existing_schema_and_migrates_once(
+    make_key: MakeKey, pg_dsn: str, pg_schema: str
+) -> None:
     async with open_postgres_storage(pg_dsn, schema=pg_schema, cleanup_interval=None) as s:
         key = make_key()
         await s.add_key(key)
@@ -145,7 +152,9 @@ async def test_concurrent_opens_migrate_safely(pg_dsn: str, pg_schema: str) -> N
             nursery.start_soon(open_one)
 
 
-async def test_non_uuid_ids(pg_dsn: str, pg_schema: str) -> None:
+async def test_non_uuid_ids(
+    make_kite: MakeKite, make_key: MakeKey, pg_dsn: str, pg_schema: str
+) -> None:
     async with open_postgres_storage(pg_dsn, schema=pg_schema, cleanup_interval=None) as s:
         key = make_key()
         await s.add_key(key)
@@ -246,7 +255,9 @@ def private_cluster() -> Iterator[PrivateCluster]:
 
 
 @pytest.mark.slow
-async def test_survives_a_server_restart(private_cluster: PrivateCluster) -> None:
+async def test_survives_a_server_restart(
+    make_kite: MakeKite, make_key: MakeKey, private_cluster: PrivateCluster
+) -> None:
     async with open_postgres_storage(
         private_cluster.dsn, cleanup_interval=None, connect_timeout=2, max_connections=2
     ) as s:

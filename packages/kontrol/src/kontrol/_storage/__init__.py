@@ -10,7 +10,14 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from ._base import DEFAULT_CLEANUP_INTERVAL, DEFAULT_TTL, Clock, Storage, ThreadedStorage
+from ._base import (
+    DEFAULT_CLEANUP_INTERVAL,
+    DEFAULT_TTL,
+    Clock,
+    ManualClock,
+    Storage,
+    ThreadedStorage,
+)
 from ._postgres import PostgresStorage, open_postgres_storage
 from ._sqlite import SQLiteStorage, open_sqlite_storage
 
@@ -18,6 +25,7 @@ __all__ = [
     "DEFAULT_CLEANUP_INTERVAL",
     "DEFAULT_TTL",
     "Clock",
+    "ManualClock",
     "PostgresStorage",
     "SQLiteStorage",
     "Storage",
