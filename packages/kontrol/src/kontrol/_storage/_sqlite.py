@@ -174,7 +174,7 @@ class SQLiteStorage(ThreadedStorage):
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
                 conn.execute("PRAGMA foreign_keys=ON")
-                _migrate(conn)
+                _apply_migrations(conn)
             except BaseException:
                 conn.close()
                 raise
@@ -304,7 +304,7 @@ class SQLiteStorage(ThreadedStorage):
             self._conn.close()
 
 
-def _migrate(conn: sqlite3.Connection) -> None:
+def _apply_migrations(conn: sqlite3.Connection) -> None:
     (current,) = conn.execute("PRAGMA user_version").fetchone()
     for mig in migrations("sqlite"):
         if mig.number <= current:
