@@ -402,6 +402,9 @@ class HTTPRequest:
         assert data is not None
         trailing, _closed = conn.h11.trailing_data
         conn.upgraded = True
+        # The HTTP parser (and its buffer) is dead weight from here on: drop it, so an idle
+        # WebSocket costs only the wsproto state. Nothing reads conn.h11 after an upgrade.
+        del conn.h11
         await conn.send(data)
         ws = Connection(ConnectionType.SERVER, trailing_data=bytes(trailing))
         return WebSocketConnection(
@@ -557,7 +560,10 @@ class HTTPServer:
                 return
             first = False
             conn.busy = True
-            keep_alive = await self._run_request(conn, event, remote)
+            request = HTTPRequest(conn, event, remote)
+            del event  # the parsed head lives on only in `request`
+            keep_alive = await self._run_request(conn, request)
+            del request
             conn.busy = False
             if not keep_alive or self.closing.is_set() or conn.client_gone:
                 return
@@ -633,11 +639,8 @@ class HTTPServer:
             with suppress(ConnectionClosedError):
                 await conn.send(data)
 
-    async def _run_request(
-        self, conn: _Conn, event: h11.Request, remote: tuple[str, int] | None
-    ) -> bool:
+    async def _run_request(self, conn: _Conn, request: HTTPRequest) -> bool:
         """Serve one request; True if the connection may be reused."""
-        request = HTTPRequest(conn, event, remote)
         length = request.header("content-length")
         if length is not None and length.isdigit() and int(length) > self.limits.max_body_size:
             await self._send_error(conn, 413, "declared body too large")

@@ -34,7 +34,7 @@ from wsproto.events import (
 from wsproto.frame_protocol import CloseReason
 from wsproto.utilities import LocalProtocolError
 
-from ._errors import ConnectionClosedError, map_errors
+from ._errors import ConnectionClosedError
 from ._limits import HTTPLimits
 
 __all__ = ["WebSocketConnection"]
@@ -143,16 +143,25 @@ class WebSocketConnection:
 
     async def _send_raw(self, data: bytes) -> None:
         """Write bytes under the send lock; a cancelled partial write breaks the connection."""
-        async with self._send_lock:
-            try:
-                with map_errors(closed=ConnectionClosedError("connection lost while sending")):
-                    await self._stream.send_all(data)
-            except BaseException:
-                # A write that did not complete leaves a torn frame on the wire: nothing more
-                # can be sent, so the connection is over.
-                self._mark_closed(1006, "send failed", local=True)
-                await trio.aclose_forcefully(self._stream)
-                raise
+        lock = self._send_lock
+        if lock.locked():
+            await lock.acquire()  # contended: wait our turn (FIFO)
+        else:
+            lock.acquire_nowait()  # fast path: no extra schedule point per message
+        try:
+            await self._stream.send_all(data)
+        except BaseException as exc:
+            # A write that did not complete leaves a torn frame on the wire: nothing more
+            # can be sent, so the connection is over.
+            self._mark_closed(1006, "send failed", local=True)
+            await trio.aclose_forcefully(self._stream)
+            if isinstance(exc, (trio.BrokenResourceError, trio.ClosedResourceError, OSError)):
+                raise ConnectionClosedError(
+                    f"connection lost while sending: {exc}", code=1006, local=False
+                ) from exc
+            raise
+        finally:
+            lock.release()
 
     async def send(self, message: str | bytes) -> None:
         """Send one message (text for `str`, binary for `bytes`), unfragmented like Go.
@@ -252,9 +261,8 @@ class WebSocketConnection:
                 elif isinstance(event, CloseConnection):
                     await self._on_close_event(event)
             try:
-                with map_errors():
-                    chunk = cast(bytes, await self._stream.receive_some(self._read_size))
-            except ConnectionClosedError as exc:
+                chunk = cast(bytes, await self._stream.receive_some(self._read_size))
+            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
                 if self._closed is not None:  # closed by aclose/abort in another task
                     raise self._closed_error() from None
                 self._mark_closed(1006, "", local=False)
