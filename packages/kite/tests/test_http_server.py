@@ -542,3 +542,87 @@ async def test_tls_https_and_wss(tmp_path: Path) -> None:
         # A plain-text client on the TLS port gets nothing and goes away.
         raw = await raw_exchange(srv.port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         assert not raw.startswith(b"HTTP/1.1 200")
+
+
+# -- Go's response bytes ---------------------------------------------------------------------
+
+CAPTURES = Path(__file__).resolve().parents[3] / "conformance" / "captures"
+
+
+def go_responses() -> list[tuple[str, int, bytes]]:
+    """Every distinct non-101 response head shape in the captures, with its exact bytes."""
+    import base64
+    import json
+
+    found: dict[tuple[int, tuple[str, ...]], tuple[str, int, bytes]] = {}
+    for path in sorted(CAPTURES.glob("*.jsonl")):
+        if path.name.endswith(".raw.jsonl"):
+            continue
+        raw_s2c: dict[int, bytes] = {}
+        raw_path = path.with_name(path.name[: -len(".jsonl")] + ".raw.jsonl")
+        for line in raw_path.read_text().split("\n"):
+            if not line:
+                continue
+            chunk = json.loads(line)
+            if chunk.get("dir") == "s2c" and "b64" in chunk:
+                raw_s2c[chunk["conn"]] = raw_s2c.get(chunk["conn"], b"") + base64.b64decode(
+                    chunk["b64"]
+                )
+        for line in path.read_text().split("\n"):
+            if not line:
+                continue
+            event = json.loads(line)
+            if event["kind"] != "http-response" or event["status"] == 101:
+                continue
+            key = (event["status"], tuple(h[0] for h in event["headers"]))
+            if key in found:
+                continue
+            wire = f"HTTP/1.1 {event['status']} {event['reason']}\r\n"
+            wire += "".join(f"{k}: {v}\r\n" for k, v in event["headers"]) + "\r\n"
+            wire_bytes = wire.encode("latin-1") + event["body"].encode("utf-8")
+            if wire_bytes in raw_s2c[event["conn"]]:  # the reconstruction is byte-exact
+                found[key] = (path.stem, event["status"], wire_bytes)
+    return list(found.values())
+
+
+GO_RESPONSES = go_responses()
+
+
+def test_capture_responses_were_found() -> None:
+    assert len(GO_RESPONSES) >= 8
+
+
+@pytest.mark.parametrize(("name", "status", "wire"), GO_RESPONSES, ids=lambda v: str(v)[:20])
+async def test_we_can_reproduce_gos_response_bytes(
+    server: HTTPServer, name: str, status: int, wire: bytes
+) -> None:
+    head, body = wire.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")[1:]
+    captured = [tuple(line.split(": ", 1)) if ": " in line else (line[:-1], "") for line in lines]
+    date = next(v for k, v in captured if k == "Date")
+    # What a handler passes: the headers it sets itself (Go adds Date and Content-Length,
+    # except where Go's own content sniffing put a header after them).
+    first_auto = next(i for i, (k, _) in enumerate(captured) if k == "Date")
+    handler_headers = [(k, v) for k, v in captured[:first_auto]]
+    trailing = [(k, v) for k, v in captured[first_auto:] if k not in ("Date", "Content-Length")]
+    if trailing:  # e.g. Kontrol's /register: Date, Content-Length, sniffed Content-Type
+        handler_headers = [(k, v) for k, v in captured]
+
+    async def replay(request: HTTPRequest) -> None:
+        await request.respond(status, handler_headers, body)
+
+    server.handle_http("/replay", replay)
+    # HTTP/1.0 + keep-alive off would change the head; so ask 1.1 and drop the connection
+    # ourselves once the whole answer is in.
+    stream = await trio.open_tcp_stream("127.0.0.1", server.port)
+    await stream.send_all(b"POST /replay HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+    ours = b""
+    with trio.fail_after(5):
+        while len(ours) < len(wire) - 4:
+            ours += await stream.receive_some(65536)
+    await stream.aclose()
+    our_head, _, our_body = ours.partition(b"\r\n\r\n")
+    our_lines = our_head.decode("latin-1").split("\r\n")
+    our_lines = [f"Date: {date}" if line.startswith("Date: ") else line for line in our_lines]
+    assert "\r\n".join(our_lines).encode("latin-1") == head, name
+    assert our_body == body
