@@ -359,7 +359,7 @@ class HTTPRequest:
         """True if this is a well-formed WebSocket upgrade request (version 13)."""
         if self.method != "GET":
             return False
-        upgrade = (self.header("upgrade") or "").lower()
+        upgrade = {t.strip().lower() for t in (self.header("upgrade") or "").split(",")}
         connection = {t.strip().lower() for t in (self.header("connection") or "").split(",")}
         return (
             "websocket" in upgrade
@@ -654,12 +654,9 @@ class HTTPServer:
             return False
         except HandshakeError as exc:
             if not request._started:
-                if request.header("sec-websocket-key"):
-                    headers = [("Content-Type", "text/plain; charset=utf-8")]
-                else:
-                    headers = _GO_ERROR_HEADERS
+                # sockjs-go answers with Go's http.Error (gorilla itself writes nothing).
                 try:
-                    await request.respond(exc.status or 400, headers, _BAD_UPGRADE_BODY)
+                    await request.respond(exc.status or 400, _GO_ERROR_HEADERS, _BAD_UPGRADE_BODY)
                 except ConnectionClosedError:
                     return False
                 return await self._finish_keep_alive(conn, request)

@@ -18,8 +18,9 @@ Close behaviour (what Go's gorilla/websocket does, PROTOCOL.md §2.6):
 
 from __future__ import annotations
 
+import os
 from contextlib import suppress
-from typing import cast
+from typing import NoReturn, cast
 
 import trio
 from wsproto.connection import Connection, ConnectionState
@@ -188,7 +189,7 @@ class WebSocketConnection:
         if self._pings is None:
             self._pings = {}
         if not payload:
-            payload = trio.lowlevel.current_clock().current_time().hex().encode()[:16]
+            payload = os.urandom(8).hex().encode("ascii")
         event = self._pings[payload] = trio.Event()
         try:
             data = self._ws.send(Ping(payload=payload))
@@ -216,7 +217,6 @@ class WebSocketConnection:
             return message.decode("utf-8")
         except UnicodeDecodeError:
             await self._fail(INVALID_PAYLOAD, "invalid UTF-8 in binary message")
-            raise AssertionError("unreachable") from None
 
     async def receive_message(self) -> str | bytes:
         """Wait for the next message: `str` for text, `bytes` for binary."""
@@ -272,7 +272,7 @@ class WebSocketConnection:
                 raise self._closed_error()
             ws.receive_data(chunk or None)
 
-    async def _on_close_event(self, event: CloseConnection) -> None:
+    async def _on_close_event(self, event: CloseConnection) -> NoReturn:
         ws = self._ws
         code, reason = event.code, event.reason or ""
         if ws.state is ConnectionState.REMOTE_CLOSING:
@@ -291,7 +291,7 @@ class WebSocketConnection:
         # Still OPEN: wsproto found a framing violation and reports the close it wants sent.
         await self._fail(code, reason)
 
-    async def _fail(self, code: int, reason: str) -> None:
+    async def _fail(self, code: int, reason: str) -> NoReturn:
         """Close with `code` because of something the peer did, then raise."""
         error = self._mark_closed(code, reason, local=True)
         if self._ws.state in (ConnectionState.OPEN, ConnectionState.REMOTE_CLOSING):
