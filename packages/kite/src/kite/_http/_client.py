@@ -134,6 +134,30 @@ async def _read_body(conn: h11.Connection, stream: trio.abc.Stream, limits: HTTP
             raise ConnectionClosedError("server closed the connection mid-response")
 
 
+def _split_leading(headers: Headers, origin: _Origin) -> tuple[Headers, Headers]:
+    """Go's request layout starts with `Host` then `User-Agent`; split those off."""
+    host = [(k, v) for k, v in headers if k.lower() == "host"] or [("Host", origin.host_header)]
+    agent = [(k, v) for k, v in headers if k.lower() == "user-agent"]
+    rest = [(k, v) for k, v in headers if k.lower() not in ("host", "user-agent")]
+    return host + agent, rest
+
+
+def _go_websocket_headers(origin: _Origin, extra: Headers, key: str) -> Headers:
+    """Upgrade request headers in Go's order: `Host`, `User-Agent`, then every other header
+    sorted by name (Go writes its header map sorted), as in the `square` capture. The
+    handshake's own headers replace any the caller passed."""
+    leading, rest = _split_leading(extra, origin)
+    own = {"connection", "sec-websocket-key", "sec-websocket-version", "upgrade"}
+    rest = [(k, v) for k, v in rest if k.lower() not in own]
+    rest += [
+        ("Connection", "Upgrade"),
+        ("Sec-WebSocket-Key", key),
+        ("Sec-WebSocket-Version", "13"),
+        ("Upgrade", "websocket"),
+    ]
+    return leading + sorted(rest, key=lambda item: item[0].lower())
+
+
 async def connect_websocket(
     url: str,
     headers: Iterable[tuple[str, str]] = (),
@@ -149,7 +173,8 @@ async def connect_websocket(
 
     Args:
         url: the full URL, e.g. `ws://127.0.0.1:3636/kite/123/abcdef/websocket`.
-        headers: extra request headers (e.g. `Origin`), sent after `Host`.
+        headers: extra request headers (e.g. `Origin`, `User-Agent`). The request is laid out
+            like Go's: `Host`, `User-Agent`, then all other headers sorted by name.
         timeout: for connect + TLS + handshake together (Go's default is 15 s).
         ssl_context: client TLS context for wss (default: system trust store).
         limits: `max_message_size`, `max_header_size`, `close_timeout`, ... for this socket.
@@ -159,17 +184,8 @@ async def connect_websocket(
     """
     limits = limits if limits is not None else HTTPLimits()
     origin = _parse_url(url, ("ws", "wss", "http", "https"))
-    extra = list(headers)
     key = generate_nonce().decode("ascii")
-    names = {k.lower() for k, _ in extra}
-    request_headers: Headers = [] if "host" in names else [("Host", origin.host_header)]
-    request_headers += [
-        *extra,
-        ("Upgrade", "websocket"),
-        ("Connection", "Upgrade"),
-        ("Sec-WebSocket-Key", key),
-        ("Sec-WebSocket-Version", "13"),
-    ]
+    request_headers = _go_websocket_headers(origin, list(headers), key)
     stream: trio.abc.Stream | None = None
     try:
         with trio.fail_after(timeout):
@@ -333,8 +349,9 @@ class HTTPClient:
     ) -> HTTPResponse:
         """Send one request and read the whole response.
 
-        `Host` is added first unless given; `Content-Length` is added for a body or for
-        POST/PUT/PATCH (Go sends `Content-Length: 0` on empty polls).
+        Headers go out as Go's client writes them: `Host` (added unless given),
+        `User-Agent` (if given), `Content-Length` (added for a body or POST/PUT/PATCH; Go sends
+        `Content-Length: 0` on empty polls), then the rest in the order given.
 
         Raises:
             ConnectError, TransportTimeoutError, ProtocolError, BodyTooLargeError,
@@ -343,19 +360,20 @@ class HTTPClient:
         if self._closed:
             raise ConnectionClosedError("HTTP client is closed", code=1000, local=True)
         origin = _parse_url(url, ("http", "https"))
-        extra = list(headers)
-        names = {k.lower() for k, _ in extra}
-        host = origin.host_header
         if origin.port == _DEFAULT_PORTS[origin.scheme]:
-            host = host.rsplit(":", 1)[0]
-        request_headers: Headers = [] if "host" in names else [("Host", host)]
-        request_headers += extra
+            origin = origin._replace(host_header=origin.host_header.rsplit(":", 1)[0])
+        # Go's layout (the `square-xhr` capture): Host, User-Agent, Content-Length, then the
+        # other headers in the order given.
+        leading, rest = _split_leading(list(headers), origin)
+        names = {k.lower() for k, _ in rest}
+        length: Headers = []
         if (
             "content-length" not in names
             and "transfer-encoding" not in names
             and (body or method.upper() in ("POST", "PUT", "PATCH"))
         ):
-            request_headers.append(("Content-Length", str(len(body))))
+            length = [("Content-Length", str(len(body)))]
+        request_headers = leading + length + rest
         request = h11.Request(
             method=method.upper(), target=origin.target, headers=_encode(request_headers)
         )
