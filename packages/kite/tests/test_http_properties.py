@@ -5,7 +5,7 @@ from __future__ import annotations
 import h11
 import trio
 import trio.testing
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from wsproto.connection import Connection, ConnectionType
 from wsproto.events import Message, Ping, Pong
@@ -17,6 +17,7 @@ messages = st.lists(
 )
 
 
+@settings(max_examples=40)  # each example opens sockets: keep the suite fast
 @given(
     items=messages,
     fragment=st.integers(min_value=1, max_value=64),
@@ -63,6 +64,7 @@ async def test_ws_messages_survive_any_fragmentation_and_read_size(
     assert pongs == expected
 
 
+@settings(max_examples=40)  # each example opens sockets: keep the suite fast
 @given(
     bodies=st.lists(st.binary(max_size=200), min_size=1, max_size=5),
     chunked=st.lists(st.booleans(), min_size=5, max_size=5),
