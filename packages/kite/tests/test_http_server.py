@@ -134,6 +134,18 @@ async def test_silent_handler_gives_empty_200_and_204_has_no_length(server: HTTP
     assert "Content-Length" not in header_names(raw)
 
 
+async def test_head_gets_the_length_without_the_body(server: HTTPServer) -> None:
+    raw = await raw_exchange(
+        server.port,
+        b"HEAD /hello/x HTTP/1.1\r\nHost: x\r\n\r\nGET /hello/y HTTP/1.1\r\nHost: x\r\n"
+        b"Connection: close\r\n\r\n",
+    )
+    first, second = raw.split(b"HTTP/1.1 200 OK\r\n")[1:]
+    assert b"Content-Length: 14\r\n" in first
+    assert first.endswith(b"\r\n\r\n")  # no body
+    assert second.endswith(b"hello /hello/y")
+
+
 # -- keep-alive and streaming ----------------------------------------------------------------
 
 

@@ -298,9 +298,10 @@ class HTTPRequest:
         """
         self._start()
         h = self._conn.h11
+        length = len(body)  # a HEAD answer announces the length a GET would get
         if self.method == "HEAD" or status in _NO_BODY_STATUSES:
             body = b""
-        head = h.send(self._head(status, headers, len(body)))
+        head = h.send(self._head(status, headers, length))
         assert head is not None
         self._finished = True
         if len(body) <= _SMALL_BODY:
