@@ -638,3 +638,20 @@ async def test_we_can_reproduce_gos_response_bytes(
     our_lines = [f"Date: {date}" if line.startswith("Date: ") else line for line in our_lines]
     assert "\r\n".join(our_lines).encode("latin-1") == head, name
     assert our_body == body
+
+
+# -- public surface --------------------------------------------------------------------------
+
+
+def test_exports_are_explicit_and_errors_form_one_tree() -> None:
+    import kite._http as api
+    from kite._http import _errors
+
+    assert sorted(api.__all__) == api.__all__
+    for name in api.__all__:
+        assert getattr(api, name) is not None
+    errors = [getattr(api, n) for n in _errors.__all__]
+    assert all(issubclass(e, api.TransportError) for e in errors)
+    assert set(_errors.__all__) <= set(api.__all__)
+    # No I/O-library exception is part of the tree.
+    assert not any(e.__module__.split(".")[0] in ("trio", "h11", "wsproto") for e in errors)
