@@ -640,6 +640,25 @@ async def test_we_can_reproduce_gos_response_bytes(
     assert our_body == body
 
 
+async def test_accepted_and_dialled_sockets_use_tcp_keepalive(server: HTTPServer) -> None:
+    import socket
+
+    seen: list[int] = []
+
+    async def probe(request: HTTPRequest) -> None:
+        sock = request._conn.stream.socket  # type: ignore[attr-defined]
+        seen.append(sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE))
+        seen.append(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE))
+        await request.respond(200)
+
+    server.handle_http("/probe", probe)
+    async with HTTPClient() as client:
+        await client.request("GET", server.url + "/probe")
+        pooled = next(iter(client._idle.values()))[0].stream.socket  # type: ignore[attr-defined]
+        assert pooled.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+    assert seen == [1, 15]
+
+
 # -- public surface --------------------------------------------------------------------------
 
 

@@ -37,7 +37,7 @@ from ._errors import (
     TransportTimeoutError,
     map_errors,
 )
-from ._limits import HTTPLimits
+from ._limits import HTTPLimits, set_keepalive
 from ._websocket import WebSocketConnection
 
 __all__ = ["HTTPClient", "HTTPResponse", "connect_websocket", "open_ws_client"]
@@ -91,9 +91,12 @@ def _first(headers: Headers, name: str) -> str | None:
     return None
 
 
-async def _open_stream(origin: _Origin, ssl_context: ssl.SSLContext | None) -> trio.abc.Stream:
+async def _open_stream(
+    origin: _Origin, ssl_context: ssl.SSLContext | None, limits: HTTPLimits
+) -> trio.abc.Stream:
     with map_errors(connecting=True):
         tcp = await trio.open_tcp_stream(origin.host, origin.port)
+        set_keepalive(tcp.socket, limits.tcp_keepalive)
         if origin.scheme not in _TLS_SCHEMES:
             return tcp
         context = ssl_context if ssl_context is not None else ssl.create_default_context()
@@ -189,7 +192,7 @@ async def connect_websocket(
     stream: trio.abc.Stream | None = None
     try:
         with trio.fail_after(timeout):
-            stream = await _open_stream(origin, ssl_context)
+            stream = await _open_stream(origin, ssl_context, limits)
             conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=limits.max_header_size)
             request = h11.Request(
                 method="GET", target=origin.target, headers=_encode(request_headers)
@@ -385,7 +388,9 @@ class HTTPClient:
                         return await self._exchange(origin, conn, request, body, reused=True)
                     except _StaleConnectionError:
                         pass
-                conn = _PooledConn(await _open_stream(origin, self._ssl_context), self._limits)
+                conn = _PooledConn(
+                    await _open_stream(origin, self._ssl_context, self._limits), self._limits
+                )
                 try:
                     return await self._exchange(origin, conn, request, body, reused=False)
                 except _StaleConnectionError:

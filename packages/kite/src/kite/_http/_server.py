@@ -44,7 +44,7 @@ from ._errors import (
     TransportError,
     map_errors,
 )
-from ._limits import HTTPLimits
+from ._limits import HTTPLimits, set_keepalive
 from ._router import Handler, Router
 from ._websocket import WebSocketConnection
 
@@ -529,6 +529,7 @@ class HTTPServer:
                 self._nursery.start_soon(self._serve_connection, stream)
 
     async def _serve_connection(self, tcp: trio.SocketStream) -> None:
+        set_keepalive(tcp.socket, self.limits.tcp_keepalive)
         stream: trio.abc.Stream = tcp
         if self._ssl_context is not None:
             stream = trio.SSLStream(tcp, self._ssl_context, server_side=True, https_compatible=True)
