@@ -154,12 +154,13 @@ class WebSocketConnection:
         except BaseException as exc:
             # A write that did not complete leaves a torn frame on the wire: nothing more
             # can be sent, so the connection is over.
-            self._mark_closed(1006, "send failed", local=True)
+            lost = isinstance(exc, (trio.BrokenResourceError, trio.ClosedResourceError, OSError))
+            # Closed by another task (abort, a peer close seen by the reader) keeps that
+            # reason; a lost or torn connection is a 1006.
+            error = self._mark_closed(1006, "", local=not lost)
             await trio.aclose_forcefully(self._stream)
-            if isinstance(exc, (trio.BrokenResourceError, trio.ClosedResourceError, OSError)):
-                raise ConnectionClosedError(
-                    f"connection lost while sending: {exc}", code=1006, local=False
-                ) from exc
+            if lost:
+                raise error from exc
             raise
         finally:
             lock.release()
