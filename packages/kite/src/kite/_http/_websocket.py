@@ -41,7 +41,6 @@ from ._limits import HTTPLimits
 __all__ = ["WebSocketConnection"]
 
 MESSAGE_TOO_BIG = int(CloseReason.MESSAGE_TOO_BIG)
-INVALID_PAYLOAD = int(CloseReason.INVALID_FRAME_PAYLOAD_DATA)
 
 
 class WebSocketConnection:
@@ -204,8 +203,10 @@ class WebSocketConnection:
     async def receive(self) -> str:
         """Wait for the next message and return it as text.
 
-        Binary messages are decoded as UTF-8 (sockjs-go treats binary frames like text);
-        invalid UTF-8 closes the connection with 1007.
+        Binary messages are decoded as UTF-8 with invalid bytes replaced by U+FFFD, as Go's
+        JSON decoder sees them: sockjs-go parses binary frames like text and answers garbage
+        at the SockJS level (PROTOCOL.md §11), so the layer above must get to see it.
+        (Invalid UTF-8 in a *text* frame is a WebSocket violation: close 1007.)
 
         Raises:
             ConnectionClosedError: closed by the peer, by us, or by a protocol violation
@@ -214,10 +215,7 @@ class WebSocketConnection:
         message = await self.receive_message()
         if isinstance(message, str):
             return message
-        try:
-            return message.decode("utf-8")
-        except UnicodeDecodeError:
-            await self._fail(INVALID_PAYLOAD, "invalid UTF-8 in binary message")
+        return message.decode("utf-8", errors="replace")
 
     async def receive_message(self) -> str | bytes:
         """Wait for the next message: `str` for text, `bytes` for binary."""
