@@ -268,6 +268,24 @@ async def test_malformed_request_gets_400_and_only_that_connection_ends(
         assert client.idle_connections == 1
 
 
+async def test_bad_headers_are_value_errors_not_h11_errors(server: HTTPServer) -> None:
+    caught: list[BaseException] = []
+
+    async def bad(request: HTTPRequest) -> None:
+        try:
+            await request.respond(200, [("X-Bad", "a\r\nInjected: 1")])
+        except ValueError as exc:
+            caught.append(exc)
+            await request.respond(200, [], b"recovered")
+
+    server.handle_http("/bad", bad)
+    async with HTTPClient() as client:
+        assert (await client.request("GET", server.url + "/bad")).body == b"recovered"
+        with pytest.raises(ValueError, match="invalid request"):
+            await client.request("GET", server.url + "/", [("X-Bad", "a\nb")])
+    assert len(caught) == 1
+
+
 async def test_handler_exception_gives_500_and_server_lives_on(
     server: HTTPServer, caplog: pytest.LogCaptureFixture
 ) -> None:

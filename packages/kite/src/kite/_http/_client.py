@@ -194,9 +194,12 @@ async def connect_websocket(
         with trio.fail_after(timeout):
             stream = await _open_stream(origin, ssl_context, limits)
             conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=limits.max_header_size)
-            request = h11.Request(
-                method="GET", target=origin.target, headers=_encode(request_headers)
-            )
+            try:
+                request = h11.Request(
+                    method="GET", target=origin.target, headers=_encode(request_headers)
+                )
+            except h11.LocalProtocolError as exc:
+                raise ValueError(f"invalid WebSocket request: {exc}") from None
             data = (conn.send(request) or b"") + (conn.send(h11.EndOfMessage()) or b"")
             with map_errors():
                 await stream.send_all(data)
@@ -377,9 +380,12 @@ class HTTPClient:
         ):
             length = [("Content-Length", str(len(body)))]
         request_headers = leading + length + rest
-        request = h11.Request(
-            method=method.upper(), target=origin.target, headers=_encode(request_headers)
-        )
+        try:
+            request = h11.Request(
+                method=method.upper(), target=origin.target, headers=_encode(request_headers)
+            )
+        except h11.LocalProtocolError as exc:
+            raise ValueError(f"invalid request: {exc}") from None
         try:
             with trio.fail_after(timeout if timeout is not None else float("inf")):
                 conn = self._take(origin)
