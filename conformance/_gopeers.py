@@ -197,6 +197,8 @@ class GoPeer:
     process: trio.Process
     stderr_path: Path
     stdout: bytearray = field(default_factory=bytearray)
+    _more: trio.Event = field(default_factory=trio.Event)
+    _eof: bool = False
 
     @property
     def url(self) -> str:
@@ -206,6 +208,29 @@ class GoPeer:
     def stderr_text(self) -> str:
         """What the program logged so far."""
         return self.stderr_path.read_text(errors="replace")
+
+    async def wait_for_output(self, pattern: str) -> re.Match[str]:
+        """Wait until stdout has a line matching ``pattern`` (put a deadline around the call).
+
+        Raises:
+            GoPeerError: the program closed its stdout (exited) without printing such a line.
+        """
+        regex = re.compile(pattern, re.MULTILINE)
+        while True:
+            if match := regex.search(self.stdout.decode(errors="replace")):
+                return match
+            if self._eof:
+                raise GoPeerError(f"{self.name} exited without printing {pattern!r}")
+            await self._more.wait()
+
+    def _fed(self, chunk: bytes | bytearray) -> None:
+        """Called by the drain task with each stdout chunk (``b""`` at end of output)."""
+        if chunk:
+            self.stdout += chunk
+        else:
+            self._eof = True
+        done, self._more = self._more, trio.Event()
+        done.set()
 
 
 @asynccontextmanager
@@ -235,7 +260,7 @@ async def open_go_peer(
             peer = await _wait_listening(process, program, stderr_path, ready_timeout)
             try:
                 async with trio.open_nursery() as nursery:
-                    nursery.start_soon(_drain, process, peer.stdout)
+                    nursery.start_soon(_drain, peer)
                     try:
                         yield peer
                     finally:
@@ -282,10 +307,14 @@ async def _wait_listening(
     return peer
 
 
-async def _drain(process: trio.Process, sink: bytearray) -> None:
-    assert process.stdout is not None
-    while chunk := await process.stdout.receive_some(65536):
-        sink += chunk
+async def _drain(peer: GoPeer) -> None:
+    stdout = peer.process.stdout
+    assert stdout is not None
+    while True:
+        chunk = await stdout.receive_some(65536)
+        peer._fed(chunk)
+        if not chunk:
+            return
 
 
 async def _stop(process: trio.Process, grace: float) -> None:

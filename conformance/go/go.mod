@@ -23,7 +23,9 @@ require (
 	github.com/lann/builder v0.0.0-20180216234317-1b87b36280d0
 	github.com/lann/ps v0.0.0-20150810152359-62de8c46ede0
 	github.com/lann/squirrel v0.0.0-20170825200431-a6b93000bd21
-	github.com/lib/pq v0.0.0-20180523175426-90697d60dd84
+	// Gopkg.lock pins lib/pq 90697d6 (2018), which cannot log in with SCRAM-SHA-256 (the
+	// PostgreSQL default since 14); v1.1.1 is the first release with SCRAM. Driver only.
+	github.com/lib/pq v1.1.1
 	github.com/satori/go.uuid v0.0.0-20180103174451-36e9d2ebbde5
 	github.com/ugorji/go v1.1.1
 	gopkg.in/yaml.v2 v2.2.1

@@ -7,6 +7,8 @@ This proves the peers work before the Python side is put between them (the inter
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 import trio
@@ -16,6 +18,7 @@ from conformance._gopeers import (
     GoBuild,
     GoPeerError,
     go_peers_or_skip,
+    kite_module_dir,
     open_go_peer,
     run_go_program,
 )
@@ -91,3 +94,69 @@ async def test_errors_inside_the_block_come_out_unwrapped(go_build: GoBuild) -> 
     with trio.fail_after(30), pytest.raises(KeyError, match="marker"):
         async with open_go_peer(go_build, "gomath", "-quiet"):
             raise KeyError("marker")
+
+
+KEYS = Path(__file__).resolve().parents[1] / "captures" / "keys"
+
+
+@pytest.fixture
+def postgres_dsn() -> str:
+    dsn = os.environ.get("KITE_TEST_POSTGRES_DSN")
+    if not dsn:
+        pytest.skip("KITE_TEST_POSTGRES_DSN is not set (.ci/install-peers.sh sets it up)")
+    return dsn
+
+
+@pytest.mark.postgres
+async def test_go_kontrol_registers_finds_and_authorises(
+    go_build: GoBuild, postgres_dsn: str
+) -> None:
+    """gomath registers to gokontrol (PostgreSQL); goquery finds it and calls it with a token."""
+    anchor = str(KEYS / "anchor.kite.key")
+    kontrol_args = [
+        "-dsn", postgres_dsn,
+        "-create-schema", str(kite_module_dir() / "kontrol"),
+        "-public-key", str(KEYS / "kontrol.pub"),
+        "-private-key", str(KEYS / "kontrol.pem"),
+        "-kitekey", anchor,
+        "-quiet",
+    ]  # fmt: skip
+    with trio.fail_after(90):
+        async with open_go_peer(go_build, "gokontrol", *kontrol_args) as kontrol:
+            math_args = [
+                "-auth",
+                "-kitekey",
+                anchor,
+                "-register",
+                "ws",
+                "-kontrol-url",
+                kontrol.url,
+            ]
+            async with open_go_peer(go_build, "gomath", "-quiet", *math_args) as math:
+                registered = await math.wait_for_output(r"^gomath registered (\S+) as (\S+)$")
+                assert registered.group(1) == math.url
+                query = ["-kitekey", anchor, "-kontrol-url", kontrol.url]
+                found = await run_go_program(
+                    go_build,
+                    "goquery",
+                    [*query, "-mode", "getkites", "-q-name", "math", "-q-id", registered.group(2),
+                     "-method", "square", "-args", "[6]"],
+                )  # fmt: skip
+                token = await run_go_program(
+                    go_build,
+                    "goquery",
+                    [*query, "-mode", "gettoken", "-q-name", "math", "-q-id", registered.group(2)],
+                )
+                key = await run_go_program(go_build, "goquery", [*query, "-mode", "getkey"])
+    assert found.returncode == 0, found.stdout + found.stderr
+    kites_line, call_line = (json.loads(line) for line in found.lines())
+    (entry,) = kites_line["kites"]
+    assert entry["url"] == math.url
+    assert entry["kite"]["name"] == "math"
+    assert entry["kite"]["username"] == "anchor"
+    assert entry["token"].startswith("eyJ")
+    assert call_line == {"method": "square", "result": 36}
+    assert token.returncode == 0, token.stderr
+    assert json.loads(token.stdout)["token"].startswith("eyJ")
+    assert key.returncode == 0, key.stderr
+    assert json.loads(key.stdout)["key"] == (KEYS / "kontrol.pub").read_text().strip()

@@ -14,10 +14,13 @@ import (
 	"flag"
 	"fmt"
 	"io/ioutil"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strings"
 	"syscall"
 	"time"
 
@@ -80,7 +83,7 @@ func main() {
 	if *dsn == "" {
 		peer.Die("gokontrol: -dsn (or KITE_TEST_POSTGRES_DSN) is required")
 	}
-	db, err := sql.Open("postgres", *dsn)
+	db, err := sql.Open("postgres", withSSLDefault(*dsn))
 	if err != nil {
 		peer.Die("gokontrol: %s", err)
 	}
@@ -107,9 +110,14 @@ func main() {
 	go p.RunCleaner(120*time.Second, kontrol.KeyTTL)
 	k.SetStorage(p)
 	k.SetKeyPairStorage(p)
-	if err := k.AddKeyPair("", string(pub), string(priv)); err != nil {
-		// A key pair already stored by an earlier run is fine (unique public key).
-		if e, ok := err.(*pq.Error); !ok || e.Code != "23505" {
+	// Reuse the id of a key pair an earlier run stored: Kontrol signs with the id it was given.
+	keyID := ""
+	err = db.QueryRow(`SELECT id FROM kite.key WHERE public = $1`, strings.TrimSpace(string(pub))).Scan(&keyID)
+	if err != nil && err != sql.ErrNoRows {
+		peer.Die("gokontrol: look up key pair: %s", err)
+	}
+	if err := k.AddKeyPair(keyID, string(pub), string(priv)); err != nil {
+		if e, ok := err.(*pq.Error); !ok || e.Code != "23505" || keyID == "" {
 			peer.Die("gokontrol: add key pair: %s", err)
 		}
 	}
@@ -164,6 +172,22 @@ func initialKey(username, kontrolURL, version, out, pub, priv string) {
 	fmt.Printf("kite.key is written to %s\n", out)
 }
 
+// withSSLDefault adds sslmode=disable unless the DSN chooses (lib/pq's default is require).
+func withSSLDefault(dsn string) string {
+	if strings.Contains(dsn, "sslmode=") {
+		return dsn
+	}
+	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		q := u.Query()
+		q.Set("sslmode", "disable")
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return dsn + " sslmode=disable"
+}
+
+var grants = regexp.MustCompile(`(?m)^GRANT [^;]*;`)
+
 // createSchema runs kite's kontrol/002-table.sql and 003-*.sql (from the kite module in
 // the Go module cache) unless the `kite` schema is already there.
 func createSchema(db *sql.DB, dir string) error {
@@ -172,9 +196,15 @@ func createSchema(db *sql.DB, dir string) error {
 	if err != nil || exists {
 		return err
 	}
-	// 001-schema.sql only creates roles; 002 grants to role `kontrol`, so make sure it exists.
-	if _, err := db.Exec(`DO $$ BEGIN CREATE ROLE kontrol; EXCEPTION WHEN duplicate_object THEN NULL; END $$`); err != nil {
+	// 001-schema.sql only creates roles; 002 grants to role `kontrol`. Create it when we may;
+	// a database owner without CREATEROLE gets the tables without the grants.
+	var hasRole bool
+	if err := db.QueryRow(`SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'kontrol')`).Scan(&hasRole); err != nil {
 		return err
+	}
+	if !hasRole {
+		_, err := db.Exec(`CREATE ROLE kontrol`)
+		hasRole = err == nil
 	}
 	files, err := filepath.Glob(filepath.Join(dir, "00[23]-*.sql"))
 	if err != nil {
@@ -189,7 +219,11 @@ func createSchema(db *sql.DB, dir string) error {
 		if err != nil {
 			return err
 		}
-		if _, err := db.Exec(string(b)); err != nil {
+		script := string(b)
+		if !hasRole {
+			script = grants.ReplaceAllString(script, "")
+		}
+		if _, err := db.Exec(script); err != nil {
 			return fmt.Errorf("%s: %s", filepath.Base(f), err)
 		}
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/koding/kite"
 	"github.com/koding/kite/dnode"
+	"github.com/koding/kite/protocol"
 
 	"kitepy.test/conformance/go/internal/peer"
 )
@@ -112,6 +113,9 @@ func main() {
 	fmt.Printf("gomath listening on %s:%d\n", *ip, k.Port())
 
 	if *register != "" {
+		k.OnRegister(func(r *protocol.RegisterResult) {
+			fmt.Printf("gomath registered %s as %s\n", r.URL, k.Id)
+		})
 		u := *registerURL
 		if u == "" {
 			u = fmt.Sprintf("http://%s:%d/kite", *ip, k.Port())
