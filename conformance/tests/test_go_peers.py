@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 from pathlib import Path
 
 import pytest
 import trio
 
+from conformance._captures import load_scenario, scenario_names
 from conformance._gopeers import (
     PROGRAMS,
     GoBuild,
@@ -160,3 +163,67 @@ async def test_go_kontrol_registers_finds_and_authorises(
     assert json.loads(token.stdout)["token"].startswith("eyJ")
     assert key.returncode == 0, key.stderr
     assert json.loads(key.stdout)["key"] == (KEYS / "kontrol.pub").read_text().strip()
+
+
+CAPTURES = KEYS.parent
+
+
+def _recorded_goclient_runs() -> list[object]:
+    """Scenarios recorded with one gomath and one goclient: gomath args (without the fixed
+    port), goclient args, exit code and stdout, with the scenario name as id."""
+    runs: list[object] = []
+    for name in scenario_names():
+        steps = load_scenario(name).steps
+        servers = [s for s in steps if s["action"] == "start-background"]
+        clients = [s for s in steps if s["action"] == "run"]
+        if [s["label"] for s in servers] != ["gomath"] or [s["label"] for s in clients] != [
+            "goclient"
+        ]:
+            continue
+        if clients[0]["seconds"] > 5:  # idle-heartbeat lingers 11.5 s for the `h` frame
+            continue
+        (output,) = (o for o in load_scenario(name).client_outputs if o["label"] == "goclient")
+        server = shlex.split(servers[0]["cmd"])[1:]
+        port = server.index("-port")
+        del server[port : port + 2]
+        client = shlex.split(clients[0]["cmd"])[1:]
+        runs.append(pytest.param(server, client, clients[0]["rc"], output["stdout"], id=name))
+    return runs
+
+
+def _local_path(arg: str) -> str:
+    at, path = ("@", arg[1:]) if arg.startswith("@") else ("", arg)
+    if path.startswith("keys/"):
+        return at + str(CAPTURES / path)
+    if path.startswith("captures/"):
+        return at + str(CAPTURES.parent / path)
+    return arg
+
+
+def _normalised(stdout: str) -> list[object]:
+    """Parsed output lines with the random request id of errors blanked."""
+    lines: list[object] = []
+    for line in stdout.splitlines():
+        value = json.loads(line)
+        if isinstance(value, dict) and isinstance(value.get("error"), dict):
+            error = value["error"]
+            if re.fullmatch(r"[0-9a-f]{16}", error.get("id", "")):
+                error["id"] = "<request id>"
+        lines.append(value)
+    return lines
+
+
+@pytest.mark.parametrize(("server", "client", "rc", "stdout"), _recorded_goclient_runs())
+async def test_go_peers_print_what_was_recorded(
+    go_build: GoBuild, server: list[str], client: list[str], rc: int, stdout: str
+) -> None:
+    """Re-running a recorded scenario's commands gives the recorded client output."""
+    with trio.fail_after(60):
+        async with open_go_peer(go_build, "gomath", "-quiet", *map(_local_path, server)) as math:
+            args = [math.url if a.startswith("http://127.0.0.1:13636") else a for a in client]
+            result = await run_go_program(go_build, "goclient", [_local_path(a) for a in args])
+    assert result.returncode == rc, result.stderr
+    assert _normalised(result.stdout) == _normalised(stdout)
+    if go_build.toolchain != "local":  # Go 1.19's JSON escapes, byte for byte
+        expected = re.sub(r'"id":"[0-9a-f]{16}"', '"id":""', stdout)
+        assert re.sub(r'"id":"[0-9a-f]{16}"', '"id":""', result.stdout) == expected
