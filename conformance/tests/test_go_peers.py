@@ -241,3 +241,28 @@ async def test_go_peers_print_what_was_recorded(
     if go_build.toolchain != "local":  # Go 1.19's JSON escapes, byte for byte
         expected = re.sub(r'"id":"[0-9a-f]{16}"', '"id":""', stdout)
         assert re.sub(r'"id":"[0-9a-f]{16}"', '"id":""', result.stdout) == expected
+
+
+async def test_go_kontrol_initial_issues_a_kite_key(go_build: GoBuild, tmp_path: Path) -> None:
+    """`gokontrol -initial` (no database needed) signs a kite key with Kontrol's private key."""
+    jwt = pytest.importorskip("jwt")
+    out = tmp_path / "alice.kite.key"
+    result = await run_go_program(
+        go_build,
+        "gokontrol",
+        [
+            "-initial",
+            "-username", "alice",
+            "-kontrol-url", "http://127.0.0.1:4000/kite",
+            "-public-key", str(KEYS / "kontrol.pub"),
+            "-private-key", str(KEYS / "kontrol.pem"),
+            "-out", str(out),
+        ],
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    public = (KEYS / "kontrol.pub").read_text()
+    claims = jwt.decode(out.read_text(), public, algorithms=["RS256"])
+    assert claims["iss"] == claims["sub"] == "alice"
+    assert claims["kontrolURL"] == "http://127.0.0.1:4000/kite"
+    assert claims["kontrolKey"] == public.strip()
+    assert set(claims) == {"iss", "sub", "iat", "jti", "kontrolURL", "kontrolKey"}
