@@ -1,7 +1,7 @@
-"""Sans-IO SockJS: frames, client payloads, transports and the HTTP surface, as data.
+"""Sans-IO SockJS: frames, client payloads, transports, sessions and the HTTP surface, as data.
 
 Nothing in this package does I/O, reads a clock or draws random numbers: callers pass bytes,
-the current time and entropy in, and get bytes, responses and typed errors out.
+the current time and entropy in, and get bytes, responses, events and typed errors out.
 """
 
 from ._endpoints import (
@@ -36,6 +36,48 @@ from ._errors import (
 )
 from ._errors import (
     SockJSError as SockJSError,
+)
+from ._frames import (
+    CLOSE_ANOTHER_CONNECTION as CLOSE_ANOTHER_CONNECTION,
+)
+from ._frames import (
+    CLOSE_GO_AWAY as CLOSE_GO_AWAY,
+)
+from ._frames import (
+    CloseFrame as CloseFrame,
+)
+from ._frames import (
+    Frame as Frame,
+)
+from ._frames import (
+    FrameStreamDecoder as FrameStreamDecoder,
+)
+from ._frames import (
+    HeartbeatFrame as HeartbeatFrame,
+)
+from ._frames import (
+    MessagesFrame as MessagesFrame,
+)
+from ._frames import (
+    OpenFrame as OpenFrame,
+)
+from ._frames import (
+    decode_frame as decode_frame,
+)
+from ._frames import (
+    encode_close as encode_close,
+)
+from ._frames import (
+    encode_heartbeat as encode_heartbeat,
+)
+from ._frames import (
+    encode_messages as encode_messages,
+)
+from ._frames import (
+    encode_open as encode_open,
+)
+from ._frames import (
+    quote as quote,
 )
 from ._http import (
     Deliver as Deliver,
@@ -90,15 +132,23 @@ from ._transports import (
 )
 
 __all__ = [
+    "CLOSE_ANOTHER_CONNECTION",
+    "CLOSE_GO_AWAY",
     "DEFAULT_SOCKJS_URL",
+    "CloseFrame",
     "Deliver",
     "Endpoint",
     "EndpointKind",
+    "Frame",
+    "FrameStreamDecoder",
     "FrameWriter",
+    "HeartbeatFrame",
     "LocalProtocolError",
     "MessageTooLargeError",
+    "MessagesFrame",
     "MethodNotAllowed",
     "NotFound",
+    "OpenFrame",
     "Options",
     "Plan",
     "ProtocolError",
@@ -110,12 +160,18 @@ __all__ = [
     "SockJSError",
     "Transport",
     "Upgrade",
+    "decode_frame",
     "decode_jsonp_send",
     "decode_payload",
     "decode_websocket_message",
+    "encode_close",
+    "encode_heartbeat",
+    "encode_messages",
+    "encode_open",
     "encode_payload",
     "is_websocket_upgrade",
     "plan_request",
+    "quote",
     "resolve",
     "validate_callback",
 ]
