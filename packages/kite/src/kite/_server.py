@@ -323,6 +323,17 @@ class _HTTPSession(SockJSPipe):
 # the endpoint
 
 
+class _ReceiverState:
+    """What one receiving request knows: its client left early / its last frame is going."""
+
+    __slots__ = ("detached", "finishing", "gone")
+
+    def __init__(self) -> None:
+        self.finishing = False
+        self.gone = False
+        self.detached = False
+
+
 class SockJSEndpoint:
     """A SockJS server endpoint: an HTTP handler running one `handler(pipe)` per session.
 
@@ -453,32 +464,41 @@ class SockJSEndpoint:
                 await request.respond(done.status, done.headers, done.body)
             else:
                 await request.start_response(head.status, head.headers)
-                await request.send_body(writer.prelude + data)
+                await request.send_body(writer.prelude)  # its own chunk, as for a receiver
+                await request.send_body(data)
                 await request.end_response()
             return
         session.receiver = True
-        gone = False
+        state = _ReceiverState()
         try:
             async with trio.open_nursery() as nursery:
 
                 async def watch() -> None:
-                    nonlocal gone
                     await request.wait_disconnected()
-                    gone = True
-                    nursery.cancel_scope.cancel()
+                    if not state.finishing:  # gone before its last frame: sockjs-go closes
+                        state.gone = True
+                        nursery.cancel_scope.cancel()
 
                 nursery.start_soon(watch)
-                await self._write_frames(request, session, writer, head)
+                await self._write_frames(request, session, writer, head, state)
                 nursery.cancel_scope.cancel()
         finally:
-            session.receiver = False
-            session.expires_at = trio.current_time() + self.options.disconnect_delay
-            if gone:
+            self._detach(session, state)
+            if state.gone:
                 session.expire()  # sockjs-go closes the session when its receiver drops
-            session._wake()
-        if gone and not request.response_started:
+        if state.gone and not request.response_started:
             with suppress(TransportError):
                 await request.respond(head.status, head.headers, b"")
+
+    def _detach(self, session: _HTTPSession, state: _ReceiverState) -> None:
+        """The receiver is done with the session (before its last bytes go out, so the
+        client's next request, which may come at once, finds the session free)."""
+        if state.detached:
+            return
+        state.detached = True
+        session.receiver = False
+        session.expires_at = trio.current_time() + self.options.disconnect_delay
+        session._wake()
 
     async def _write_frames(
         self,
@@ -486,10 +506,13 @@ class SockJSEndpoint:
         session: _HTTPSession,
         writer: sockjs.FrameWriter,
         head: sockjs.Response,
+        state: _ReceiverState,
     ) -> None:
         heartbeat = self.options.heartbeat_delay
         if writer.transport.polling:
             frame = await session.next_frame(heartbeat)
+            state.finishing = True
+            self._detach(session, state)
             done = head.with_body(writer.wrap(frame) if frame is not None else b"")
             await request.respond(done.status, done.headers, done.body)
             return
@@ -502,10 +525,16 @@ class SockJSEndpoint:
             if frame is None:
                 break
             data = writer.wrap(frame)
-            await request.send_body(data)
             sent += len(data)
-            if frame.startswith("c") or (limit is not None and sent >= limit):
+            last = frame.startswith("c") or (limit is not None and sent >= limit)
+            state.finishing = last
+            if last:
+                self._detach(session, state)
+            await request.send_body(data)
+            if last:
                 break
+        state.finishing = True
+        self._detach(session, state)
         await request.end_response()
 
     async def _deliver(self, request: HTTPRequest, plan: sockjs.Deliver) -> None:

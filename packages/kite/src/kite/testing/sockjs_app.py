@@ -3,12 +3,13 @@
 How this works: the `sockjs-protocol` test suite (`sockjs-protocol.py`) expects four services
 on one HTTP server; each is a `SockJSEndpoint` with its own options and session handler:
 
-* `/echo`: echoes every message; response limit 4096 bytes; raw WebSocket enabled;
+* `/echo`: echoes every message; response limit 4096 bytes;
 * `/disabled_websocket_echo`: the same without the WebSocket transport;
 * `/cookie_needed_echo`: the same with `cookie_needed` (JSESSIONID);
 * `/close`: closes every session at once with `c[3000,"Go away!"]`.
 
-Timings are the SockJS defaults the suite assumes (heartbeat 25 s, disconnect delay 5 s).
+Raw WebSocket (`<prefix>/websocket`) is on except where WebSocket is disabled. Timings are the
+SockJS defaults the suite assumes (heartbeat 25 s, disconnect delay 5 s).
 Run it with `python -m kite.testing.sockjs_app --port 8081` and point the suite at
 `http://localhost:8081`.
 """
@@ -51,8 +52,11 @@ SERVICES: dict[str, tuple[sockjs.Options, SessionHandler]] = {
         sockjs.Options(prefix="/disabled_websocket_echo", websocket=False),
         echo,
     ),
-    "/cookie_needed_echo": (sockjs.Options(prefix="/cookie_needed_echo", cookie_needed=True), echo),
-    "/close": (sockjs.Options(prefix="/close"), close),
+    "/cookie_needed_echo": (
+        sockjs.Options(prefix="/cookie_needed_echo", cookie_needed=True, raw_websocket=True),
+        echo,
+    ),
+    "/close": (sockjs.Options(prefix="/close", raw_websocket=True), close),
 }
 
 
