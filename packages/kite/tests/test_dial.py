@@ -25,6 +25,7 @@ from kite import (
     Peer,
     Request,
     SendError,
+    ServerLimits,
 )
 from kite._http import (
     ConnectError,
@@ -345,3 +346,22 @@ async def test_dial_requests_are_shaped_like_gos() -> None:
     assert re.fullmatch(r"/kite/[1-9][0-9]{2}/[0-9a-f]{20}/xhr", p1)
     assert p2 == p1
     assert p1.split("/")[3] != ws_path.split("/")[3]  # fresh ids for every dial attempt
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_small_outbox_streams_callbacks_in_order(transport: Any) -> None:
+    # Every tick waits for room in a 2-message outbox: the writer must free it promptly.
+    async with (
+        math_kite().serve(host="127.0.0.1", port=0, limits=ServerLimits(outbox=2, inbox=1)) as s,
+        client_kite().dial(s.url, transport=transport, timeout=5) as remote,
+    ):
+        ticks: list[int] = []
+        with trio.fail_after(5):
+            assert await remote.tell("countdown", {"cb": ticks.append, "from": 300}) == "done"
+        assert ticks == list(range(300, 0, -1))
+
+
+async def test_run_prints_the_version_when_asked(capsys: pytest.CaptureFixture[str]) -> None:
+    config = Config.from_env({"KITE_VERSION": "1"}, kite_key=None)
+    await Kite("math", "1.2.3", config).run()  # returns at once, like Go's Run
+    assert capsys.readouterr().out == "1.2.3\n"
