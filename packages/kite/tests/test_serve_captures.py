@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from kite_rpc_helpers import math_kite
 
-from kite._http import open_ws_client
+from kite._http import HTTPClient, open_ws_client
 
 CAPTURES = Path(__file__).resolve().parents[3] / "conformance" / "captures"
 _ERROR_ID = re.compile(r'id\\":\\"[0-9a-f]{16}\\"')
@@ -65,3 +65,41 @@ async def test_server_frames_equal_gos(name: str) -> None:
                 await ws.send(frame)
             got = [await ws.receive() for _ in expected]
     assert [normalise(f) for f in got] == [normalise(f) for f in expected]
+
+
+def xhr_exchange(name: str) -> tuple[list[tuple[str, list[tuple[str, str]], bytes]], list[bytes]]:
+    """(the Go client's requests as (suffix, headers, body), gomath's non-empty poll bodies)."""
+    requests: list[tuple[str, list[tuple[str, str]], bytes]] = []
+    polls: list[bytes] = []
+    with (CAPTURES / f"{name}.jsonl").open(encoding="utf-8") as f:
+        for line in f:
+            event = json.loads(line)
+            if event.get("kind") == "http-request":
+                suffix = event["target"].rsplit("/", 1)[1]
+                headers = [(k, v) for k, v in event["headers"] if k.lower() != "host"]
+                requests.append((suffix, headers, event["body"].encode()))
+            elif (
+                event.get("kind") == "http-response"
+                and event["request"].endswith("/xhr")
+                and event["body"]
+            ):
+                polls.append(event["body"].encode())
+    return requests, polls
+
+
+@pytest.mark.parametrize("name", ["ping-xhr", "square-xhr", "fail-xhr", "method-not-found-xhr"])
+async def test_xhr_poll_bodies_equal_gos(name: str) -> None:
+    requests, expected = xhr_exchange(name)
+    server = math_kite()
+    got: list[bytes] = []
+    async with server.serve(host="127.0.0.1", port=0) as served, HTTPClient() as client:
+        session = served.url + "/491/eb0c7f7d6649f3004f6d/"
+        sends = [r for r in requests if r[0] == "xhr_send"]
+        poll_headers = next(r[1] for r in requests if r[0] == "xhr")
+        got.append((await client.request("POST", session + "xhr", poll_headers)).body)
+        for _, headers, body in sends:
+            sent = await client.request("POST", session + "xhr_send", headers, body)
+            assert (sent.status, sent.body) == (204, b"")
+        while len(got) < len(expected):
+            got.append((await client.request("POST", session + "xhr", poll_headers)).body)
+    assert [normalise(b.decode()) for b in got] == [normalise(b.decode()) for b in expected]
