@@ -1,0 +1,651 @@
+"""Serving kites over SockJS: every SockJS session on the HTTP server becomes a `MessagePipe`.
+
+How this works (PROTOCOL.md §1, §2):
+
+* `SockJSEndpoint` is an HTTP handler (mounted under a prefix, `/kite` for kites). For each
+  request it asks the sans-IO `sockjs.plan_request` what to do and does it:
+  - `Reply`: write the response (welcome, info, iframe, pre-flights, 404/405/500s);
+  - `Upgrade`: complete the WebSocket handshake and run a **new, unregistered** session over
+    it (sockjs-go: ids may repeat); the raw `<prefix>/websocket` endpoint carries bare
+    messages (`_RawWebSocketSession`);
+  - `Receive`: find or create the HTTP session (kept in a table by session id) and attach
+    the request as a receiver, writing the frames the session gives it, wrapped for the
+    transport (one per poll, or until the response limit for streaming);
+  - `Deliver`: hand `xhr_send`/`jsonp_send` messages to the session (waiting while the
+    application is behind: back-pressure), or 404 if there is none.
+* A session (`_Session`) is the sans-IO `sockjs.ServerSession` state machine driven by trio:
+  every input (receiver attached or gone, client payload, application message, close) goes
+  to the machine and its events are dispatched at once (frames to the receiver's queue,
+  messages to the inbox, end of stream, forget the id); one task per session sleeps until
+  the machine's `next_deadline()` and calls `tick()` (heartbeats `h`, expiry
+  `disconnect_delay` after the last receiver left). For a WebSocket, a writer task drains the
+  socket's receiver queue and a reader task decodes client payloads; a bad payload or a read
+  error `fail()`s the session (sockjs-go's empty frame, then TCP is dropped), and when the
+  application closes a live session the client gets `c[3000,"Go away!"]` and TCP drops.
+* Every session, whatever carries it, is handed to the endpoint's session handler as a
+  `MessagePipe`; for a kite that is `Kite.accept`.
+* `open_kite_server` runs the HTTP server, the endpoint at `/kite` and the kite's extra
+  routes. Closing (`KiteServer.aclose`, or leaving the block) refuses new sessions (503),
+  waits up to `grace_period` for the kite's requests in flight, then closes every session
+  (their handlers are cancelled) and cancels whatever HTTP handler is still running.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import secrets
+import ssl
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, suppress
+from typing import TYPE_CHECKING
+
+import trio
+
+import sockjs
+
+from ._http import (
+    ConnectionClosedError,
+    HTTPLimits,
+    HTTPRequest,
+    HTTPServer,
+    TransportError,
+    WebSocketConnection,
+    open_http_server,
+)
+from ._http import Handler as HTTPHandler
+from ._session import PipeClosedError
+
+if TYPE_CHECKING:
+    from ._kite import Kite
+
+__all__ = [
+    "KiteServer",
+    "ServerLimits",
+    "SessionHandler",
+    "SockJSEndpoint",
+    "kite_sockjs_options",
+    "open_kite_server",
+]
+
+log = logging.getLogger("kite.server")
+
+#: What runs one SockJS session: `await handler(pipe)`; the session ends when it returns.
+SessionHandler = Callable[["SockJSPipe"], Awaitable[None]]
+
+_SHUTTING_DOWN_HEADERS = [("Content-Type", "text/plain; charset=utf-8")]
+_PIPE_GONE = (trio.BrokenResourceError, trio.ClosedResourceError, trio.EndOfChannel)
+
+
+class ServerLimits:
+    """Per-session buffers of the SockJS server (beyond `HTTPLimits` and `sockjs.Options`).
+
+    Attributes:
+        outbox: messages (frames) the application may have waiting for a session's client
+            (no receiver attached, or a receiver still writing) before its `send` waits
+            (default 1024); the wait ends when they go out or the session closes.
+        inbox: messages delivered by `xhr_send`/`jsonp_send` and not yet read by the
+            application before the sender waits (default 64; Go's xhr_send waits too).
+    """
+
+    __slots__ = ("inbox", "outbox")
+
+    def __init__(self, *, outbox: int = 1024, inbox: int = 64) -> None:
+        if outbox < 1 or inbox < 0:
+            raise ValueError("outbox must be at least 1 and inbox not negative")
+        self.outbox = outbox
+        self.inbox = inbox
+
+
+def kite_sockjs_options(config: object | None = None, **changes: object) -> sockjs.Options:
+    """The SockJS options of a Go kite: prefix `/kite`, Go kite's timings from `config`.
+
+    Reads `sockjs_websocket`, `sockjs_heartbeat_delay` (10 s), `sockjs_disconnect_delay` (10 s)
+    and `sockjs_response_limit` (128 KiB) from a `kite.Config`; raw WebSocket off, no cookie.
+    """
+    values: dict[str, object] = {
+        "prefix": "/kite",
+        "websocket": bool(getattr(config, "sockjs_websocket", True)),
+        "heartbeat_delay": float(getattr(config, "sockjs_heartbeat_delay", 10.0)),
+        "disconnect_delay": float(getattr(config, "sockjs_disconnect_delay", 10.0)),
+        "response_limit": int(getattr(config, "sockjs_response_limit", 128 * 1024)),
+    }
+    values.update(changes)
+    return sockjs.Options(**values)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------------------------
+# sessions
+
+
+class SockJSPipe:
+    """Base of the server-side sessions: a `MessagePipe` plus the session id."""
+
+    session_id: str
+    transport: str
+
+    async def send(self, message: str) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    async def receive(self) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    async def aclose(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class _RawWebSocketSession(SockJSPipe):
+    """The raw `<prefix>/websocket` endpoint: one text message is one application message."""
+
+    def __init__(self, ws: WebSocketConnection, options: sockjs.Options) -> None:
+        self.session_id = ""
+        self.transport = "raw_websocket"
+        self._ws = ws
+        self._max = options.max_payload_size
+
+    async def send(self, message: str) -> None:
+        try:
+            await self._ws.send(message)
+        except ConnectionClosedError:
+            raise PipeClosedError() from None
+
+    async def receive(self) -> str:
+        try:
+            message = await self._ws.receive()
+        except ConnectionClosedError:
+            raise PipeClosedError() from None
+        if len(message) > self._max:
+            await self._ws.aclose(1009, "message too big")
+            raise PipeClosedError()
+        return message
+
+    async def aclose(self) -> None:
+        await self._ws.aclose(1000, "Go away!")
+
+
+class _Receiver:
+    """Frames the session machine addressed to one receiver (a poll, a stream, a WebSocket)."""
+
+    __slots__ = ("_session", "done", "frames", "wakeup")
+
+    def __init__(self, session: _Session) -> None:
+        self._session = session
+        self.frames: deque[str] = deque()
+        self.done = False
+        self.wakeup = trio.Event()
+
+    def wake(self) -> None:
+        self.wakeup.set()
+        self.wakeup = trio.Event()
+
+    async def next_frame(self) -> str | None:
+        """The next frame to write, or None once the receiver is finished and drained."""
+        while True:
+            if self.frames:
+                frame = self.frames.popleft()
+                if len(self.frames) + 1 >= self._session._limits.outbox:
+                    self._session._notify()  # a sender waiting for room may go on
+                return frame
+            if self.done:
+                return None
+            await self.wakeup.wait()
+
+
+class _Session(SockJSPipe):
+    """One SockJS session: the sans-IO `sockjs.ServerSession` driven by trio, as a pipe.
+
+    Every input (a receiver attaching, a client payload, an application message, the clock)
+    goes to the machine; its events are dispatched at once: frames to their receiver's
+    queue, messages to the inbox, `SessionClosed` as end of stream, `SessionFinished` as
+    "forget the id". `run_timers` sleeps until `next_deadline()` and calls `tick()`.
+    """
+
+    def __init__(
+        self,
+        session_id: str,
+        transport: str,
+        options: sockjs.Options,
+        limits: ServerLimits,
+        table: dict[str, _Session] | None,
+    ) -> None:
+        self.session_id = session_id
+        self.transport = transport
+        self.machine = sockjs.ServerSession(
+            session_id,
+            trio.current_time(),
+            heartbeat_delay=options.heartbeat_delay,
+            disconnect_delay=options.disconnect_delay,
+        )
+        self._limits = limits
+        self._table = table
+        self._receivers: dict[int, _Receiver] = {}
+        self._inbox: deque[str] = deque()
+        self._changed = trio.Event()
+        self.ended = False  # SessionClosed: no more messages either way
+        self.finished = False  # SessionFinished: the id is forgotten
+
+    def _dispatch(self) -> None:
+        for event in self.machine.events():
+            if isinstance(event, sockjs.SendFrame):
+                receiver = self._receivers.get(event.receiver)
+                if receiver is not None:
+                    receiver.frames.append(event.frame)
+                    receiver.wake()
+            elif isinstance(event, sockjs.ReceiverDone):
+                receiver = self._receivers.pop(event.receiver, None)
+                if receiver is not None:
+                    receiver.done = True
+                    receiver.wake()
+            elif isinstance(event, sockjs.MessagesReceived):
+                self._inbox.extend(event.messages)
+            elif isinstance(event, sockjs.SessionClosed):
+                self.ended = True
+            elif isinstance(event, sockjs.SessionFinished):
+                self.ended = self.finished = True
+                if self._table is not None and self._table.get(self.session_id) is self:
+                    del self._table[self.session_id]
+        self._notify()
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = trio.Event()
+
+    async def wait_changed(self) -> None:
+        """Wait for the next dispatch (or a message taken from the inbox)."""
+        await self._changed.wait()
+
+    # -- the transport's side ----------------------------------------------------------------
+
+    def attach(self, response_limit: int | None, frame_overhead: int = 1) -> tuple[int, _Receiver]:
+        """Attach a receiver; its frames (`o`, queued messages, ...) are in its queue."""
+        rid = self.machine.attach(
+            trio.current_time(), response_limit=response_limit, frame_overhead=frame_overhead
+        )
+        receiver = self._receivers[rid] = _Receiver(self)
+        self._dispatch()
+        return rid, receiver
+
+    def detach(self, rid: int) -> None:
+        """The runtime ended the receiver itself."""
+        self.machine.detach(rid, trio.current_time())
+        self._receivers.pop(rid, None)
+        self._dispatch()
+
+    def interrupt(self, rid: int) -> None:
+        """The receiver's client went away (ignored once the receiver is finished)."""
+        self.machine.interrupt(rid, trio.current_time())
+        self._dispatch()
+
+    def fail(self) -> None:
+        """The WebSocket failed or sent garbage: sockjs-go ends the session."""
+        self.machine.fail(trio.current_time())
+        self._dispatch()
+
+    async def deliver(self, messages: list[str] | tuple[str, ...]) -> bool:
+        """Hand client messages to the application, waiting while its inbox is full."""
+        while not self.ended and len(self._inbox) >= max(self._limits.inbox, 1):
+            await self.wait_changed()
+        if self.ended:
+            return False
+        self.machine.receive_messages(messages)
+        self._dispatch()
+        return True
+
+    async def run_timers(self) -> None:
+        """Heartbeats and expiry: call `tick()` at every `next_deadline()` until finished."""
+        while not self.finished:
+            deadline = self.machine.next_deadline()
+            changed = self._changed
+            with trio.move_on_at(deadline if deadline is not None else math.inf):
+                await changed.wait()
+            self.machine.tick(trio.current_time())
+            self._dispatch()
+
+    # -- MessagePipe (the application's side) ------------------------------------------------
+
+    async def send(self, message: str) -> None:
+        limit = self._limits.outbox
+        while not self.ended:
+            receiver = self._receivers.get(self.machine.receiver or 0)
+            backlog = len(receiver.frames) if receiver is not None else len(self.machine.queued)
+            if backlog < limit:
+                break
+            await self.wait_changed()
+        try:
+            self.machine.send(message, trio.current_time())
+        except sockjs.LocalProtocolError:
+            raise PipeClosedError() from None
+        self._dispatch()
+
+    async def receive(self) -> str:
+        while not self._inbox:
+            if self.ended:
+                raise PipeClosedError()
+            await self.wait_changed()
+        message = self._inbox.popleft()
+        if len(self._inbox) + 1 >= self._limits.inbox:
+            self._notify()  # a waiting deliver() may go on
+        return message
+
+    async def aclose(self) -> None:
+        if not self.ended:
+            self.machine.close(trio.current_time())
+            self._dispatch()
+
+
+# --------------------------------------------------------------------------------------------
+# the endpoint
+
+
+class SockJSEndpoint:
+    """A SockJS server endpoint: an HTTP handler running one `handler(pipe)` per session.
+
+    Args:
+        options: the endpoint's `sockjs.Options` (prefix, transports, timings, limits).
+        handler: `async handler(pipe)`, run once per session; the session ends with it.
+        nursery: where HTTP sessions live (they outlive the requests that carry them).
+        limits: per-session buffers.
+    """
+
+    def __init__(
+        self,
+        options: sockjs.Options,
+        handler: SessionHandler,
+        nursery: trio.Nursery,
+        *,
+        limits: ServerLimits | None = None,
+    ) -> None:
+        self.options = options
+        self.handler = handler
+        self.limits = limits if limits is not None else ServerLimits()
+        self._nursery = nursery
+        self._sessions: dict[str, _Session] = {}
+        #: Set once the endpoint stops taking new sessions (shutdown).
+        self.closing = False
+
+    @property
+    def session_count(self) -> int:
+        """HTTP sessions currently registered (WebSocket sessions are never registered)."""
+        return len(self._sessions)
+
+    def close_all(self) -> None:
+        """Refuse new sessions; close every HTTP session (receivers get `c[3000,"Go away!"]`)."""
+        self.closing = True
+        for session in list(self._sessions.values()):
+            if not session.ended:
+                session.machine.close(trio.current_time())
+                session._dispatch()
+
+    async def __call__(self, request: HTTPRequest) -> None:
+        body = b""
+        if request.method == "POST" and request.path.endswith("_send"):
+            body = await request.body()
+        sreq = sockjs.Request(
+            request.method, request.path, request.query, tuple(request.headers), body
+        )
+        plan = sockjs.plan_request(
+            sreq, self.options, now=dt.datetime.now(dt.UTC), entropy=secrets.randbits(31)
+        )
+        if isinstance(plan, sockjs.Reply):
+            response = plan.response
+            await request.respond(response.status, response.headers, response.body)
+        elif self.closing and (
+            isinstance(plan, sockjs.Upgrade)
+            or (isinstance(plan, sockjs.Receive) and plan.endpoint.session_id not in self._sessions)
+        ):
+            await request.respond(503, _SHUTTING_DOWN_HEADERS, b"server is shutting down\n")
+        elif isinstance(plan, sockjs.Upgrade):
+            await self._websocket(request, plan)
+        elif isinstance(plan, sockjs.Receive):
+            await self._receive(request, plan)
+        else:
+            await self._deliver(request, plan)
+
+    async def _run_handler(self, pipe: SockJSPipe) -> None:
+        try:
+            await self.handler(pipe)
+        except Exception:
+            log.exception("SockJS session handler failed")
+        finally:
+            with trio.CancelScope(shield=True):
+                await pipe.aclose()
+
+    # -- WebSocket ---------------------------------------------------------------------------
+
+    async def _websocket(self, request: HTTPRequest, plan: sockjs.Upgrade) -> None:
+        ws = await request.accept_websocket()
+        if plan.endpoint.kind is sockjs.EndpointKind.RAW_WEBSOCKET:
+            await self._run_handler(_RawWebSocketSession(ws, self.options))
+            return
+        # Never registered: every WebSocket is a new session, whatever its id (sockjs-go).
+        session = _Session(
+            plan.endpoint.session_id or "", "websocket", self.options, self.limits, None
+        )
+        _, receiver = session.attach(None)
+        flushed = trio.Event()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(session.run_timers)
+            nursery.start_soon(self._ws_writer, ws, receiver, flushed)
+            nursery.start_soon(self._ws_reader, ws, session)
+            await self._run_handler(session)  # closes the session when the application ends
+            with trio.move_on_after(self.options.heartbeat_delay):
+                await flushed.wait()
+            nursery.cancel_scope.cancel()
+        await ws.abort()
+
+    async def _ws_writer(
+        self, ws: WebSocketConnection, receiver: _Receiver, flushed: trio.Event
+    ) -> None:
+        """Write the session's frames (`o`, `h`, `a[...]`, the close frame) until it is done;
+        then drop TCP without a close frame, as sockjs-go does."""
+        try:
+            while (frame := await receiver.next_frame()) is not None:
+                await ws.send(frame)
+        except ConnectionClosedError:
+            pass
+        finally:
+            flushed.set()
+            with trio.CancelScope(shield=True):
+                await ws.abort()
+
+    async def _ws_reader(self, ws: WebSocketConnection, session: _Session) -> None:
+        limit = self.options.max_payload_size
+        while True:
+            try:
+                data = await ws.receive_message()
+            except ConnectionClosedError:
+                session.fail()
+                return
+            try:
+                messages = sockjs.decode_websocket_message(data, max_size=limit)
+            except (sockjs.ProtocolError, sockjs.MessageTooLargeError) as exc:
+                # sockjs-go: the session dies; the peer gets an empty text frame, TCP drops.
+                log.info("session %s: bad WebSocket message: %s", session.session_id, exc)
+                session.fail()
+                return
+            if messages and not await session.deliver(messages):
+                return
+
+    # -- HTTP sessions -----------------------------------------------------------------------
+
+    async def _run_session(self, session: _Session) -> None:
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(session.run_timers)  # ends when the session is finished
+                await self._run_handler(session)
+        finally:
+            if self._sessions.get(session.session_id) is session:
+                del self._sessions[session.session_id]
+
+    async def _receive(self, request: HTTPRequest, plan: sockjs.Receive) -> None:
+        session_id = plan.endpoint.session_id or ""
+        writer = plan.writer
+        head = plan.head
+        session = self._sessions.get(session_id)
+        if session is None:
+            session = _Session(
+                session_id, writer.transport.value, self.options, self.limits, self._sessions
+            )
+            self._sessions[session_id] = session
+            self._nursery.start_soon(self._run_session, session)
+        overhead = len(writer.wrap(""))
+        rid, receiver = session.attach(writer.response_limit(self.options), overhead)
+        gone = False
+        try:
+            async with trio.open_nursery() as nursery:
+
+                async def watch() -> None:
+                    nonlocal gone
+                    await request.wait_disconnected()
+                    gone = True
+                    session.interrupt(rid)  # ignored if the receiver was already finished
+                    nursery.cancel_scope.cancel()
+
+                nursery.start_soon(watch)
+                await self._write_frames(request, receiver, writer, head)
+                nursery.cancel_scope.cancel()
+        finally:
+            session.detach(rid)  # ignored unless the receiver is still attached
+        if gone and not request.response_started:
+            with suppress(TransportError):
+                await request.respond(head.status, head.headers, b"")
+
+    async def _write_frames(
+        self,
+        request: HTTPRequest,
+        receiver: _Receiver,
+        writer: sockjs.FrameWriter,
+        head: sockjs.Response,
+    ) -> None:
+        if writer.transport.polling:
+            frame = await receiver.next_frame()
+            done = head.with_body(writer.wrap(frame) if frame is not None else b"")
+            await request.respond(done.status, done.headers, done.body)
+            return
+        await request.start_response(head.status, head.headers)
+        await request.send_body(writer.prelude)
+        while (frame := await receiver.next_frame()) is not None:
+            await request.send_body(writer.wrap(frame))
+        await request.end_response()
+
+    async def _deliver(self, request: HTTPRequest, plan: sockjs.Deliver) -> None:
+        session = self._sessions.get(plan.endpoint.session_id or "")
+        if session is None or session.ended or not await session.deliver(plan.messages):
+            response = plan.not_found
+        else:
+            response = plan.ok
+        await request.respond(response.status, response.headers, response.body)
+
+
+# --------------------------------------------------------------------------------------------
+# the kite server
+
+
+class KiteServer:
+    """A kite being served over HTTP: SockJS at `/kite` plus the kite's own routes.
+
+    Attributes:
+        http: the underlying `HTTPServer`.
+        endpoint: the SockJS endpoint at `/kite`.
+    """
+
+    def __init__(
+        self,
+        kite: Kite,
+        http: HTTPServer,
+        endpoint: SockJSEndpoint,
+        closing: trio.Event,
+        grace_period: float,
+    ) -> None:
+        self.kite = kite
+        self.http = http
+        self.endpoint = endpoint
+        self.grace_period = grace_period
+        self._closing = closing
+
+    async def aclose(self, grace_period: float | None = None) -> None:
+        """Stop serving: stop accepting, give requests in flight `grace_period` seconds
+        (default: the server's), then close every session and cancel what still runs.
+        Idempotent; leaving `Kite.serve` calls it."""
+        grace = self.grace_period if grace_period is None else grace_period
+        self.endpoint.closing = True  # new sessions get 503 from now on
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self.http.aclose, grace)  # stops accepting at once
+            if not self._closing.is_set():
+                with trio.move_on_after(grace):
+                    await self.kite._wait_idle()
+                self._closing.set()  # every session's peer closes now
+                self.endpoint.close_all()
+
+    @property
+    def port(self) -> int:
+        """The bound TCP port."""
+        return self.http.port
+
+    @property
+    def host(self) -> str:
+        """The bound address."""
+        return self.http.host
+
+    @property
+    def url(self) -> str:
+        """The kite's URL, what clients dial: `http://127.0.0.1:<port>/kite`."""
+        return self.http.url + self.endpoint.options.prefix
+
+    def handle_http(self, prefix: str, handler: HTTPHandler, *, exact: bool = False) -> None:
+        """Route HTTP requests under `prefix` to `handler(request)` (Go's `HandleHTTP`)."""
+        self.http.handle_http(prefix, handler, exact=exact)
+
+
+@asynccontextmanager
+async def open_kite_server(
+    kite: Kite,
+    host: str = "0.0.0.0",
+    port: int = 0,
+    *,
+    options: sockjs.Options | None = None,
+    http_limits: HTTPLimits | None = None,
+    limits: ServerLimits | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+    grace_period: float = 5.0,
+) -> AsyncIterator[KiteServer]:
+    """Serve `kite` on `host:port` for the duration of the block (see `Kite.serve`)."""
+    if options is None:
+        options = kite_sockjs_options(kite.config)
+    closing = trio.Event()
+
+    async def serve_session(pipe: SockJSPipe) -> None:
+        async with kite.accept(pipe) as peer, trio.open_nursery() as nursery:
+
+            async def close_on_shutdown() -> None:
+                await closing.wait()
+                await peer.aclose()
+
+            nursery.start_soon(close_on_shutdown)
+            await peer.wait_closed()
+            nursery.cancel_scope.cancel()
+
+    async with trio.open_nursery() as sessions:
+        endpoint = SockJSEndpoint(options, serve_session, sessions, limits=limits)
+        try:
+            async with open_http_server(
+                host,
+                port,
+                ssl_context=ssl_context,
+                limits=http_limits,
+                grace_period=grace_period,
+            ) as http:
+                http.handle_http(options.prefix, endpoint)
+                for prefix, handler, exact in kite._http_routes:
+                    http.handle_http(prefix, handler, exact=exact)
+                server = KiteServer(kite, http, endpoint, closing, grace_period)
+                kite._servers.append(server)
+                try:
+                    yield server
+                finally:
+                    kite._servers.remove(server)
+                    await server.aclose()
+        finally:
+            sessions.cancel_scope.cancel()
