@@ -244,6 +244,23 @@ class Kontrol(kite.Kite):
         self._set_current(pair)
         return pair
 
+    async def rotate_key_pair(self, pair: KeyPair | kite.KeyPair | None = None) -> KeyPair:
+        """Make `pair` (default: a freshly generated one) the current pair; older pairs stay
+        valid until `delete_key_pair`. Returns the new pair."""
+        await self.keys.rotate(pair)
+        return await self.current_key_pair()
+
+    async def delete_key_pair(self, key_id: str = "", public: str = "") -> KeyPair:
+        """Delete a pair by id or public key (Go's `DeleteKeyPair`); kites presenting kite keys
+        signed with it get re-signed ones on `register`. Returns the deleted pair.
+
+        Raises:
+            KeyPairError: both empty, unknown, already deleted, or the last live pair.
+        """
+        deleted = await self.keys.delete(key_id, public)
+        await self.current_key_pair()
+        return deleted
+
     def _set_current(self, pair: KeyPair) -> None:
         if self._current is None or self._current.public != pair.public:
             self._auth_config = self.config.replace(
