@@ -76,7 +76,7 @@ async def test_silent_kite_expires_and_a_late_ping_registers_it_again(
             (ping,) = callbacks
             await advance(mock_clock, kontrol, 29)
             assert len(await registered(kontrol)) == 1
-            await advance(mock_clock, kontrol, 2)  # 10 s interval + 20 s delay passed without a ping
+            await advance(mock_clock, kontrol, 2)  # 10 s interval + 20 s delay without a ping
             assert await registered(kontrol) == []
             await ping()
             await settle(kontrol)
