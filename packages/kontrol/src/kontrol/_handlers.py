@@ -153,10 +153,10 @@ async def register_http(kontrol: Kontrol, body: bytes) -> HTTPAnswer:
         return _http_error(400, "empty URL")
     raw_key = auth_fields.get("key", "")
     try:
-        username = await kontrol._auths.authenticate(
+        username = await kontrol.authenticators.authenticate(
             Auth("kiteKey", raw_key),
             local=kontrol.identity,
-            config=kontrol._auth_config,
+            config=kontrol.config,
             now=kontrol.clock(),
         )
     except kite.AuthenticationError as exc:
