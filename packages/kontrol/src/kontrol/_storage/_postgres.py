@@ -50,7 +50,7 @@ from .._errors import (
 from .._model import KeyPair, KiteRecord, canonical_uuid
 from .._query import QueryPlan
 from ._base import DEFAULT_CLEANUP_INTERVAL, DEFAULT_TTL, Clock, ThreadedStorage, wall_clock
-from ._migrations import migrations
+from ._migrate import migrations
 
 __all__ = ["PostgresStorage", "open_postgres_storage"]
 

@@ -37,7 +37,7 @@ from .._errors import (
 from .._model import KeyPair, KiteRecord, canonical_uuid
 from .._query import QueryPlan
 from ._base import DEFAULT_CLEANUP_INTERVAL, DEFAULT_TTL, Clock, ThreadedStorage, wall_clock
-from ._migrations import migrations
+from ._migrate import migrations
 
 __all__ = ["SQLiteStorage", "open_sqlite_storage"]
 
@@ -174,7 +174,7 @@ class SQLiteStorage(ThreadedStorage):
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
                 conn.execute("PRAGMA foreign_keys=ON")
-                _migrate(conn)
+                _apply_migrations(conn)
             except BaseException:
                 conn.close()
                 raise
@@ -304,7 +304,7 @@ class SQLiteStorage(ThreadedStorage):
             self._conn.close()
 
 
-def _migrate(conn: sqlite3.Connection) -> None:
+def _apply_migrations(conn: sqlite3.Connection) -> None:
     (current,) = conn.execute("PRAGMA user_version").fetchone()
     for mig in migrations("sqlite"):
         if mig.number <= current:
