@@ -5,7 +5,11 @@ reports a port in use."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -113,3 +117,41 @@ def test_cli_serve_reports_a_port_in_use(
         assert main(args) == 1
     err = capsys.readouterr().err
     assert f"kontrol: cannot listen on 127.0.0.1:{port}: address already in use" in err
+
+
+async def test_cli_serve_serves_kites_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    env = {**os.environ, "KITE_HOME": str(tmp_path / "home")}
+    data = str(tmp_path / "data")
+    kontrol_cmd = [sys.executable, "-m", "kontrol"]
+    init = ["init", "--data-dir", data, "--username", "anchor", "--url", "http://x:4000/kite"]
+    await trio.run_process([*kontrol_cmd, *init], env=env, capture_stdout=True)
+    key = kite.read_kite_key(tmp_path / "home" / "kite.key")
+    serve = ["serve", "--data-dir", data, "--host", "127.0.0.1", "--port", "0"]
+    process = await trio.lowlevel.open_process(
+        [*kontrol_cmd, *serve], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    try:
+        assert process.stdout is not None
+        output = b""
+        with trio.fail_after(30):
+            while b"/kite\n" not in output:
+                output += await process.stdout.receive_some()
+        url = output.decode().split("kontrol serving on ")[1].strip()
+        async with math_kite().dial(url, auth=Auth("kiteKey", key.raw)) as remote:
+            assert await remote.tell("register", {"url": MATH_URL}, timeout=10) == {
+                "url": MATH_URL,
+                "heartbeatInterval": 0,
+            }
+        process.send_signal(signal.SIGTERM)
+        with trio.fail_after(30):
+            assert await process.wait() == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        if process.stdout is not None:
+            await process.stdout.aclose()
+    async with sqlite_storage(Path(data) / "kontrol.db") as storage:
+        # Kontrol removed its own registration on the way out, and the kite's went with it.
+        assert await storage.get(KontrolQuery(username="anchor", name="kontrol")) == []
+        assert await storage.get(KontrolQuery(id=MATH_ID)) == []

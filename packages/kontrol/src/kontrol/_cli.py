@@ -23,11 +23,11 @@ import contextlib
 import errno
 import logging
 import os
+import signal
 import sys
 import time
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import NoReturn
 
 import trio
 
@@ -165,7 +165,7 @@ def _read_own_kite_key() -> kite.Config:
         raise CLIError(f"Cannot read kite.key: {exc} (run `kontrol init` first)") from None
 
 
-async def _serve(args: argparse.Namespace) -> NoReturn:
+async def _serve(args: argparse.Namespace) -> int:
     config = _read_own_kite_key().replace(port=args.port, ip=args.host)
     options = KontrolOptions(
         heartbeat_interval=args.heartbeat_interval, register_url=args.register_url
@@ -182,7 +182,7 @@ async def _serve(args: argparse.Namespace) -> NoReturn:
             try:
                 async with kontrol.serve(host=args.host, port=args.port) as server:
                     print(f"kontrol serving on {server.url}", flush=True)
-                    await trio.sleep_forever()
+                    await _until_stopped()
             except Exception as raw:
                 exc = _os_error(raw)
                 if exc is None:
@@ -193,6 +193,17 @@ async def _serve(args: argparse.Namespace) -> NoReturn:
                     ) from None
                 reason = exc.strerror or str(exc)
                 raise CLIError(f"cannot listen on {args.host}:{args.port}: {reason}") from None
+    return 0
+
+
+async def _until_stopped() -> None:
+    """Return on SIGTERM or SIGINT, so that `serve` shuts down cleanly (connections closed,
+    Kontrol's own registration removed) also under service managers and when SIGINT is
+    ignored (background jobs)."""
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async for signum in signals:
+            log.info("kontrol: %s received, stopping", signal.Signals(signum).name)
+            return
 
 
 def _os_error(exc: BaseException) -> OSError | None:
