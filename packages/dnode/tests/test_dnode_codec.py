@@ -6,7 +6,14 @@ import math
 from typing import Any
 
 import pytest
-from dnode_strategies import go_reference, json_equal, json_values, keys, scalars, tricky_values
+from dnode_strategies import (
+    go_reference,
+    json_equal,
+    json_values,
+    keys,
+    scalars,
+    tricky_values,
+)
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -54,6 +61,11 @@ def test_decode_accepts_what_go_accepts(text: str, expected: dnode.Message) -> N
     assert dnode.decode(text) == expected
     assert dnode.decode(text.encode()) == expected
     assert dnode.decode(bytearray(text.encode())) == expected
+
+
+def test_decode_reads_raw_lone_surrogates_as_replacement_character() -> None:
+    msg = dnode.decode('{"method":"m","arguments":["\ud800x",{"\udfff":1}]}')
+    assert msg.arguments == ["\ufffdx", {"\ufffd": 1}]
 
 
 def test_decode_reads_invalid_utf8_as_replacement_character() -> None:
@@ -337,3 +349,35 @@ def test_set_backend_refuses_unknown_names() -> None:
 @example([1e16, "1.0]", "x\\b", 2e-7, "\ud800", 1e21])
 def test_encode_matches_an_independent_model_of_go(value: Any) -> None:
     assert enc(value) == go_reference(value)
+
+
+raw_steps = st.integers(min_value=0, max_value=99) | st.integers(0, 99).map(str) | keys
+raw_messages = st.fixed_dictionaries(
+    {
+        "method": st.text(max_size=8)
+        | st.integers(min_value=0, max_value=2**53)
+        | st.integers(min_value=0, max_value=2**20).map(float),
+        "arguments": st.lists(json_values, max_size=3),
+        "callbacks": st.dictionaries(
+            st.integers(min_value=0, max_value=2**64 - 1).map(str),
+            st.lists(raw_steps, max_size=4),
+            max_size=3,
+        ),
+    },
+    optional={"links": st.just([])},
+)
+
+
+@given(raw_messages, st.booleans(), st.booleans())
+def test_decode_encode_preserves_what_peers_send(
+    obj: dict[str, Any], ascii_only: bool, spaced: bool
+) -> None:
+    # kite.js writes links and string steps, Python peers may use spaces and \u escapes
+    text = json.dumps(obj, ensure_ascii=ascii_only, separators=None if spaced else (",", ":"))
+    out = json.loads(dnode.encode(dnode.decode(text)))
+    expected = {
+        "method": int(obj["method"]) if isinstance(obj["method"], float) else obj["method"],
+        "arguments": obj["arguments"],
+        "callbacks": {k: obj["callbacks"][k] for k in sorted(obj["callbacks"], key=str)},
+    }
+    assert json_equal(out, expected)

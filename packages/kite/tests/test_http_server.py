@@ -134,6 +134,18 @@ async def test_silent_handler_gives_empty_200_and_204_has_no_length(server: HTTP
     assert "Content-Length" not in header_names(raw)
 
 
+async def test_head_gets_the_length_without_the_body(server: HTTPServer) -> None:
+    raw = await raw_exchange(
+        server.port,
+        b"HEAD /hello/x HTTP/1.1\r\nHost: x\r\n\r\nGET /hello/y HTTP/1.1\r\nHost: x\r\n"
+        b"Connection: close\r\n\r\n",
+    )
+    first, second = raw.split(b"HTTP/1.1 200 OK\r\n")[1:]
+    assert b"Content-Length: 14\r\n" in first
+    assert first.endswith(b"\r\n\r\n")  # no body
+    assert second.endswith(b"hello /hello/y")
+
+
 # -- keep-alive and streaming ----------------------------------------------------------------
 
 
@@ -254,6 +266,24 @@ async def test_malformed_request_gets_400_and_only_that_connection_ends(
         # The client's pooled keep-alive connection still works.
         assert (await client.request("GET", server.url + "/hello/b")).status == 200
         assert client.idle_connections == 1
+
+
+async def test_bad_headers_are_value_errors_not_h11_errors(server: HTTPServer) -> None:
+    caught: list[BaseException] = []
+
+    async def bad(request: HTTPRequest) -> None:
+        try:
+            await request.respond(200, [("X-Bad", "a\r\nInjected: 1")])
+        except ValueError as exc:
+            caught.append(exc)
+            await request.respond(200, [], b"recovered")
+
+    server.handle_http("/bad", bad)
+    async with HTTPClient() as client:
+        assert (await client.request("GET", server.url + "/bad")).body == b"recovered"
+        with pytest.raises(ValueError, match="invalid request"):
+            await client.request("GET", server.url + "/", [("X-Bad", "a\nb")])
+    assert len(caught) == 1
 
 
 async def test_handler_exception_gives_500_and_server_lives_on(
@@ -626,3 +656,39 @@ async def test_we_can_reproduce_gos_response_bytes(
     our_lines = [f"Date: {date}" if line.startswith("Date: ") else line for line in our_lines]
     assert "\r\n".join(our_lines).encode("latin-1") == head, name
     assert our_body == body
+
+
+async def test_accepted_and_dialled_sockets_use_tcp_keepalive(server: HTTPServer) -> None:
+    import socket
+
+    seen: list[int] = []
+
+    async def probe(request: HTTPRequest) -> None:
+        sock = request._conn.stream.socket  # type: ignore[attr-defined]
+        seen.append(sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE))
+        seen.append(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE))
+        await request.respond(200)
+
+    server.handle_http("/probe", probe)
+    async with HTTPClient() as client:
+        await client.request("GET", server.url + "/probe")
+        pooled = next(iter(client._idle.values()))[0].stream.socket  # type: ignore[attr-defined]
+        assert pooled.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+    assert seen == [1, 15]
+
+
+# -- public surface --------------------------------------------------------------------------
+
+
+def test_exports_are_explicit_and_errors_form_one_tree() -> None:
+    import kite._http as api
+    from kite._http import _errors
+
+    assert sorted(api.__all__) == api.__all__
+    for name in api.__all__:
+        assert getattr(api, name) is not None
+    errors = [getattr(api, n) for n in _errors.__all__]
+    assert all(issubclass(e, api.TransportError) for e in errors)
+    assert set(_errors.__all__) <= set(api.__all__)
+    # No I/O-library exception is part of the tree.
+    assert not any(e.__module__.split(".")[0] in ("trio", "h11", "wsproto") for e in errors)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from kite._http import (
     ConnectError,
     ConnectionClosedError,
     HandshakeError,
+    HTTPClient,
     HTTPLimits,
     HTTPRequest,
     HTTPServer,
@@ -219,10 +221,7 @@ async def test_binary_messages_are_read_as_text(server: HTTPServer) -> None:
         ws = await request.accept_websocket()
         await ws.send(repr(await ws.receive()))
         await ws.send(repr(await ws.receive_message()))
-        try:
-            await ws.receive()
-        except ConnectionClosedError as exc:
-            closes.append((exc.code, exc.reason, exc.local))
+        await ws.send(repr(await ws.receive()))
 
     server.handle_http("/bin", receiver)
     async with open_ws_client(ws_url(server, "/bin")) as ws:
@@ -230,12 +229,19 @@ async def test_binary_messages_are_read_as_text(server: HTTPServer) -> None:
         assert await ws.receive() == repr('["binary"]')
         await ws.send(b"\xff\x00")
         assert await ws.receive() == repr(b"\xff\x00")
-        await ws.send(b"\xff")  # not UTF-8: 1007
-        with pytest.raises(ConnectionClosedError) as info:
-            await ws.receive()
-        assert info.value.code == 1007
-    await eventually(lambda: bool(closes))
-    assert closes[-1][0] == 1007
+        # Garbage reaches the SockJS layer (which answers it like Go: invalid-frame-binary).
+        await ws.send(bytes.fromhex("deadbeef00ff"))
+        assert await ws.receive() == repr("\u07ad\ufffd\ufffd\x00\ufffd")  # de ad = U+07AD
+
+
+async def test_invalid_utf8_text_frame_closes_with_1007(server: HTTPServer) -> None:
+    raw = await RawClient.connect(server.port)
+    frame = bytearray(b"\x81\x82\x00\x00\x00\x00\xff\xfe")  # masked (zero key) text frame
+    await raw.stream.send_all(bytes(frame))
+    event = await raw.next_event()
+    assert isinstance(event, CloseConnection)
+    assert event.code == 1007
+    await raw.stream.aclose()
 
 
 async def test_ping_pong_both_ways(server: HTTPServer) -> None:
@@ -442,3 +448,92 @@ async def test_many_websockets_concurrently(server: HTTPServer) -> None:
         for i in range(100):
             nursery.start_soon(one, i)
     await eventually(lambda: len(closes) == 100)
+
+
+# -- our client's request bytes vs Go's ----------------------------------------------------------
+
+
+def go_request_head(capture: str, index: int = 0) -> tuple[str, list[tuple[str, str]]]:
+    requests = [
+        json.loads(line)
+        for line in (CAPTURES / f"{capture}.jsonl").read_text().split("\n")
+        if line and '"http-request"' in line
+    ]
+    event = requests[index]
+    return event["target"], [(k, v) for k, v in event["headers"]]
+
+
+async def capture_request_head(send: Callable[[int], Awaitable[object]]) -> bytes:
+    """Run `send(port)` against a bare listener; return the request head it wrote."""
+    listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+    port = listeners[0].socket.getsockname()[1]
+    head = b""
+    async with trio.open_nursery() as nursery:
+
+        async def serve_once() -> None:
+            nonlocal head
+            stream = await listeners[0].accept()
+            async with stream:
+                while b"\r\n\r\n" not in head:
+                    head += await stream.receive_some(4096)
+                await stream.send_all(
+                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                )
+
+        nursery.start_soon(serve_once)
+        with trio.fail_after(5):
+            with contextlib.suppress(HandshakeError):
+                await send(port)
+    for listener in listeners:
+        await listener.aclose()
+    return head.split(b"\r\n\r\n")[0]
+
+
+def as_lines(head: bytes) -> list[str]:
+    return head.decode("latin-1").split("\r\n")
+
+
+async def test_ws_upgrade_request_is_laid_out_like_gos() -> None:
+    target, go_headers = go_request_head("square")
+    used_port = 0
+
+    async def dial(port: int) -> None:
+        nonlocal used_port
+        used_port = port
+        await connect_websocket(
+            f"ws://127.0.0.1:{port}{target}",
+            [("Origin", f"http://127.0.0.1:{port}"), ("User-Agent", "Go-http-client/1.1")],
+        )
+
+    head = await capture_request_head(dial)
+    lines = as_lines(head)
+    assert lines[0] == f"GET {target} HTTP/1.1"
+    ours = [tuple(line.split(": ", 1)) for line in lines[1:]]
+    assert [k for k, _ in ours] == [k for k, _ in go_headers]
+    masked = {"Sec-WebSocket-Key", "Host", "Origin"}
+    assert [kv for kv in ours if kv[0] not in masked] == [
+        kv for kv in go_headers if kv[0] not in masked
+    ]
+    assert ("Host", f"127.0.0.1:{used_port}") in ours
+
+
+async def test_xhr_request_is_laid_out_like_gos() -> None:
+    target, go_headers = go_request_head("square-xhr", 0)
+
+    async def poll(port: int) -> None:
+        async with HTTPClient() as client:
+            await client.request(
+                "POST",
+                f"http://127.0.0.1:{port}{target}",
+                [
+                    ("User-Agent", "Go-http-client/1.1"),
+                    ("Content-Type", "text/plain"),
+                    ("Accept-Encoding", "gzip"),
+                ],
+            )
+
+    lines = as_lines(await capture_request_head(poll))
+    assert lines[0] == f"POST {target} HTTP/1.1"
+    ours = [tuple(line.split(": ", 1)) for line in lines[1:]]
+    assert [kv for kv in ours if kv[0] != "Host"] == [kv for kv in go_headers if kv[0] != "Host"]
+    assert [k for k, _ in ours] == [k for k, _ in go_headers]

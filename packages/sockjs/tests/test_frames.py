@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sockjs import MessageTooLargeError, RemoteProtocolError
+from sockjs import LocalProtocolError, MessageTooLargeError, RemoteProtocolError
 from sockjs._frames import (
+    BACKENDS,
     CLOSE_ANOTHER_CONNECTION,
     CLOSE_GO_AWAY,
     CloseFrame,
@@ -20,6 +22,7 @@ from sockjs._frames import (
     HeartbeatFrame,
     MessagesFrame,
     OpenFrame,
+    _set_backend,
     decode_frame,
     encode_close,
     encode_heartbeat,
@@ -82,9 +85,23 @@ def test_quote_matches_go(text: str, expected: str) -> None:
     assert go_quote(text) == expected
 
 
+def on_every_backend(check: Callable[[], None]) -> None:
+    """Run ``check`` with each JSON backend of the fast path (stdlib, and orjson if present)."""
+    try:
+        for backend in BACKENDS:
+            _set_backend(backend)
+            check()
+    finally:
+        _set_backend(BACKENDS[0])
+
+
 @given(st.text())
 def test_quote_equals_reference(text: str) -> None:
-    assert quote(text) == go_quote(text)
+    on_every_backend(lambda: _assert_equal(quote(text), go_quote(text)))
+
+
+def _assert_equal(a: object, b: object) -> None:
+    assert a == b
 
 
 SPECIALS = st.sampled_from(list('<>&\x08\x0c\n"\\\u2028\u2029\ud800é日😀a\x00\x7f'))
@@ -92,7 +109,13 @@ SPECIALS = st.sampled_from(list('<>&\x08\x0c\n"\\\u2028\u2029\ud800é日😀a\x0
 
 @given(st.lists(SPECIALS).map("".join))
 def test_quote_equals_reference_on_special_characters(text: str) -> None:
-    assert quote(text) == go_quote(text)
+    on_every_backend(lambda: _assert_equal(quote(text), go_quote(text)))
+
+
+def test_both_backends_exist_in_the_test_environment() -> None:
+    assert "json" in BACKENDS
+    with pytest.raises(ValueError, match="not available"):
+        _set_backend("simplejson")
 
 
 @given(st.text())
@@ -125,7 +148,11 @@ NO_SURROGATES = st.text(alphabet=st.characters(exclude_categories=("Cs",)))
 
 @given(st.lists(NO_SURROGATES, min_size=1, max_size=5))
 def test_encode_decode_identity(messages: list[str]) -> None:
-    assert decode_frame(encode_messages(messages)) == MessagesFrame(tuple(messages))
+    on_every_backend(
+        lambda: _assert_equal(
+            decode_frame(encode_messages(messages)), MessagesFrame(tuple(messages))
+        )
+    )
 
 
 @given(st.lists(st.text(), min_size=1, max_size=5))
@@ -230,6 +257,8 @@ def test_stream_any_split_gives_the_same_frames(
     got.extend(_drain(decoder))
     assert got == expected
     assert decoder.at_eof
+    with pytest.raises(LocalProtocolError):
+        decoder.receive_data(b"o\n")
 
 
 def test_stream_invalid_utf8_becomes_replacement_and_limit() -> None:
@@ -321,3 +350,16 @@ def test_captured_raw_bytes_match_decoded_frames() -> None:
     assert len(encoded) > 1_000_000
     assert frame.encode() == encoded
     assert encoded in raw
+
+
+@pytest.mark.parametrize(
+    ("frame", "expected"),
+    [
+        ('a["\\ud800x","\\uD83D\\uDE00"]', MessagesFrame(("\ufffdx", "😀"))),
+        ('m"\\udfff"', MessagesFrame(("\ufffd",))),
+        ('c[1,"\\ud800"]', CloseFrame(1, "\ufffd")),
+        ('a["\\\\ud800"]', MessagesFrame(("\\ud800",))),  # an escaped backslash: plain text
+    ],
+)
+def test_lone_surrogate_escapes_decode_as_go_does(frame: str, expected: object) -> None:
+    on_every_backend(lambda: _assert_equal(decode_frame(frame), expected))

@@ -219,9 +219,19 @@ def _loads_json(data: str | bytes | bytearray | memoryview) -> Any:
     if not isinstance(data, str):
         data = bytes(data).decode("utf-8", "replace")  # Go reads invalid UTF-8 as U+FFFD
     value = _STDLIB_DECODER.decode(data)
-    if ("\\ud" in data or "\\uD" in data) and _has_surrogate(value):
+    suspect = "\\ud" in data or "\\uD" in data or not (data.isascii() or _is_utf8(data))
+    if suspect and _has_surrogate(value):
         value = _replace_surrogates(value)
     return value
+
+
+def _is_utf8(text: str) -> bool:
+    """Whether the text encodes as UTF-8, i.e. holds no lone surrogates (fast, in C)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _has_surrogate(value: Any) -> bool:

@@ -21,8 +21,10 @@ from __future__ import annotations
 import base64
 import dataclasses
 import enum
+import functools
 import math
 import re
+import types
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final, Generic, TypeVar
 
@@ -196,6 +198,18 @@ def _classify(x: Any) -> _Kind:
     return kind
 
 
+_FUNCTION_TYPES: Final = frozenset(
+    (
+        types.FunctionType,
+        types.MethodType,
+        types.BuiltinFunctionType,
+        types.BuiltinMethodType,
+        functools.partial,
+        RemoteFunction,
+    )
+)
+
+
 class _Scrub:
     """State of one scrub: the table, the callbacks found so far."""
 
@@ -238,6 +252,9 @@ class _Scrub:
                 y = self.walk_dict(x, (*path, k))
             elif t is list:
                 y = self.walk_list(x, (*path, k))
+            elif t in _FUNCTION_TYPES:  # the common callables, without a call to walk_other
+                self.callbacks[self.register(x)] = (*path, k)
+                y = FUNCTION_PLACEHOLDER
             else:
                 y = self.walk_other(x, (*path, k))
             if y is not x:
@@ -285,6 +302,9 @@ class _Scrub:
                 y = self.walk_dict(x, (*path, i))
             elif t is list:
                 y = self.walk_list(x, (*path, i))
+            elif t in _FUNCTION_TYPES:  # the common callables, without a call to walk_other
+                self.callbacks[self.register(x)] = (*path, i)
+                y = FUNCTION_PLACEHOLDER
             else:
                 y = self.walk_other(x, (*path, i))
             if y is not x:
@@ -378,7 +398,7 @@ def scrub(value: Any, table: CallbackTable) -> tuple[Any, dict[int, CallbackPath
     """
     state = _Scrub(table)
     try:
-        out = state.walk_any(value, ())
+        out = state.walk_list(value, ()) if type(value) is list else state.walk_any(value, ())
         if type(out) is list and state.go_floats:
             out = GoFloatsList(out)
         return out, state.callbacks

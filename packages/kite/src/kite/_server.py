@@ -22,8 +22,9 @@ How this works (PROTOCOL.md §1, §2):
   session at once (sockjs-go). When the application closes a session that is still up, the
   receiver gets `c[3000,"Go away!"]` (on WebSocket: then TCP is dropped, as Go does).
 * `open_kite_server` runs the HTTP server, the endpoint at `/kite` and the kite's extra
-  routes. Leaving it stops accepting; each session waits until the kite has no request in
-  flight and is then closed, and whatever is still running after `grace_period` is cancelled.
+  routes. Closing (`KiteServer.aclose`, or leaving the block) stops accepting, waits up to
+  `grace_period` for the kite's requests in flight, then closes every session (their handlers
+  are cancelled) and cancels whatever HTTP handler is still running.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ log = logging.getLogger("kite.server")
 #: What runs one SockJS session: `await handler(pipe)`; the session ends when it returns.
 SessionHandler = Callable[["SockJSPipe"], Awaitable[None]]
 
+_SHUTTING_DOWN_HEADERS = [("Content-Type", "text/plain; charset=utf-8")]
 _PIPE_GONE = (trio.BrokenResourceError, trio.ClosedResourceError, trio.EndOfChannel)
 
 
@@ -222,8 +224,15 @@ class _RawWebSocketSession(SockJSPipe):
 class _HTTPSession(SockJSPipe):
     """A SockJS session carried by HTTP requests (xhr, xhr_streaming, eventsource, ...)."""
 
-    def __init__(self, session_id: str, transport: str, limits: ServerLimits) -> None:
+    def __init__(
+        self,
+        session_id: str,
+        transport: str,
+        limits: ServerLimits,
+        table: dict[str, _HTTPSession],
+    ) -> None:
         self.session_id = session_id
+        self._table = table
         self.transport = transport
         self._limit = limits.outbox
         self._outbox: list[str] = []
@@ -262,18 +271,24 @@ class _HTTPSession(SockJSPipe):
     async def aclose(self) -> None:
         if not self.closed:
             self.close_frame = sockjs.CLOSE_GO_AWAY
-        self.expire()
+        self._close()  # stays registered: polls get the close frame until it expires
 
     # -- the transport's side ----------------------------------------------------------------
 
-    def expire(self) -> None:
-        """Close without a close frame (client gone, timed out); the application sees EOF."""
+    def _close(self) -> None:
         if self.closed:
             return
         self.closed = True
         self._inbox_send.close()
         self._inbox_receive.close()
         self._wake()
+
+    def expire(self) -> None:
+        """Close without a close frame (client gone, timed out) and forget the session id;
+        the application sees the end of the stream."""
+        self._close()
+        if self._table.get(self.session_id) is self:
+            del self._table[self.session_id]
 
     async def deliver(self, messages: tuple[str, ...]) -> bool:
         """Hand messages to the application (waits while it is behind); False if closed."""
@@ -308,6 +323,17 @@ class _HTTPSession(SockJSPipe):
 # the endpoint
 
 
+class _ReceiverState:
+    """What one receiving request knows: its client left early / its last frame is going."""
+
+    __slots__ = ("detached", "finishing", "gone")
+
+    def __init__(self) -> None:
+        self.finishing = False
+        self.gone = False
+        self.detached = False
+
+
 class SockJSEndpoint:
     """A SockJS server endpoint: an HTTP handler running one `handler(pipe)` per session.
 
@@ -331,6 +357,8 @@ class SockJSEndpoint:
         self.limits = limits if limits is not None else ServerLimits()
         self._nursery = nursery
         self._sessions: dict[str, _HTTPSession] = {}
+        #: Set once the endpoint stops taking new sessions (shutdown).
+        self.closing = False
 
     @property
     def session_count(self) -> int:
@@ -338,11 +366,12 @@ class SockJSEndpoint:
         return len(self._sessions)
 
     def close_all(self) -> None:
-        """Close every HTTP session now (their receivers get `c[3000,"Go away!"]`)."""
+        """Refuse new sessions; close every HTTP session (receivers get `c[3000,"Go away!"]`)."""
+        self.closing = True
         for session in list(self._sessions.values()):
             if not session.closed:
                 session.close_frame = sockjs.CLOSE_GO_AWAY
-                session.expire()
+            session._close()
 
     async def __call__(self, request: HTTPRequest) -> None:
         body = b""
@@ -357,6 +386,11 @@ class SockJSEndpoint:
         if isinstance(plan, sockjs.Reply):
             response = plan.response
             await request.respond(response.status, response.headers, response.body)
+        elif self.closing and (
+            isinstance(plan, sockjs.Upgrade)
+            or (isinstance(plan, sockjs.Receive) and plan.endpoint.session_id not in self._sessions)
+        ):
+            await request.respond(503, _SHUTTING_DOWN_HEADERS, b"server is shutting down\n")
         elif isinstance(plan, sockjs.Upgrade):
             await self._websocket(request, plan)
         elif isinstance(plan, sockjs.Receive):
@@ -412,8 +446,7 @@ class SockJSEndpoint:
                         await session.wait_changed()
                 session.expire()
         finally:
-            if self._sessions.get(session.session_id) is session:
-                del self._sessions[session.session_id]
+            session.expire()
 
     async def _receive(self, request: HTTPRequest, plan: sockjs.Receive) -> None:
         session_id = plan.endpoint.session_id or ""
@@ -421,7 +454,7 @@ class SockJSEndpoint:
         head = plan.head
         session = self._sessions.get(session_id)
         if session is None:
-            session = _HTTPSession(session_id, writer.transport.value, self.limits)
+            session = _HTTPSession(session_id, writer.transport.value, self.limits, self._sessions)
             self._sessions[session_id] = session
             self._nursery.start_soon(self._run_session, session)
         if session.receiver:
@@ -431,32 +464,41 @@ class SockJSEndpoint:
                 await request.respond(done.status, done.headers, done.body)
             else:
                 await request.start_response(head.status, head.headers)
-                await request.send_body(writer.prelude + data)
+                await request.send_body(writer.prelude)  # its own chunk, as for a receiver
+                await request.send_body(data)
                 await request.end_response()
             return
         session.receiver = True
-        gone = False
+        state = _ReceiverState()
         try:
             async with trio.open_nursery() as nursery:
 
                 async def watch() -> None:
-                    nonlocal gone
                     await request.wait_disconnected()
-                    gone = True
-                    nursery.cancel_scope.cancel()
+                    if not state.finishing:  # gone before its last frame: sockjs-go closes
+                        state.gone = True
+                        nursery.cancel_scope.cancel()
 
                 nursery.start_soon(watch)
-                await self._write_frames(request, session, writer, head)
+                await self._write_frames(request, session, writer, head, state)
                 nursery.cancel_scope.cancel()
         finally:
-            session.receiver = False
-            session.expires_at = trio.current_time() + self.options.disconnect_delay
-            if gone:
+            self._detach(session, state)
+            if state.gone:
                 session.expire()  # sockjs-go closes the session when its receiver drops
-            session._wake()
-        if gone and not request.response_started:
+        if state.gone and not request.response_started:
             with suppress(TransportError):
                 await request.respond(head.status, head.headers, b"")
+
+    def _detach(self, session: _HTTPSession, state: _ReceiverState) -> None:
+        """The receiver is done with the session (before its last bytes go out, so the
+        client's next request, which may come at once, finds the session free)."""
+        if state.detached:
+            return
+        state.detached = True
+        session.receiver = False
+        session.expires_at = trio.current_time() + self.options.disconnect_delay
+        session._wake()
 
     async def _write_frames(
         self,
@@ -464,10 +506,13 @@ class SockJSEndpoint:
         session: _HTTPSession,
         writer: sockjs.FrameWriter,
         head: sockjs.Response,
+        state: _ReceiverState,
     ) -> None:
         heartbeat = self.options.heartbeat_delay
         if writer.transport.polling:
             frame = await session.next_frame(heartbeat)
+            state.finishing = True
+            self._detach(session, state)
             done = head.with_body(writer.wrap(frame) if frame is not None else b"")
             await request.respond(done.status, done.headers, done.body)
             return
@@ -480,10 +525,16 @@ class SockJSEndpoint:
             if frame is None:
                 break
             data = writer.wrap(frame)
-            await request.send_body(data)
             sent += len(data)
-            if frame.startswith("c") or (limit is not None and sent >= limit):
+            last = frame.startswith("c") or (limit is not None and sent >= limit)
+            state.finishing = last
+            if last:
+                self._detach(session, state)
+            await request.send_body(data)
+            if last:
                 break
+        state.finishing = True
+        self._detach(session, state)
         await request.end_response()
 
     async def _deliver(self, request: HTTPRequest, plan: sockjs.Deliver) -> None:
@@ -507,10 +558,33 @@ class KiteServer:
         endpoint: the SockJS endpoint at `/kite`.
     """
 
-    def __init__(self, kite: Kite, http: HTTPServer, endpoint: SockJSEndpoint) -> None:
+    def __init__(
+        self,
+        kite: Kite,
+        http: HTTPServer,
+        endpoint: SockJSEndpoint,
+        closing: trio.Event,
+        grace_period: float,
+    ) -> None:
         self.kite = kite
         self.http = http
         self.endpoint = endpoint
+        self.grace_period = grace_period
+        self._closing = closing
+
+    async def aclose(self, grace_period: float | None = None) -> None:
+        """Stop serving: stop accepting, give requests in flight `grace_period` seconds
+        (default: the server's), then close every session and cancel what still runs.
+        Idempotent; leaving `Kite.serve` calls it."""
+        grace = self.grace_period if grace_period is None else grace_period
+        self.endpoint.closing = True  # new sessions get 503 from now on
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self.http.aclose, grace)  # stops accepting at once
+            if not self._closing.is_set():
+                with trio.move_on_after(grace):
+                    await self.kite._wait_idle()
+                self._closing.set()  # every session's peer closes now
+                self.endpoint.close_all()
 
     @property
     def port(self) -> int:
@@ -554,7 +628,6 @@ async def open_kite_server(
 
             async def close_on_shutdown() -> None:
                 await closing.wait()
-                await kite._wait_idle()
                 await peer.aclose()
 
             nursery.start_soon(close_on_shutdown)
@@ -574,15 +647,12 @@ async def open_kite_server(
                 http.handle_http(options.prefix, endpoint)
                 for prefix, handler, exact in kite._http_routes:
                     http.handle_http(prefix, handler, exact=exact)
-                server = KiteServer(kite, http, endpoint)
+                server = KiteServer(kite, http, endpoint, closing, grace_period)
                 kite._servers.append(server)
                 try:
                     yield server
                 finally:
                     kite._servers.remove(server)
-                    closing.set()
-                    with trio.move_on_after(grace_period):
-                        await kite._wait_idle()
-                    endpoint.close_all()
+                    await server.aclose()
         finally:
             sessions.cancel_scope.cancel()

@@ -16,7 +16,9 @@ differs from Python's ``json.dumps``: it escapes ``<``, ``>``, ``&`` as ``\\u003
 non-ASCII text raw; control characters use lower-case hex. :func:`quote` reproduces that
 byte for byte. It is the hot path of every outgoing message, so the common case (no character
 needing Go's special spelling) goes through CPython's C string encoder, and only strings that
-contain one of the special characters take the slower per-character route.
+contain one of the special characters take the slower per-character route. When ``orjson``
+is installed it replaces the C encoder on the fast path (same output, about 3x faster); it
+and the stdlib are both checked against a transcription of Go's encoder in the tests.
 
 Lone surrogates (a Python ``str`` can hold them, a Go string cannot): Go replaces each byte
 of invalid UTF-8 with the escape ``\\ufffd``; we write one ``\\ufffd`` per lone surrogate, so
@@ -27,7 +29,8 @@ frame string into an :class:`OpenFrame`, :class:`HeartbeatFrame`, :class:`Messag
 :class:`CloseFrame`. It also accepts Go's non-standard ``m"<one message>"`` frame (as a
 :class:`MessagesFrame` with one message). Like Go's client it looks only at the first
 character of ``o`` and ``h`` frames, so the xhr-streaming prelude (2048 ``h`` bytes) reads as a
-heartbeat. Anything else is a :class:`~sockjs.RemoteProtocolError`.
+heartbeat. Anything else is a :class:`~sockjs.RemoteProtocolError`. A lone surrogate escape
+in a frame (``"\\ud800"``) decodes to U+FFFD, as in Go.
 :class:`FrameStreamDecoder` splits a newline-delimited byte stream (an XHR poll body, an
 xhr-streaming response) into frames; how the bytes are chunked never changes the result.
 """
@@ -37,13 +40,19 @@ from __future__ import annotations
 import json
 import re
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
-from ._errors import MessageTooLargeError, RemoteProtocolError
+try:  # pragma: no cover - depends on the environment
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - depends on the environment
+    _orjson = None  # type: ignore[assignment]
+
+from ._errors import LocalProtocolError, MessageTooLargeError, RemoteProtocolError
 
 __all__ = [
+    "BACKENDS",
     "CLOSE_ANOTHER_CONNECTION",
     "CLOSE_GO_AWAY",
     "HEARTBEAT_FRAME",
@@ -65,8 +74,40 @@ __all__ = [
 OPEN_FRAME: Final = "o"
 HEARTBEAT_FRAME: Final = "h"
 
+#: JSON backends for the fast path, best first. Both agree with Go on every string that
+#: reaches them (see :func:`quote`); orjson is about three times faster on 1 KB messages.
+BACKENDS: Final[tuple[str, ...]] = ("orjson", "json") if _orjson is not None else ("json",)
+
+
+def _orjson_quote(text: str) -> str:
+    return _orjson.dumps(text).decode()
+
+
+def _orjson_loads(text: str) -> Any:
+    try:
+        return _orjson.loads(text)
+    except _orjson.JSONDecodeError:
+        # orjson refuses lone surrogate escapes, which Go accepts: ask the stdlib
+        return json.loads(text)
+
+
 # CPython's C string encoder (``json.dumps(s, ensure_ascii=False)`` without the overhead).
-_c_quote = json.encoder.encode_basestring
+_c_quote: Callable[[str], str] = json.encoder.encode_basestring
+_loads: Callable[[str], Any] = json.loads
+
+
+def _set_backend(name: str) -> None:
+    """Pick the JSON backend of the fast paths (``"orjson"`` or ``"json"``); for tests."""
+    global _c_quote, _loads
+    if name not in BACKENDS:
+        raise ValueError(f"JSON backend {name!r} not available; have {BACKENDS}")
+    if name == "orjson":
+        _c_quote, _loads = _orjson_quote, _orjson_loads
+    else:
+        _c_quote, _loads = json.encoder.encode_basestring, json.loads
+
+
+_set_backend(BACKENDS[0])
 
 # Go's spelling for every character it escapes.
 _GO_ESCAPES: dict[str, str] = {chr(i): f"\\u{i:04x}" for i in range(0x20)}
@@ -112,7 +153,7 @@ def quote(text: str) -> str:
     if "\x08" in text or "\x0c" in text:
         return _slow_quote(text)
     if text.isascii():  # O(1) in CPython: the flag is stored on the string
-        out: str = _c_quote(text)
+        out = _c_quote(text)
         if "<" in text or ">" in text or "&" in text:
             out = out.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
         return out
@@ -196,6 +237,16 @@ _OPEN = OpenFrame()
 _HEARTBEAT = HeartbeatFrame()
 
 
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def _go_strings(frame: str, values: list[str]) -> list[str]:
+    """Go decodes a lone surrogate escape (``"\\ud800"``) as U+FFFD; Python keeps it."""
+    if "\\ud" in frame or "\\uD" in frame:
+        return [_SURROGATE_RE.sub("\ufffd", v) for v in values]
+    return values
+
+
 def _bad(frame: str, why: str) -> RemoteProtocolError:
     shown = frame if len(frame) <= 60 else frame[:57] + "..."
     return RemoteProtocolError(f"{why}: {shown!r}")
@@ -213,19 +264,19 @@ def decode_frame(frame: str) -> Frame:
     kind = frame[0]
     if kind == "a":
         try:
-            value = json.loads(frame[1:])
+            value = _loads(frame[1:])
         except ValueError:
             raise _bad(frame, "broken JSON in a messages frame") from None
         if type(value) is not list or not all(type(m) is str for m in value):
             raise _bad(frame, "a frame is not a JSON array of strings")
-        return MessagesFrame(tuple(value))
+        return MessagesFrame(tuple(_go_strings(frame, value)))
     if kind == "h":
         return _HEARTBEAT
     if kind == "o":
         return _OPEN
     if kind == "c":
         try:
-            value = json.loads(frame[1:])
+            value = _loads(frame[1:])
         except ValueError:
             raise _bad(frame, "broken JSON in a close frame") from None
         if (
@@ -235,15 +286,15 @@ def decode_frame(frame: str) -> Frame:
             or type(value[1]) is not str
         ):
             raise _bad(frame, "close frame is not [code,reason]")
-        return CloseFrame(value[0], value[1])
+        return CloseFrame(value[0], _go_strings(frame, [value[1]])[0])
     if kind == "m":
         try:
-            value = json.loads(frame[1:])
+            value = _loads(frame[1:])
         except ValueError:
             raise _bad(frame, "broken JSON in an m frame") from None
         if type(value) is not str:
             raise _bad(frame, "m frame is not a JSON string")
-        return MessagesFrame((value,))
+        return MessagesFrame(tuple(_go_strings(frame, [value])))
     raise _bad(frame, "invalid frame type")
 
 
@@ -277,7 +328,7 @@ class FrameStreamDecoder:
             self._eof = True
             return
         if self._eof:
-            raise RuntimeError("receive_data after end of stream")
+            raise LocalProtocolError("receive_data after end of stream")
         buffer = self._buffer
         start = len(buffer)
         buffer += data

@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from json.scanner import make_scanner
+from typing import Any
 from urllib.parse import parse_qsl
 
 from ._errors import MessageTooLargeError, RemoteProtocolError
@@ -45,7 +47,8 @@ __all__ = [
 PAYLOAD_EXPECTED = "Payload expected."
 BROKEN_JSON = "Broken JSON encoding."
 
-_loads = json.loads
+# The stdlib decoder's (C) scanner; typeshed types make_scanner's argument oddly.
+_scan: Callable[[str, int], tuple[Any, int]] = make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _FORM = "application/x-www-form-urlencoded"
 _JSON_SPACE = " \t\r\n"
@@ -54,13 +57,21 @@ Data = bytes | bytearray | memoryview | str
 
 
 def _size(data: Data) -> int:
+    if type(data) is bytes:
+        return len(data)
     if isinstance(data, str):
         return len(data) if data.isascii() else len(data.encode("utf-8", "surrogatepass"))
     return memoryview(data).nbytes
 
 
 def _text(data: Data) -> str:
+    if type(data) is bytes:
+        return data.decode("utf-8", "replace")
     if isinstance(data, str):
+        # A str can hold lone surrogates that no UTF-8 wire could: treat them as Go treats
+        # invalid UTF-8 (one U+FFFD each).
+        if not data.isascii() and _SURROGATE.search(data):
+            return _SURROGATE.sub("\ufffd", data)
         return data
     # Go's decoder replaces invalid UTF-8 inside strings with U+FFFD; outside strings the
     # replacement character is a syntax error either way.
@@ -85,11 +96,19 @@ def _broken(reason: str, *, http: bool) -> RemoteProtocolError:
 
 
 def _messages(text: str, *, http: bool) -> list[str]:
-    """Parse non-blank text into a list of strings (the shared core of every decoder)."""
+    """Parse stripped, non-empty text into a list of strings (the core of every decoder).
+
+    It calls the stdlib's (C) scanner directly: ``json.loads`` would only add a BOM check and
+    two whitespace scans that the caller's ``strip`` already did.
+    """
     try:
-        value = _loads(text)
+        value, end = _scan(text, 0)
+    except StopIteration:
+        raise _broken(f"{BROKEN_JSON} expecting a JSON value", http=http) from None
     except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
         raise _broken(f"{BROKEN_JSON} {exc}", http=http) from None
+    if end != len(text):
+        raise _broken(f"{BROKEN_JSON} extra data at character {end}", http=http)
     if type(value) is list:
         for item in value:
             if type(item) is not str:
@@ -120,8 +139,8 @@ def decode_payload(data: Data, *, max_size: int | None = None) -> list[str]:
             (`PAYLOAD_EXPECTED` or `BROKEN_JSON`).
     """
     _check_size(data, max_size)
-    text = _text(data)
-    if not text.strip(_JSON_SPACE):
+    text = _text(data).strip(_JSON_SPACE)
+    if not text:
         raise RemoteProtocolError(PAYLOAD_EXPECTED, status=500, body=PAYLOAD_EXPECTED)
     return _messages(text, http=True)
 
@@ -137,8 +156,8 @@ def decode_websocket_message(data: Data, *, max_size: int | None = None) -> list
         RemoteProtocolError: without an HTTP status; the session must be ended.
     """
     _check_size(data, max_size)
-    text = _text(data)
-    if not text.strip(_JSON_SPACE):
+    text = _text(data).strip(_JSON_SPACE)
+    if not text:
         return []
     return _messages(text, http=False)
 

@@ -37,7 +37,7 @@ from ._errors import (
     TransportTimeoutError,
     map_errors,
 )
-from ._limits import HTTPLimits
+from ._limits import HTTPLimits, set_keepalive
 from ._websocket import WebSocketConnection
 
 __all__ = ["HTTPClient", "HTTPResponse", "connect_websocket", "open_ws_client"]
@@ -91,9 +91,12 @@ def _first(headers: Headers, name: str) -> str | None:
     return None
 
 
-async def _open_stream(origin: _Origin, ssl_context: ssl.SSLContext | None) -> trio.abc.Stream:
+async def _open_stream(
+    origin: _Origin, ssl_context: ssl.SSLContext | None, limits: HTTPLimits
+) -> trio.abc.Stream:
     with map_errors(connecting=True):
         tcp = await trio.open_tcp_stream(origin.host, origin.port)
+        set_keepalive(tcp.socket, limits.tcp_keepalive)
         if origin.scheme not in _TLS_SCHEMES:
             return tcp
         context = ssl_context if ssl_context is not None else ssl.create_default_context()
@@ -134,6 +137,30 @@ async def _read_body(conn: h11.Connection, stream: trio.abc.Stream, limits: HTTP
             raise ConnectionClosedError("server closed the connection mid-response")
 
 
+def _split_leading(headers: Headers, origin: _Origin) -> tuple[Headers, Headers]:
+    """Go's request layout starts with `Host` then `User-Agent`; split those off."""
+    host = [(k, v) for k, v in headers if k.lower() == "host"] or [("Host", origin.host_header)]
+    agent = [(k, v) for k, v in headers if k.lower() == "user-agent"]
+    rest = [(k, v) for k, v in headers if k.lower() not in ("host", "user-agent")]
+    return host + agent, rest
+
+
+def _go_websocket_headers(origin: _Origin, extra: Headers, key: str) -> Headers:
+    """Upgrade request headers in Go's order: `Host`, `User-Agent`, then every other header
+    sorted by name (Go writes its header map sorted), as in the `square` capture. The
+    handshake's own headers replace any the caller passed."""
+    leading, rest = _split_leading(extra, origin)
+    own = {"connection", "sec-websocket-key", "sec-websocket-version", "upgrade"}
+    rest = [(k, v) for k, v in rest if k.lower() not in own]
+    rest += [
+        ("Connection", "Upgrade"),
+        ("Sec-WebSocket-Key", key),
+        ("Sec-WebSocket-Version", "13"),
+        ("Upgrade", "websocket"),
+    ]
+    return leading + sorted(rest, key=lambda item: item[0].lower())
+
+
 async def connect_websocket(
     url: str,
     headers: Iterable[tuple[str, str]] = (),
@@ -149,7 +176,8 @@ async def connect_websocket(
 
     Args:
         url: the full URL, e.g. `ws://127.0.0.1:3636/kite/123/abcdef/websocket`.
-        headers: extra request headers (e.g. `Origin`), sent after `Host`.
+        headers: extra request headers (e.g. `Origin`, `User-Agent`). The request is laid out
+            like Go's: `Host`, `User-Agent`, then all other headers sorted by name.
         timeout: for connect + TLS + handshake together (Go's default is 15 s).
         ssl_context: client TLS context for wss (default: system trust store).
         limits: `max_message_size`, `max_header_size`, `close_timeout`, ... for this socket.
@@ -159,25 +187,19 @@ async def connect_websocket(
     """
     limits = limits if limits is not None else HTTPLimits()
     origin = _parse_url(url, ("ws", "wss", "http", "https"))
-    extra = list(headers)
     key = generate_nonce().decode("ascii")
-    names = {k.lower() for k, _ in extra}
-    request_headers: Headers = [] if "host" in names else [("Host", origin.host_header)]
-    request_headers += [
-        *extra,
-        ("Upgrade", "websocket"),
-        ("Connection", "Upgrade"),
-        ("Sec-WebSocket-Key", key),
-        ("Sec-WebSocket-Version", "13"),
-    ]
+    request_headers = _go_websocket_headers(origin, list(headers), key)
     stream: trio.abc.Stream | None = None
     try:
         with trio.fail_after(timeout):
-            stream = await _open_stream(origin, ssl_context)
+            stream = await _open_stream(origin, ssl_context, limits)
             conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=limits.max_header_size)
-            request = h11.Request(
-                method="GET", target=origin.target, headers=_encode(request_headers)
-            )
+            try:
+                request = h11.Request(
+                    method="GET", target=origin.target, headers=_encode(request_headers)
+                )
+            except h11.LocalProtocolError as exc:
+                raise ValueError(f"invalid WebSocket request: {exc}") from None
             data = (conn.send(request) or b"") + (conn.send(h11.EndOfMessage()) or b"")
             with map_errors():
                 await stream.send_all(data)
@@ -333,8 +355,9 @@ class HTTPClient:
     ) -> HTTPResponse:
         """Send one request and read the whole response.
 
-        `Host` is added first unless given; `Content-Length` is added for a body or for
-        POST/PUT/PATCH (Go sends `Content-Length: 0` on empty polls).
+        Headers go out as Go's client writes them: `Host` (added unless given),
+        `User-Agent` (if given), `Content-Length` (added for a body or POST/PUT/PATCH; Go sends
+        `Content-Length: 0` on empty polls), then the rest in the order given.
 
         Raises:
             ConnectError, TransportTimeoutError, ProtocolError, BodyTooLargeError,
@@ -343,22 +366,26 @@ class HTTPClient:
         if self._closed:
             raise ConnectionClosedError("HTTP client is closed", code=1000, local=True)
         origin = _parse_url(url, ("http", "https"))
-        extra = list(headers)
-        names = {k.lower() for k, _ in extra}
-        host = origin.host_header
         if origin.port == _DEFAULT_PORTS[origin.scheme]:
-            host = host.rsplit(":", 1)[0]
-        request_headers: Headers = [] if "host" in names else [("Host", host)]
-        request_headers += extra
+            origin = origin._replace(host_header=origin.host_header.rsplit(":", 1)[0])
+        # Go's layout (the `square-xhr` capture): Host, User-Agent, Content-Length, then the
+        # other headers in the order given.
+        leading, rest = _split_leading(list(headers), origin)
+        names = {k.lower() for k, _ in rest}
+        length: Headers = []
         if (
             "content-length" not in names
             and "transfer-encoding" not in names
             and (body or method.upper() in ("POST", "PUT", "PATCH"))
         ):
-            request_headers.append(("Content-Length", str(len(body))))
-        request = h11.Request(
-            method=method.upper(), target=origin.target, headers=_encode(request_headers)
-        )
+            length = [("Content-Length", str(len(body)))]
+        request_headers = leading + length + rest
+        try:
+            request = h11.Request(
+                method=method.upper(), target=origin.target, headers=_encode(request_headers)
+            )
+        except h11.LocalProtocolError as exc:
+            raise ValueError(f"invalid request: {exc}") from None
         try:
             with trio.fail_after(timeout if timeout is not None else float("inf")):
                 conn = self._take(origin)
@@ -367,7 +394,9 @@ class HTTPClient:
                         return await self._exchange(origin, conn, request, body, reused=True)
                     except _StaleConnectionError:
                         pass
-                conn = _PooledConn(await _open_stream(origin, self._ssl_context), self._limits)
+                conn = _PooledConn(
+                    await _open_stream(origin, self._ssl_context, self._limits), self._limits
+                )
                 try:
                     return await self._exchange(origin, conn, request, body, reused=False)
                 except _StaleConnectionError:

@@ -7,7 +7,10 @@ payload travels as ~1.1 MiB of escaped JSON) while bounding what one client can 
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
+
+import trio
 
 __all__ = ["HTTPLimits"]
 
@@ -36,6 +39,9 @@ class HTTPLimits:
         body_timeout: time allowed to receive a whole request body.
         close_timeout: how long a WebSocket close waits for the peer's close frame.
         receive_buffer_size: bytes asked of the socket per read.
+        tcp_keepalive: TCP keep-alive period on every connection, accepted or dialled (Go's
+            `net.Listen`/`net.Dialer` default of 15 s); finds dead peers of idle
+            connections. None disables it.
     """
 
     max_header_size: int = 16 * KiB
@@ -47,6 +53,7 @@ class HTTPLimits:
     body_timeout: float = 60.0
     close_timeout: float = 5.0
     receive_buffer_size: int = 64 * KiB
+    tcp_keepalive: float | None = 15.0
 
     def __post_init__(self) -> None:
         for name in (
@@ -61,3 +68,20 @@ class HTTPLimits:
         for name in ("handshake_timeout", "idle_timeout", "body_timeout", "close_timeout"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
+        if self.tcp_keepalive is not None and self.tcp_keepalive <= 0:
+            raise ValueError("tcp_keepalive must be positive or None")
+
+
+def set_keepalive(sock: trio.socket.SocketType, period: float | None) -> None:
+    """Enable TCP keep-alive probes every `period` seconds (no-op for None or on failure)."""
+    if period is None:
+        return
+    seconds = max(1, int(period))
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        for name in ("TCP_KEEPIDLE", "TCP_KEEPINTVL"):
+            option = getattr(socket, name, None)
+            if option is not None:
+                sock.setsockopt(socket.IPPROTO_TCP, option, seconds)
+    except OSError:
+        pass  # not supported here: keep-alive is an optimisation, never a requirement

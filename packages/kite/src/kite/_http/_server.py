@@ -44,7 +44,7 @@ from ._errors import (
     TransportError,
     map_errors,
 )
-from ._limits import HTTPLimits
+from ._limits import HTTPLimits, set_keepalive
 from ._router import Handler, Router
 from ._websocket import WebSocketConnection
 
@@ -270,6 +270,7 @@ class HTTPRequest:
     def _head(
         self, status: int, headers: Iterable[tuple[str, str]], length: int | None
     ) -> h11.Response:
+        """The response head (Go's layout); ValueError for a bad status or header."""
         raw = _encode_headers(headers)
         if not _has_header(raw, b"date"):
             raw.append((b"Date", self._conn.server.date.get()))
@@ -281,7 +282,10 @@ class HTTPRequest:
             raw.append((b"Content-Length", b"%d" % length))
         if self._conn.server.closing.is_set() and not _has_header(raw, b"connection"):
             raw.append((b"Connection", b"close"))
-        return h11.Response(status_code=status, headers=raw, reason=_REASONS.get(status, b""))
+        try:
+            return h11.Response(status_code=status, headers=raw, reason=_REASONS.get(status, b""))
+        except h11.LocalProtocolError as exc:
+            raise ValueError(f"invalid response head: {exc}") from None
 
     def _start(self) -> None:
         if self._started:
@@ -295,12 +299,15 @@ class HTTPRequest:
 
         Raises:
             ConnectionClosedError: the client went away.
+            ValueError: a header name or value is not valid HTTP (nothing was sent).
         """
-        self._start()
         h = self._conn.h11
+        length = len(body)  # a HEAD answer announces the length a GET would get
         if self.method == "HEAD" or status in _NO_BODY_STATUSES:
             body = b""
-        head = h.send(self._head(status, headers, len(body)))
+        response = self._head(status, headers, length)
+        self._start()
+        head = h.send(response)
         assert head is not None
         self._finished = True
         if len(body) <= _SMALL_BODY:
@@ -321,8 +328,9 @@ class HTTPRequest:
         Without a `Content-Length` header the body is sent chunked (HTTP/1.1) or
         close-delimited (HTTP/1.0). Follow with `send_body()` calls and `end_response()`.
         """
+        response = self._head(status, headers, None)
         self._start()
-        data = self._conn.h11.send(self._head(status, headers, None))
+        data = self._conn.h11.send(response)
         assert data is not None
         await self._conn.send(data)
 
@@ -528,6 +536,7 @@ class HTTPServer:
                 self._nursery.start_soon(self._serve_connection, stream)
 
     async def _serve_connection(self, tcp: trio.SocketStream) -> None:
+        set_keepalive(tcp.socket, self.limits.tcp_keepalive)
         stream: trio.abc.Stream = tcp
         if self._ssl_context is not None:
             stream = trio.SSLStream(tcp, self._ssl_context, server_side=True, https_compatible=True)

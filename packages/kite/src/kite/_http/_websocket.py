@@ -41,7 +41,6 @@ from ._limits import HTTPLimits
 __all__ = ["WebSocketConnection"]
 
 MESSAGE_TOO_BIG = int(CloseReason.MESSAGE_TOO_BIG)
-INVALID_PAYLOAD = int(CloseReason.INVALID_FRAME_PAYLOAD_DATA)
 
 
 class WebSocketConnection:
@@ -154,12 +153,13 @@ class WebSocketConnection:
         except BaseException as exc:
             # A write that did not complete leaves a torn frame on the wire: nothing more
             # can be sent, so the connection is over.
-            self._mark_closed(1006, "send failed", local=True)
+            lost = isinstance(exc, (trio.BrokenResourceError, trio.ClosedResourceError, OSError))
+            # Closed by another task (abort, a peer close seen by the reader) keeps that
+            # reason; a lost or torn connection is a 1006.
+            error = self._mark_closed(1006, "", local=not lost)
             await trio.aclose_forcefully(self._stream)
-            if isinstance(exc, (trio.BrokenResourceError, trio.ClosedResourceError, OSError)):
-                raise ConnectionClosedError(
-                    f"connection lost while sending: {exc}", code=1006, local=False
-                ) from exc
+            if lost:
+                raise error from exc
             raise
         finally:
             lock.release()
@@ -203,8 +203,10 @@ class WebSocketConnection:
     async def receive(self) -> str:
         """Wait for the next message and return it as text.
 
-        Binary messages are decoded as UTF-8 (sockjs-go treats binary frames like text);
-        invalid UTF-8 closes the connection with 1007.
+        Binary messages are decoded as UTF-8 with invalid bytes replaced by U+FFFD, as Go's
+        JSON decoder sees them: sockjs-go parses binary frames like text and answers garbage
+        at the SockJS level (PROTOCOL.md §11), so the layer above must get to see it.
+        (Invalid UTF-8 in a *text* frame is a WebSocket violation: close 1007.)
 
         Raises:
             ConnectionClosedError: closed by the peer, by us, or by a protocol violation
@@ -213,10 +215,7 @@ class WebSocketConnection:
         message = await self.receive_message()
         if isinstance(message, str):
             return message
-        try:
-            return message.decode("utf-8")
-        except UnicodeDecodeError:
-            await self._fail(INVALID_PAYLOAD, "invalid UTF-8 in binary message")
+        return message.decode("utf-8", errors="replace")
 
     async def receive_message(self) -> str | bytes:
         """Wait for the next message: `str` for text, `bytes` for binary."""
