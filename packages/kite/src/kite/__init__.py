@@ -5,6 +5,9 @@
 - Authentication and configuration: `Config` / `Config.from_env`, the kite.key file (`KiteKey`,
   `read_kite_key`, `write_kite_key`), Go duration strings, RSA PEM keys, JWT kite keys and tokens
   (`issue_kite_key`, `issue_token`, `parse_token`) and the callee-side `Authenticators`.
+- Kontrol: `KontrolClient` (`async with kite.kontrol_client(...)`), `kite.register`,
+  `register_forever`, `register_http(_forever)`, `get_kites` (`KiteClient`s with a
+  `TokenRenewer`), `get_token`, `get_key`, `on_register`.
 - Errors: one tree under `KiteError`, keyed by Go's error `type` strings.
 """
 
@@ -52,7 +55,21 @@ from ._kitekey import (
     read_kite_key,
     write_kite_key,
 )
+from ._kontrol_client import (
+    Dialler,
+    KiteClient,
+    KontrolClient,
+    KontrolQuery,
+    NoKitesAvailableError,
+)
 from ._peer import Peer, PeerLimits, open_peer
+from ._registration import (
+    ExponentialBackoff,
+    HTTPRequester,
+    KontrolError,
+    RegisterResult,
+)
+from ._renewer import TokenRenewer
 from ._request import Request
 from ._session import MemoryPipe, MessagePipe, PipeClosedError, memory_pipe_pair
 from ._throttle import TokenBucket
@@ -89,10 +106,13 @@ __all__ = [
     "Authenticators",
     "Config",
     "ConfigError",
+    "Dialler",
     "DisconnectError",
     "DurationError",
+    "ExponentialBackoff",
     "FinalFunc",
     "GenericError",
+    "HTTPRequester",
     "Handler",
     "InvalidResponseError",
     "KeyFormatError",
@@ -100,27 +120,34 @@ __all__ = [
     "KeyPair",
     "Kite",
     "KiteClaims",
+    "KiteClient",
     "KiteError",
     "KiteIdentity",
     "KiteKey",
     "KiteKeyAuthenticator",
     "KiteKeyError",
     "KiteTimeoutError",
+    "KontrolClient",
+    "KontrolError",
+    "KontrolQuery",
     "MemoryPipe",
     "MessagePipe",
     "Method",
     "MethodHandling",
     "MethodNotFoundError",
+    "NoKitesAvailableError",
     "ParsedToken",
     "Peer",
     "PeerLimits",
     "PipeClosedError",
+    "RegisterResult",
     "Request",
     "RequestLimitError",
     "SendError",
     "TokenAuthenticator",
     "TokenBucket",
     "TokenError",
+    "TokenRenewer",
     "Transport",
     "TrustCache",
     "ValidationFlag",

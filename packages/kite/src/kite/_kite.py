@@ -36,6 +36,7 @@ import dnode
 from ._envelope import EnvelopeError, error_json, parse_envelope
 from ._errors import AuthenticationError, KiteError, RequestLimitError, SendError
 from ._handlers import FinalFunc, Handler, Method, MethodHandling, run_chain
+from ._kontrol_client import KontrolClient, KontrolMethods, RegisterHook
 from ._peer import Peer, PeerLimits, open_peer
 from ._request import Request, new_request_id
 from ._session import MessagePipe
@@ -68,7 +69,7 @@ async def _maybe_await(value: Any) -> Any:
     return value
 
 
-class Kite:
+class Kite(KontrolMethods):
     """A kite: serves methods to, and calls methods on, other kites over message pipes.
 
     Args:
@@ -126,6 +127,8 @@ class Kite:
         self._on_disconnect: list[PeerHook] = []
         self._on_first_request: list[PeerHook] = []
         self._heartbeat_scope: trio.CancelScope | None = None
+        self._kontrol: KontrolClient | None = None  # the open Kontrol client, if any
+        self._on_register_hooks: list[RegisterHook] = []
 
         from ._builtins import register_builtins
 
