@@ -29,6 +29,7 @@ from kite import (
     KontrolQuery,
     NoKitesAvailableError,
     RegisterResult,
+    Request,
     resign_kite_key,
 )
 from kite._tokens import parse_unverified
@@ -136,7 +137,7 @@ async def test_get_kites_clients_dial_with_token_and_get_key_adopts() -> None:
             with pytest.raises(NoKitesAvailableError, match="no kites availabile"):
                 await goquery.get_kites(KontrolQuery(username="anchor", name="nope"))
             assert await goquery.get_key() == KONTROL_PUB.strip()
-            assert goquery.config.kontrol_key == KONTROL_PUB.strip()  # type: ignore[union-attr]
+            assert getattr(goquery.config, "kontrol_key", None) == KONTROL_PUB.strip()
         nursery.cancel_scope.cancel()
 
 
@@ -174,7 +175,7 @@ async def test_register_forever_survives_kontrol_restarts(
             restarted = FakeKontrol()  # a new Kontrol process: it knows nothing
             net.serve(KONTROL_URL, restarted.kite)
             await trio.sleep(70)  # the back-off is at most 60 s (+-50 %)
-            assert kontrol.connected
+            assert kontrol.peer is not None
             assert restarted.registered["m-1"][1] == MATH_URL
             assert restarted.pings  # and its heartbeat reaches us again
         nursery.cancel_scope.cancel()
@@ -191,7 +192,7 @@ async def test_register_forever_retries_refusals_every_10s(
 
     original = kontrol.kite.methods["register"].handler
 
-    async def flaky(r: object) -> object:
+    async def flaky(r: Request) -> object:
         nonlocal refusals
         if refusals:
             refusals -= 1
@@ -235,8 +236,8 @@ async def test_register_adopts_resigned_kite_key(tmp_path: object) -> None:
             assert client.peer.auth.key == new_key
         nursery.cancel_scope.cancel()
     assert seen == [new_key]
-    assert math.config.kite_key == new_key  # type: ignore[union-attr]
-    assert math.config.kontrol_key == ROGUE_PUB.strip()  # type: ignore[union-attr]
+    assert getattr(math.config, "kite_key", None) == new_key
+    assert getattr(math.config, "kontrol_key", None) == ROGUE_PUB.strip()
     assert path.read_text() == new_key
 
 
