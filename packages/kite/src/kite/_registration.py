@@ -65,9 +65,15 @@ HTTPRequester = Callable[[str, str, Sequence[tuple[str, str]], bytes], Awaitable
 
 
 class KontrolError(KiteError):
-    """Talking to Kontrol failed locally (HTTP register error, bad answer, no Kontrol URL)."""
+    """Talking to Kontrol failed locally (HTTP register error, bad answer, no Kontrol URL).
+
+    These are plain errors in Go (`errors.New`), so `str()` is just the message.
+    """
 
     default_type = "kontrolError"
+
+    def __str__(self) -> str:
+        return self.message
 
 
 # ------------------------------------------------------------------------------------ back-off

@@ -1,0 +1,262 @@
+"""HTTP registration (`register_http`, heartbeats, `registeragain`), the register result and
+key adoption. The HTTP Kontrol here answers like Go Kontrol's `/register` and `/heartbeat`
+handlers (PROTOCOL.md §6.5.1); request bytes are compared with kontrol-register-http."""
+
+from __future__ import annotations
+
+import json
+import logging
+import stat
+import urllib.parse
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+import trio.testing
+from kite_auth_support import KONTROL_PUB, NOW, ROGUE_PEM, ROGUE_PUB, anchor_config
+from kontrol_client_helpers import KONTROL_URL, capture_events, local_kite, wall_clock
+
+from kite import (
+    AuthContext,
+    Config,
+    KiteKey,
+    KiteKeyAuthenticator,
+    KontrolError,
+    RegisterResult,
+    resign_kite_key,
+)
+from kite._registration import (
+    adopt_register_result,
+    check_heartbeat_answer,
+    go_json,
+    heartbeat_url,
+    kontrol_path,
+)
+
+HTTP_ID = "c24567f8-b95a-43b9-b601-a8b44476bdd7"
+REGISTER_URL = "http://127.0.0.1:13636/kite"
+
+
+class HTTPKontrol:
+    """Go Kontrol's HTTP handlers, in memory: an `HTTPRequester` that can be down."""
+
+    def __init__(self, interval: int = 2) -> None:
+        self.interval = interval
+        self.up = True
+        self.tracked: set[str] = set()
+        self.requests: list[tuple[float, str, str, list[tuple[str, str]], bytes]] = []
+        self.config = anchor_config()
+        self.heartbeat_answer: tuple[int, bytes] | None = None
+
+    def restart(self) -> None:
+        self.tracked.clear()  # the tracking is in memory only
+
+    async def __call__(
+        self, method: str, url: str, headers: Sequence[tuple[str, str]], body: bytes
+    ) -> tuple[int, bytes]:
+        await trio.sleep(0.001)
+        if not self.up:
+            raise OSError("connect: connection refused")
+        self.requests.append((trio.current_time(), method, url, list(headers), body))
+        parts = urllib.parse.urlsplit(url)
+        if parts.path == "/register":
+            args = json.loads(body)
+            if not args.get("url"):
+                return 400, b'{"err":"empty URL"}\n'
+            ctx = AuthContext(
+                auth_type="kiteKey",
+                key=args["auth"]["key"],
+                local=local_kite("kontrol", "k").identity,
+                config=self.config,
+                now=wall_clock(),
+            )
+            try:
+                KiteKeyAuthenticator()(ctx)
+            except Exception as exc:
+                return 401, go_json({"err": str(exc)}) + b"\n"
+            self.tracked.add(args["kite"]["id"])
+            return 200, go_json({"url": args["url"], "heartbeatInterval": self.interval}) + b"\n"
+        if parts.path == "/heartbeat":
+            if self.heartbeat_answer is not None:
+                return self.heartbeat_answer
+            kite_id = urllib.parse.parse_qs(parts.query).get("id", [""])[0]
+            return 200, b"pong" if kite_id in self.tracked else b"registeragain"
+        return 404, b"404 page not found\n"
+
+
+def capture_requests() -> list[dict[str, Any]]:
+    return [e for e in capture_events("kontrol-register-http") if e["kind"] == "http-request"]
+
+
+async def test_register_http_bytes_and_heartbeat_timing_equal_go(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    http = HTTPKontrol(interval=2)
+    k = local_kite("math", HTTP_ID)
+    seen: list[RegisterResult] = []
+    k.on_register(seen.append)
+    async with k.kontrol_client(url="http://127.0.0.1:14000/kite", http=http):
+        result = await k.register_http(REGISTER_URL)
+        start = trio.current_time()
+        await trio.sleep(7)
+    assert result == RegisterResult(url=REGISTER_URL, heartbeat_interval=2)
+    assert seen == [result]
+    recorded = capture_requests()
+    assert len(http.requests) == len(recorded) == 4
+    for (_, method, url, headers, body), go in zip(http.requests, recorded, strict=True):
+        assert method == go["method"]
+        assert (
+            urllib.parse.urlsplit(url).path
+            + "?" * ("?" in url)
+            + (urllib.parse.urlsplit(url).query)
+            == go["target"]
+        )
+        go_headers = [tuple(h) for h in go["headers"] if h[0] != "Host"]
+        assert headers == go_headers
+        assert body == str(go["body"]).encode()
+    beats = [t - start for t, *_ in http.requests[1:]]
+    assert beats == pytest.approx([2, 4, 6], abs=0.01)  # one full interval after the answer
+
+
+async def test_registeragain_reregisters(
+    autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    http = HTTPKontrol(interval=10)
+    k = local_kite("math", "m")
+    registrations: list[float] = []
+    k.on_register(lambda r: registrations.append(trio.current_time()))
+    caplog.set_level(logging.INFO, logger="kite.kontrol")
+    async with k.kontrol_client(url=KONTROL_URL, http=http):
+        await k.register_http_forever(REGISTER_URL)
+        await trio.sleep(35)
+        http.restart()  # Kontrol restarted: it no longer knows us
+        await trio.sleep(11)
+        assert len(registrations) == 2
+        paths = [urllib.parse.urlsplit(url).path for _, _, url, _, _ in http.requests]
+        assert paths[:5] == ["/register", "/heartbeat", "/heartbeat", "/heartbeat", "/heartbeat"]
+        assert paths[5] == "/register"
+        # at once, as Go's backoff.Retry (the 30 s back-off applies to failed attempts)
+        assert registrations[1] - http.requests[4][0] < 0.01
+        await trio.sleep(20)
+        assert [urllib.parse.urlsplit(r[2]).path for r in http.requests[-2:]] == [
+            "/heartbeat",
+            "/heartbeat",
+        ]
+    assert "Disconnected from Kontrol, going to register again" in caplog.text
+
+
+async def test_register_http_forever_waits_for_kontrol(
+    autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    http = HTTPKontrol()
+    http.up = False
+    k = local_kite("math", "m")
+
+    async def bring_up() -> None:
+        await trio.sleep(600)
+        http.up = True
+
+    async with k.kontrol_client(url=KONTROL_URL, http=http), trio.open_nursery() as nursery:
+        nursery.start_soon(bring_up)
+        result = await k.register_http_forever(REGISTER_URL)
+        assert 600 <= trio.current_time() <= 600 + 300 * 1.5 + 1
+    assert result.heartbeat_interval == 2
+    assert "Cannot register to Kontrol: POST http://127.0.0.1:14000/register" in caplog.text
+
+
+async def test_register_http_errors(autojump_clock: trio.testing.MockClock) -> None:
+    http = HTTPKontrol()
+    k = local_kite("math", "m")
+    async with k.kontrol_client(url=KONTROL_URL, http=http):
+        with pytest.raises(KontrolError, match=r"^empty URL$"):
+            await k.register_http("")
+        http.interval = 0
+        with pytest.raises(KontrolError, match="heartbeat interval cannot be zero"):
+            await k.register_http(REGISTER_URL)
+        http.config = Config()  # a Kontrol that does not trust our key issuer
+        with pytest.raises(KontrolError, match="kontrol key is not trusted"):
+            await k.register_http(REGISTER_URL)
+
+
+async def test_bad_heartbeat_answers_are_logged_and_beats_go_on(
+    autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    http = HTTPKontrol(interval=5)
+    k = local_kite("math", "m")
+    async with k.kontrol_client(url=KONTROL_URL, http=http):
+        await k.register_http(REGISTER_URL)
+        http.heartbeat_answer = (500, b"oops")
+        await trio.sleep(6)
+        http.heartbeat_answer = (200, b"what?")
+        await trio.sleep(5)
+        http.heartbeat_answer = None
+        await trio.sleep(5)
+    assert "unexpected status code: 500" in caplog.text
+    assert "malformed heartbeat response: what?" in caplog.text
+    assert len(http.requests) == 4  # register + three beats, none skipped
+
+
+def test_register_result_json() -> None:
+    value = {"url": "u", "heartbeatInterval": 0}
+    assert RegisterResult.from_json(value).to_json() == value
+    full = RegisterResult("u", 10, "e", "pub", "kk")
+    assert list(full.to_json()) == ["url", "heartbeatInterval", "err", "publicKey", "kiteKey"]
+    assert RegisterResult.from_json({"URL": "u", "KiteKey": "kk", "heartbeatinterval": 2.0}) == (
+        RegisterResult("u", 2, kite_key="kk")
+    )
+    assert RegisterResult.from_json({"url": "u", "err": None}).error == ""
+    for bad in (
+        "x",
+        {"url": 5},
+        {"url": "u", "heartbeatInterval": "1"},
+        {"heartbeatInterval": True},
+    ):
+        with pytest.raises(KontrolError):
+            RegisterResult.from_json(bad)
+
+
+def test_kontrol_paths_and_heartbeat_answers() -> None:
+    assert kontrol_path("http://h:4000/kite", "register") == "http://h:4000/register"
+    assert kontrol_path("http://h:4000", "register") == "http://h:4000/register"
+    assert kontrol_path("http://h/k/kontrol", "heartbeat") == "http://h/k/kontrol/heartbeat"
+    assert heartbeat_url("http://h:4000/kite", "a b") == "http://h:4000/heartbeat?id=a+b"
+    check_heartbeat_answer(200, b" pong\n")
+    with pytest.raises(KontrolError, match="malformed heartbeat response: pongpongpongpong"):
+        check_heartbeat_answer(200, b"pongpongpongpongpong")  # Go reads at most 16 bytes
+    assert go_json({"u": "<a&b>"}) == b'{"u":"\\u003ca\\u0026b\\u003e"}'
+
+
+def test_adopt_register_result_updates_config_and_writes_key(tmp_path: Path) -> None:
+    k = local_kite("math", "m")
+    claims = KiteKey.parse(anchor_config().kite_key, now=NOW).claims
+    new_key = resign_kite_key(claims, private_key=ROGUE_PEM, public_key=ROGUE_PUB)
+    path = tmp_path / "home" / "kite.key"
+    changed = adopt_register_result(
+        k, RegisterResult("u", kite_key=new_key), kite_key_path=path, now=NOW
+    )
+    assert changed
+    assert isinstance(k.config, Config)
+    assert (k.config.kite_key, k.config.kontrol_key) == (new_key, ROGUE_PUB.strip())
+    assert path.read_text() == new_key
+    assert stat.S_IMODE(path.stat().st_mode) == 0o400
+    assert not adopt_register_result(k, RegisterResult("u", public_key=KONTROL_PUB.strip()))
+    assert k.config.kontrol_key == KONTROL_PUB.strip()
+    assert k.config.kite_key == new_key
+
+
+def test_adopt_register_result_on_plain_config_objects() -> None:
+    k = local_kite("math", "m")
+
+    class Settings:
+        kite_key = "old"
+        kontrol_key = "old"
+
+    k.config = Settings()
+    adopt_register_result(k, RegisterResult("u", kite_key="garbage"))
+    assert (k.config.kite_key, k.config.kontrol_key) == ("garbage", "old")
+    k.config = None
+    adopt_register_result(k, RegisterResult("u", public_key="pub"))
+    assert isinstance(k.config, Config)
+    assert k.config.kontrol_key == "pub"
