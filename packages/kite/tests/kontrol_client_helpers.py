@@ -16,15 +16,11 @@ from kite_auth_support import KONTROL_PEM, NOW, anchor_config
 from kite_rpc_helpers import RecordingPipe
 
 from kite import (
-    AuthContext,
-    Config,
     GenericError,
     Kite,
     KiteIdentity,
-    KiteKeyAuthenticator,
     Peer,
     Request,
-    TokenAuthenticator,
     audience_for_query,
     issue_token,
     memory_pipe_pair,
@@ -55,23 +51,17 @@ def capture_events(name: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in (CAPTURES / f"{name}.jsonl").read_text().splitlines()]
 
 
-def auth_hook(
-    authenticator: Callable[[AuthContext], Any], config: Callable[[], Config]
-) -> Callable[[Request], Any]:
-    """A kite authentication hook running one of kite's authenticators."""
+def use_wall_clock(k: Kite) -> Kite:
+    """Make `k` authenticate requests at `wall_clock()` (tied to trio's mock clock) instead
+    of the real time, so Kontrol-issued tokens are judged at the time they were issued."""
 
-    def hook(request: Request) -> Any:
-        assert request.auth is not None
-        ctx = AuthContext(
-            auth_type=request.auth.type,
-            key=request.auth.key,
-            local=request.local_kite.identity,
-            config=config(),
-            now=wall_clock(),
+    async def authenticate(request: Request) -> str:
+        return await k.authenticators.authenticate(
+            request.auth, local=k.identity, config=k.config, now=wall_clock()
         )
-        return authenticator(ctx)
 
-    return hook
+    k.authenticate = authenticate
+    return k
 
 
 class FakeKontrol:
@@ -83,9 +73,8 @@ class FakeKontrol:
         self, *, heartbeat_interval: int = 10, register_extra: dict[str, str] | None = None
     ):
         self.config = anchor_config()
-        self.kite = Kite("kontrol", "0.0.1", self.config)
+        self.kite = use_wall_clock(Kite("kontrol", "0.0.1", self.config))
         self.kite.hostname = "vm"
-        self.kite.authenticators["kiteKey"] = auth_hook(KiteKeyAuthenticator(), lambda: self.config)
         self.heartbeat_interval = heartbeat_interval
         self.register_extra = register_extra or {}
         self.registered: dict[str, tuple[KiteIdentity, str]] = {}
@@ -202,11 +191,9 @@ class Network:
 
 def math_kite_with_tokens() -> Kite:
     """The captures' `math` kite (user anchor) accepting Kontrol tokens."""
-    config = anchor_config()
-    k = Kite("math", "1.0.0", config)
+    k = use_wall_clock(Kite("math", "1.0.0", anchor_config()))
     k.hostname = "vm"
     k.id = "10c39e01-6948-4637-aaca-cb4a96f2a1cf"
-    k.authenticators["token"] = auth_hook(TokenAuthenticator(), lambda: config)
     k.handle_func("square", lambda r: r.args.one().float() ** 2)
     return k
 

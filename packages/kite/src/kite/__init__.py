@@ -5,6 +5,9 @@
 - Authentication and configuration: `Config` / `Config.from_env`, the kite.key file (`KiteKey`,
   `read_kite_key`, `write_kite_key`), Go duration strings, RSA PEM keys, JWT kite keys and tokens
   (`issue_kite_key`, `issue_token`, `parse_token`) and the callee-side `Authenticators`.
+- Serving and dialling: `Kite.serve` / `Kite.run` offer every SockJS transport under `/kite`
+  (`KiteServer`, `SockJSEndpoint`); `Kite.dial` connects over WebSocket or XHR polling
+  (`Client`), with Go's `auto` fallback and optional reconnection.
 - Kontrol: `KontrolClient` (`async with kite.kontrol_client(...)`), `kite.register`,
   `register_forever`, `register_http(_forever)`, `get_kites` (`KiteClient`s with a
   `TokenRenewer`), `get_token`, `get_key`, `on_register`.
@@ -24,6 +27,7 @@ from ._authenticators import (
 )
 from ._config import Config, Transport
 from ._configerrors import ConfigError, KiteKeyError
+from ._dial import Backoff, Client, ClientHook
 from ._duration import DurationError, format_duration, parse_duration
 from ._errors import (
     ArgumentError,
@@ -71,6 +75,14 @@ from ._registration import (
 )
 from ._renewer import TokenRenewer
 from ._request import Request
+from ._server import (
+    KiteServer,
+    ServerLimits,
+    SockJSEndpoint,
+    SockJSPipe,
+    kite_sockjs_options,
+    open_kite_server,
+)
 from ._session import MemoryPipe, MessagePipe, PipeClosedError, memory_pipe_pair
 from ._throttle import TokenBucket
 from ._tokens import (
@@ -104,6 +116,9 @@ __all__ = [
     "AuthenticationError",
     "Authenticator",
     "Authenticators",
+    "Backoff",
+    "Client",
+    "ClientHook",
     "Config",
     "ConfigError",
     "Dialler",
@@ -126,6 +141,7 @@ __all__ = [
     "KiteKey",
     "KiteKeyAuthenticator",
     "KiteKeyError",
+    "KiteServer",
     "KiteTimeoutError",
     "KontrolClient",
     "KontrolError",
@@ -144,6 +160,9 @@ __all__ = [
     "Request",
     "RequestLimitError",
     "SendError",
+    "ServerLimits",
+    "SockJSEndpoint",
+    "SockJSPipe",
     "TokenAuthenticator",
     "TokenBucket",
     "TokenError",
@@ -160,8 +179,10 @@ __all__ = [
     "issue_token",
     "kite_home",
     "kite_key_path",
+    "kite_sockjs_options",
     "load_kite_key",
     "memory_pipe_pair",
+    "open_kite_server",
     "open_peer",
     "parse_duration",
     "parse_private_key",

@@ -151,9 +151,10 @@ class KontrolClient:
     Args:
         kite: the local kite (its `config` supplies `kite_key`, `kontrol_url`, `timeout`).
         url: Kontrol's URL (default `kite.config.kontrol_url`).
-        dialler: opens kite connections, `dialler(url)` (default: the kite's `dial`).
+        dialler: opens kite connections, `dialler(url)` (default: the kite's `dial`,
+            SockJS over WebSocket or XHR as `Config.transport` says).
         http: the HTTP client of the HTTP register path (default: `kite._http` based).
-        timeout: Kontrol call timeout, seconds (default `kite.config.timeout` or 15).
+        timeout: Kontrol call timeout, seconds (default `kite.config.timeout`, 15 s).
         kite_key_path: also write a kite key re-signed by Kontrol to this file (Go keeps it
             in memory only).
         wall_clock: UTC seconds, for token times (default `time.time`).
@@ -171,13 +172,8 @@ class KontrolClient:
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.kite = kite
-        self.url = url if url is not None else str(getattr(kite.config, "kontrol_url", "") or "")
-        configured = getattr(kite.config, "timeout", None)
-        self.timeout = (
-            timeout
-            if timeout is not None
-            else (float(configured) if isinstance(configured, int | float) else 15.0)
-        )
+        self.url = url if url is not None else kite.config.kontrol_url
+        self.timeout = timeout if timeout is not None else kite.config.timeout
         self.kite_key_path = kite_key_path
         self.wall_clock = wall_clock
         self._dialler = dialler
@@ -261,14 +257,11 @@ class KontrolClient:
     # the connection
 
     def dial(self, url: str) -> AbstractAsyncContextManager[Peer]:
-        """Open a kite connection to `url` with the configured dialler."""
-        dialler = self._dialler
-        if dialler is None:
-            candidate = getattr(self.kite, "dial", None)
-            if candidate is None:
-                raise KontrolError("no dialler: pass dialler=... to the Kontrol client")
-            dialler = cast(Dialler, candidate)
-        return dialler(url)
+        """Open a kite connection to `url` with the configured dialler (default: the kite's
+        `dial`, one SockJS session without reconnection: this client redials itself)."""
+        if self._dialler is not None:
+            return self._dialler(url)
+        return _dial_peer(self.kite, url)
 
     def _ensure_connecting(self) -> None:
         nursery = self._require_nursery()
@@ -529,6 +522,13 @@ class KontrolClient:
         key = _string(await self.call("getKey", None), "getKey")
         update_config(self.kite, kontrol_key=key)
         return key
+
+
+@asynccontextmanager
+async def _dial_peer(kite: Kite, url: str) -> AsyncIterator[Peer]:
+    """The default dialler: `kite.dial(url)` (SockJS, `Config.transport`), its `Peer`."""
+    async with kite.dial(url) as client:
+        yield client.peer
 
 
 def _identity(query: KontrolQuery) -> KiteIdentity:

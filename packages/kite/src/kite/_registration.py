@@ -37,7 +37,6 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from ._config import Config
 from ._errors import KiteError
 from ._kitekey import KiteKey, write_kite_key
 from ._tokens import TokenError
@@ -201,25 +200,13 @@ class RegisterResult:
 
 def kite_key_of(kite: Kite) -> str:
     """The kite key the kite authenticates to Kontrol with (`Config.kite_key`)."""
-    value = getattr(kite.config, "kite_key", "")
-    return value if isinstance(value, str) else ""
+    return kite.config.kite_key
 
 
 def update_config(kite: Kite, **changes: str) -> None:
-    """Replace fields of the kite's configuration (a frozen `Config` is copied)."""
-    config = kite.config
-    if config is None:
-        kite.config = Config().replace(**changes)
-    elif dataclasses.is_dataclass(config) and not isinstance(config, type):
-        params = getattr(config, "__dataclass_params__", None)
-        if params is not None and params.frozen:
-            kite.config = dataclasses.replace(config, **changes)
-            return
-        for name, value in changes.items():
-            setattr(config, name, value)
-    else:
-        for name, value in changes.items():
-            setattr(config, name, value)
+    """Replace string fields of the kite's (frozen) `Config`; the authenticators read the
+    current `kite.config` on every request, so the change applies at once."""
+    kite.config = kite.config.replace(**changes)
 
 
 def adopt_register_result(
@@ -253,7 +240,7 @@ def adopt_register_result(
                 write_kite_key(result.kite_key, kite_key_path)
             except KiteError as exc:
                 log.error("could not write the renewed kite key: %s", exc)
-    if public_key and public_key != getattr(kite.config, "kontrol_key", None):
+    if public_key and public_key != kite.config.kontrol_key:
         update_config(kite, kontrol_key=public_key)
         log.info("adopted a new Kontrol public key")
     return changed

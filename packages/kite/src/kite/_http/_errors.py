@@ -1,0 +1,133 @@
+"""Transport errors: the only exceptions the HTTP/WebSocket layer lets out.
+
+    TransportError                 any failure of the network layer
+    ├── ConnectError               could not open a TCP/TLS connection (refused, DNS, TLS)
+    ├── TransportTimeoutError      an operation did not finish within its timeout
+    ├── ProtocolError              the peer broke HTTP or WebSocket framing
+    ├── HandshakeError             a WebSocket upgrade was refused (gorilla's ErrBadHandshake):
+    │                              carries the HTTP `status`, `headers` and `body` of the answer
+    ├── BodyTooLargeError          a request/response body exceeds its size limit (HTTP 413)
+    └── ConnectionClosedError      the connection is closed; `code`/`reason` are the WebSocket
+                                   close code and reason (1006 when no close frame was seen)
+
+trio, h11, wsproto, ssl and socket exceptions are translated at the boundary by `map_errors`
+(the httpcore `map_exceptions` pattern), so callers catch one tree. The lead may later hang this
+tree under `kite._errors`; nothing here depends on it.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import h11
+import trio
+
+__all__ = [
+    "BodyTooLargeError",
+    "ConnectError",
+    "ConnectionClosedError",
+    "HandshakeError",
+    "ProtocolError",
+    "TransportError",
+    "TransportTimeoutError",
+]
+
+ABNORMAL_CLOSURE = 1006
+
+
+class TransportError(Exception):
+    """Base class of every HTTP/WebSocket transport failure."""
+
+
+class ConnectError(TransportError):
+    """A TCP or TLS connection could not be opened (refused, unreachable, DNS, TLS handshake)."""
+
+
+class TransportTimeoutError(TransportError):
+    """A connect, handshake or request did not finish within its timeout."""
+
+
+class ProtocolError(TransportError):
+    """The peer sent bytes that are not valid HTTP/1.1 or WebSocket."""
+
+
+class BodyTooLargeError(TransportError):
+    """A body is larger than the configured limit (the server answers 413)."""
+
+
+class HandshakeError(TransportError):
+    """The server answered a WebSocket upgrade with something other than a valid 101.
+
+    This is the one dial failure that makes Go's `auto` transport fall back to XHR polling.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 0,
+        headers: list[tuple[str, str]] | None = None,
+        body: bytes = b"",
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.headers = headers if headers is not None else []
+        self.body = body
+
+
+class ConnectionClosedError(TransportError):
+    """The connection is closed; further sends and receives fail with this error.
+
+    Attributes:
+        code: the WebSocket close code (1006 = closed without a close frame; 1000 for plain
+            HTTP connections closed cleanly).
+        reason: the close reason text, possibly empty.
+        local: True when this side initiated the close.
+    """
+
+    def __init__(
+        self,
+        message: str = "connection closed",
+        *,
+        code: int = ABNORMAL_CLOSURE,
+        reason: str = "",
+        local: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.reason = reason
+        self.local = local
+
+
+@contextmanager
+def map_errors(
+    *, connecting: bool = False, closed: ConnectionClosedError | None = None
+) -> Iterator[None]:
+    """Translate I/O-library exceptions raised inside the block into the transport tree.
+
+    Args:
+        connecting: map OSError/TLS failures to ConnectError (else ConnectionClosedError).
+        closed: the error to raise for a broken/closed stream (defaults to a 1006 close).
+    """
+    try:
+        yield
+    except TransportError:
+        raise
+    except trio.TooSlowError as exc:
+        raise TransportTimeoutError("timed out") from exc
+    except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+        if connecting:
+            raise ConnectError(f"connection failed: {exc.__cause__ or exc}") from exc
+        raise (closed or ConnectionClosedError(f"connection lost: {exc}")) from exc
+    except h11.ProtocolError as exc:
+        raise ProtocolError(f"HTTP protocol error: {exc}") from exc
+    except (ssl.SSLError, ssl.CertificateError) as exc:
+        if connecting:
+            raise ConnectError(f"TLS handshake failed: {exc}") from exc
+        raise (closed or ConnectionClosedError(f"TLS error: {exc}")) from exc
+    except OSError as exc:
+        if connecting:
+            raise ConnectError(f"cannot connect: {exc}") from exc
+        raise (closed or ConnectionClosedError(f"connection lost: {exc}")) from exc

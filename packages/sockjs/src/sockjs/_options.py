@@ -1,0 +1,64 @@
+"""Server options: one frozen dataclass, validated once, read everywhere.
+
+How this works: every knob the SockJS server side has (the HTTP surface in `_http`, the
+transports in `_transports`, the payload limit in `_payload`, the timers the runtime arms) is a
+field of `Options`. Defaults are the SockJS protocol's (and sockjs-go's `DefaultOptions`); Go kite
+overrides two of them (`heartbeat_delay` and `disconnect_delay` are 10 s in kite's config), which
+is the kite runtime's business, not this package's. Nothing here reads the environment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["DEFAULT_SOCKJS_URL", "Options"]
+
+#: The client library the iframe page loads (sockjs-go's default; sockjs-client 0.3.4).
+DEFAULT_SOCKJS_URL = "//cdnjs.cloudflare.com/ajax/libs/sockjs-client/0.3.4/sockjs.min.js"
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """How a SockJS endpoint behaves.
+
+    Attributes:
+        prefix: the URL path the service lives under, e.g. ``/kite`` (Go kite's fixed prefix).
+            Empty or starting with ``/``; never ending with ``/``.
+        websocket: serve ``/<server>/<session>/websocket`` (and say so in ``/info``).
+        raw_websocket: serve the frameless ``<prefix>/websocket`` endpoint (Go kite: off).
+        cookie_needed: set ``JSESSIONID`` on session requests (for sticky load balancers) and
+            say ``"cookie_needed":true`` in ``/info``. Go kite: off.
+        heartbeat_delay: seconds between ``h`` frames while a receiver is attached.
+        disconnect_delay: seconds an HTTP session may go without a receiver before it closes.
+        response_limit: bytes a streaming response (xhr_streaming, eventsource, htmlfile) may
+            carry before the server ends it and the client reconnects.
+        sockjs_url: the sockjs-client script the iframe page loads.
+        max_payload_size: the largest client payload (an ``xhr_send``/``jsonp_send`` body or a
+            WebSocket message) accepted, in bytes; larger ones raise `MessageTooLargeError`.
+            Go has no limit; 16 MiB leaves room for the megabyte-sized calls Go clients make.
+    """
+
+    prefix: str = "/kite"
+    websocket: bool = True
+    raw_websocket: bool = False
+    cookie_needed: bool = False
+    heartbeat_delay: float = 25.0
+    disconnect_delay: float = 5.0
+    response_limit: int = 128 * 1024
+    sockjs_url: str = DEFAULT_SOCKJS_URL
+    max_payload_size: int = 16 * 1024 * 1024
+
+    def __post_init__(self) -> None:
+        if self.prefix and (not self.prefix.startswith("/") or self.prefix.endswith("/")):
+            msg = f"prefix must be empty or '/name' without a trailing '/': {self.prefix!r}"
+            raise ValueError(msg)
+        if "?" in self.prefix or "#" in self.prefix:
+            raise ValueError(f"prefix must be a plain path: {self.prefix!r}")
+        if self.heartbeat_delay <= 0 or self.disconnect_delay <= 0:
+            raise ValueError("heartbeat_delay and disconnect_delay must be positive")
+        if self.response_limit < 1:
+            raise ValueError("response_limit must be at least 1 byte")
+        if self.max_payload_size < 1:
+            raise ValueError("max_payload_size must be at least 1 byte")
+        if '"' in self.sockjs_url or "<" in self.sockjs_url:
+            raise ValueError(f"sockjs_url must not contain '\"' or '<': {self.sockjs_url!r}")
