@@ -1,9 +1,109 @@
 #!/usr/bin/env bash
 # Install and start the real peers the test suite talks to (idempotent; needs root for apt).
-# - PostgreSQL (Debian's package) on 127.0.0.1:5432 with a `kite` database, exported as
-#   KITE_TEST_POSTGRES_DSN through .ci/env for the tests;
+# - PostgreSQL (Debian's package): a private cluster on 127.0.0.1 with a `kite` role and
+#   database, exported as KITE_TEST_POSTGRES_DSN through .ci/env for the tests;
 # - node/npm and go are used when present (dev.py installs the npm peers and tests build Go peers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : > .ci/env
+
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL: a scratch cluster of our own (data dir under /tmp, own port), so it neither needs
+# nor disturbs the distribution's cluster. Admin work goes over the cluster's Unix socket (inside
+# the 0700 data dir, trust); TCP on 127.0.0.1 requires a password (scram). Re-running reuses
+# a running cluster, restarts a stopped one and re-creates a broken data dir.
+# Tunables: KITE_PG_DATA (default /tmp/kite-ci-postgres), KITE_PG_PORT (default 54329).
+# ---------------------------------------------------------------------------------------------
+PG_DATA="${KITE_PG_DATA:-/tmp/kite-ci-postgres}"
+PG_PORT="${KITE_PG_PORT:-54329}"
+
+pg_bindir() {
+    local dir
+    dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+    if [ -n "$dir" ] && [ -x "$dir/initdb" ]; then
+        echo "$dir"
+    fi
+}
+
+PG_BIN=$(pg_bindir)
+if [ -z "$PG_BIN" ]; then
+    if [ "$(id -u)" != 0 ]; then
+        echo "install-peers: PostgreSQL is missing and we are not root; cannot apt-get install it" >&2
+        exit 1
+    fi
+    echo "install-peers: installing PostgreSQL (apt-get)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q postgresql
+    PG_BIN=$(pg_bindir)
+    if [ -z "$PG_BIN" ]; then
+        echo "install-peers: postgresql installed but no /usr/lib/postgresql/*/bin/initdb" >&2
+        exit 1
+    fi
+fi
+PG_MAJOR=$(basename "$(dirname "$PG_BIN")")
+
+# initdb and the server refuse to run as root: use the `postgres` account then.
+if [ "$(id -u)" = 0 ]; then
+    if ! id postgres >/dev/null 2>&1; then
+        useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres
+    fi
+    PG_USER=postgres
+    as_pg() { runuser -u postgres -- "$@"; }
+else
+    PG_USER=$(id -un)
+    as_pg() { "$@"; }
+fi
+
+pg_running() { as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; }
+
+if [ -f "$PG_DATA/PG_VERSION" ] && [ "$(cat "$PG_DATA/PG_VERSION")" != "$PG_MAJOR" ]; then
+    echo "install-peers: $PG_DATA is from PostgreSQL $(cat "$PG_DATA/PG_VERSION"), re-creating"
+    pg_running && as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w stop || true
+    rm -rf "$PG_DATA"
+fi
+if [ ! -f "$PG_DATA/PG_VERSION" ]; then
+    rm -rf "$PG_DATA"
+    mkdir -p "$PG_DATA"
+    chown "$PG_USER" "$PG_DATA"
+    chmod 0700 "$PG_DATA"
+    echo "install-peers: initdb $PG_DATA (PostgreSQL $PG_MAJOR)"
+    as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U postgres -E UTF8 --locale=C.UTF-8 \
+        --auth-local=trust --auth-host=scram-sha-256 >"$PG_DATA.initdb.log" 2>&1 || {
+        cat "$PG_DATA.initdb.log" >&2
+        exit 1
+    }
+fi
+
+start_pg() {
+    # Test-only durability settings: a CI scratch cluster need not survive a power cut.
+    as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DATA/server.log" -w -t 60 \
+        -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_DATA -c fsync=off -c full_page_writes=off -c synchronous_commit=off -c max_connections=200" \
+        start >/dev/null
+}
+if ! pg_running; then
+    echo "install-peers: starting PostgreSQL on 127.0.0.1:$PG_PORT"
+    if ! start_pg; then
+        echo "install-peers: PostgreSQL did not start; its log says:" >&2
+        tail -n 30 "$PG_DATA/server.log" >&2 || true
+        exit 1
+    fi
+fi
+
+pg_admin() { as_pg "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_DATA" -p "$PG_PORT" -U postgres -d postgres "$@"; }
+pg_admin -c "DO \$\$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'kite') THEN
+        CREATE ROLE kite LOGIN PASSWORD 'kite';
+    END IF;
+END \$\$;"
+if [ -z "$(pg_admin -tA -c "SELECT 1 FROM pg_database WHERE datname = 'kite'")" ]; then
+    pg_admin -c "CREATE DATABASE kite OWNER kite"
+fi
+
+{
+    echo "export KITE_TEST_POSTGRES_DSN=postgresql://kite:kite@127.0.0.1:$PG_PORT/kite"
+    echo "export KITE_TEST_PG_BIN=$PG_BIN"
+} >> .ci/env
+echo "install-peers: PostgreSQL $PG_MAJOR ready on 127.0.0.1:$PG_PORT (database kite)"
+
 echo "install-peers: done"

@@ -1,0 +1,303 @@
+"""The storage interface and the part both back-ends share.
+
+How this works: `Storage` is the small async interface the Kontrol methods use (Go's `Storage`
+plus `KeyPairStorage`, PROTOCOL.md §6.3 and §6.6). Both back-ends are blocking DB-API drivers
+(sqlite3, psycopg's sync API), so `ThreadedStorage` keeps every database call off the trio loop:
+it validates arguments and plans queries on the loop, then runs one short, self-contained
+blocking function per call in `trio.to_thread.run_sync` under a `CapacityLimiter` that also
+bounds how many connections are in use. Such calls are not abandoned on cancellation: a cancelled
+caller waits for its statement to finish, so a write is never left half done.
+
+Liveness (§6.4): each row carries `updated_at`, written from the injectable `clock` (Unix
+seconds; tests pass a fake). A row older than `ttl` (Go's `KeyTTL`, 90 s) is expired: every query
+filters it out at once, and `clean_expired()` (run every `cleanup_interval`, Go's 120 s, by the
+`open_*` context managers) deletes it.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import random
+import time
+import urllib.parse
+from collections.abc import Callable
+from typing import Protocol, TypeVar
+
+import trio
+
+from kite.protocol import KiteIdentity
+
+from .._errors import InvalidKiteError, KeyNotFoundError, StorageError
+from .._model import KeyPair, KiteRecord, validate_kite
+from .._query import KontrolQuery, QueryPlan, plan_query
+
+__all__ = [
+    "DEFAULT_CLEANUP_INTERVAL",
+    "DEFAULT_TTL",
+    "Clock",
+    "Storage",
+    "ThreadedStorage",
+]
+
+log = logging.getLogger("kontrol.storage")
+
+T = TypeVar("T")
+
+#: Unix time in seconds (float), `time.time` unless a test injects another.
+Clock = Callable[[], float]
+
+#: Go's `KeyTTL`: a registration not refreshed for this long is gone.
+DEFAULT_TTL = 90.0
+#: Go's Postgres cleaner period.
+DEFAULT_CLEANUP_INTERVAL = 120.0
+
+
+class Storage(Protocol):
+    """What Kontrol needs from a registry + key-pair store. Every method is safe to call
+    concurrently from many trio tasks; failures raise the `kontrol` error tree only."""
+
+    @property
+    def ttl(self) -> float:
+        """Seconds after its last refresh that a registration expires."""
+        ...
+
+    async def upsert(self, kite: KiteIdentity, url: str, key_id: str) -> None:
+        """Register `kite` at `url` signed by key pair `key_id`, or refresh it (by `kite.id`)."""
+        ...
+
+    async def heartbeat(self, kite_id: str, url: str | None = None) -> bool:
+        """Refresh a registration's liveness (and URL); False if no such kite is stored."""
+        ...
+
+    async def delete(self, kite_id: str) -> bool:
+        """Remove a registration; False if there was none."""
+        ...
+
+    async def get(self, query: KontrolQuery) -> list[KiteRecord]:
+        """Live kites matching `query`, in random order (Go shuffles)."""
+        ...
+
+    async def clean_expired(self) -> int:
+        """Delete expired registrations now; returns how many."""
+        ...
+
+    async def add_key(self, pair: KeyPair) -> None:
+        """Store a new key pair (it becomes the current one)."""
+        ...
+
+    async def get_key(self, key_id: str) -> KeyPair:
+        """The key pair with this id; `KeyNotFoundError` / `KeyDeletedError` otherwise."""
+        ...
+
+    async def get_key_by_public(self, public: str) -> KeyPair:
+        """The key pair with this exact public PEM; `KeyNotFoundError` / `KeyDeletedError`."""
+        ...
+
+    async def list_keys(self) -> list[KeyPair]:
+        """Live (not deleted) key pairs, oldest first."""
+        ...
+
+    async def current_key(self) -> KeyPair:
+        """The most recently added live key pair; `KeyNotFoundError` if there is none."""
+        ...
+
+    async def delete_key(self, key_id: str) -> None:
+        """Mark a key pair deleted (kept, refused by lookups); deleting twice is fine."""
+        ...
+
+    async def aclose(self) -> None:
+        """Close connections; further calls fail with `StorageError`."""
+        ...
+
+
+def _check_url(url: str) -> None:
+    if not url:
+        raise InvalidKiteError("empty url")
+    try:
+        urllib.parse.urlsplit(url)
+    except ValueError as exc:
+        raise InvalidKiteError(f"invalid register URL: {exc}") from None
+
+
+class ThreadedStorage:
+    """Shared half of the back-ends: validation, planning, shuffling, liveness, thread hops.
+
+    Subclasses implement the `_sync_*` methods; each runs in a worker thread and translates its
+    driver's exceptions into the `kontrol` tree itself.
+    """
+
+    def __init__(self, *, ttl: float, clock: Clock, limiter: trio.CapacityLimiter) -> None:
+        if ttl <= 0:
+            raise ValueError("ttl must be positive")
+        self._ttl = ttl
+        self._clock = clock
+        self._limiter = limiter
+        self._closed = False
+
+    @property
+    def ttl(self) -> float:
+        """Seconds after its last refresh that a registration expires."""
+        return self._ttl
+
+    async def _run(self, fn: Callable[..., T], *args: object) -> T:
+        if self._closed:
+            raise StorageError("storage is closed")
+        return await self._dispatch(fn, *args)
+
+    async def _dispatch(self, fn: Callable[..., T], *args: object) -> T:
+        """Run a blocking call in a worker thread (back-ends may batch instead)."""
+        return await trio.to_thread.run_sync(functools.partial(fn, *args), limiter=self._limiter)
+
+    # -- kites -----------------------------------------------------------------------------
+
+    async def upsert(self, kite: KiteIdentity, url: str, key_id: str) -> None:
+        """Register or refresh a kite.
+
+        Unlike Go (which only refreshes url/key_id of an existing row), the identity columns
+        are rewritten too, in one atomic statement.
+
+        Raises:
+            InvalidKiteError: bad identity (Go's `Empty Kite field: ...` texts), empty or
+                unparsable URL, empty key id (`keyId is empty. Aborting upsert`).
+            KeyNotFoundError: `key_id` names no stored key pair.
+            StorageError: the database failed.
+        """
+        validate_kite(kite)
+        _check_url(url)
+        if not key_id:
+            raise InvalidKiteError("keyId is empty. Aborting upsert")
+        await self._run(self._sync_upsert, kite, url, key_id, self._clock())
+
+    async def heartbeat(self, kite_id: str, url: str | None = None) -> bool:
+        """Refresh `updated_at` (and the URL if given) of a registration, even an expired one
+        that is not cleaned up yet; False if no row has that id."""
+        if url is not None:
+            _check_url(url)
+        if not kite_id:
+            return False
+        return await self._run(self._sync_heartbeat, kite_id, url, self._clock())
+
+    async def delete(self, kite_id: str) -> bool:
+        """Remove a registration by kite id; False if there was none."""
+        if not kite_id:
+            return False
+        return await self._run(self._sync_delete, kite_id)
+
+    async def get(self, query: KontrolQuery) -> list[KiteRecord]:
+        """Live kites matching `query`, shuffled.
+
+        Raises:
+            QueryError: malformed query (Go's texts), nothing is read.
+            StorageError: the database failed.
+        """
+        plan = plan_query(query)
+        rows = await self._run(self._sync_select, plan, self._clock() - self._ttl)
+        if plan.constraint is not None:
+            rows = [r for r in rows if plan.accepts(r.kite)]
+        random.shuffle(rows)
+        return rows
+
+    async def clean_expired(self) -> int:
+        """Delete registrations whose last refresh is older than `ttl`; returns the count."""
+        return await self._run(self._sync_clean, self._clock() - self._ttl)
+
+    async def run_cleaner(self, interval: float) -> None:
+        """Call `clean_expired` every `interval` seconds forever; failures are logged only
+        (a database outage must not stop the cleaner)."""
+        while True:
+            await trio.sleep(interval)
+            try:
+                removed = await self.clean_expired()
+            except StorageError as exc:
+                log.warning("storage: cleaning expired kites failed: %s", exc)
+            else:
+                if removed:
+                    log.debug("storage: removed %d expired kites", removed)
+
+    # -- key pairs -------------------------------------------------------------------------
+
+    async def add_key(self, pair: KeyPair) -> None:
+        """Store a key pair.
+
+        Raises:
+            InvalidKeyPairError: an empty field (Go's texts).
+            KeyPairExistsError: the id, public or private key is already stored.
+            StorageError: the database failed.
+        """
+        pair.validate()
+        await self._run(self._sync_add_key, pair, self._clock())
+
+    async def get_key(self, key_id: str) -> KeyPair:
+        """The live key pair with this id (`KeyNotFoundError`, `KeyDeletedError`)."""
+        if not key_id:
+            raise KeyNotFoundError()
+        return await self._run(self._sync_get_key, "id", key_id)
+
+    async def get_key_by_public(self, public: str) -> KeyPair:
+        """The live key pair with this public key (`KeyNotFoundError`, `KeyDeletedError`)."""
+        if not public:
+            raise KeyNotFoundError()
+        return await self._run(self._sync_get_key, "public", public)
+
+    async def list_keys(self) -> list[KeyPair]:
+        """Live key pairs, oldest first."""
+        return await self._run(self._sync_list_keys)
+
+    async def current_key(self) -> KeyPair:
+        """The newest live key pair (`KeyNotFoundError("kontrol has no key pair")`)."""
+        keys = await self.list_keys()
+        if not keys:
+            raise KeyNotFoundError("kontrol has no key pair")
+        return keys[-1]
+
+    async def delete_key(self, key_id: str) -> None:
+        """Soft-delete a key pair (`KeyNotFoundError` if unknown; deleting twice is fine)."""
+        if not key_id:
+            raise KeyNotFoundError()
+        await self._run(self._sync_delete_key, key_id, self._clock())
+
+    async def aclose(self) -> None:
+        """Close the database connections (waits for calls in flight)."""
+        if self._closed:
+            return
+        self._closed = True
+        with trio.CancelScope(shield=True):
+            await self._dispatch(self._sync_close)
+
+    # -- implemented by back-ends (blocking, run in worker threads) ------------------------
+
+    def _sync_upsert(self, kite: KiteIdentity, url: str, key_id: str, now: float) -> None:
+        raise NotImplementedError
+
+    def _sync_heartbeat(self, kite_id: str, url: str | None, now: float) -> bool:
+        raise NotImplementedError
+
+    def _sync_delete(self, kite_id: str) -> bool:
+        raise NotImplementedError
+
+    def _sync_select(self, plan: QueryPlan, cutoff: float) -> list[KiteRecord]:
+        raise NotImplementedError
+
+    def _sync_clean(self, cutoff: float) -> int:
+        raise NotImplementedError
+
+    def _sync_add_key(self, pair: KeyPair, now: float) -> None:
+        raise NotImplementedError
+
+    def _sync_get_key(self, column: str, value: str) -> KeyPair:
+        raise NotImplementedError
+
+    def _sync_list_keys(self) -> list[KeyPair]:
+        raise NotImplementedError
+
+    def _sync_delete_key(self, key_id: str, now: float) -> None:
+        raise NotImplementedError
+
+    def _sync_close(self) -> None:
+        raise NotImplementedError
+
+
+def wall_clock() -> float:
+    """The default clock: `time.time()`."""
+    return time.time()
