@@ -35,9 +35,17 @@ from kite._tokens import parse_unverified
 HOUR = 3600.0
 
 
-def token_at(now: float, ttl: float = 2 * HOUR, key: str = KONTROL_PEM) -> str:
+def token_at(
+    now: float, ttl: float = 2 * HOUR, key: str = KONTROL_PEM, leeway: float = 300.0
+) -> str:
     return issue_token(
-        private_key=key, issuer="anchor", subject="anchor", audience="/", now=now, ttl=ttl
+        private_key=key,
+        issuer="anchor",
+        subject="anchor",
+        audience="/",
+        now=now,
+        ttl=ttl,
+        leeway=leeway,
     )
 
 
@@ -282,3 +290,33 @@ async def test_closing_the_client_stops_the_renewer_and_leaves_no_task(
             assert kontrol.calls.count("getToken") == 0
         nursery.cancel_scope.cancel()
     assert trio.lowlevel.current_statistics().tasks_living == baseline
+
+
+async def test_a_token_that_is_already_due_does_not_make_it_spin(
+    autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A Kontrol whose token cache outlives `exp - 30 s` keeps answering the old token: the
+    renewer asks again after its back-off pause, not in a busy loop."""
+    current = token_at(wall_clock(), ttl=60, leeway=0)  # due at 30 s
+    fresh_after = 200.0
+    fetched: list[float] = []
+
+    async def fetch() -> str:
+        fetched.append(trio.current_time())
+        if trio.current_time() < fresh_after:
+            return current  # the cached, soon-expiring token
+        return token_at(wall_clock(), ttl=2 * HOUR)
+
+    def adopt(token: str) -> None:
+        nonlocal current
+        current = token
+
+    renewer = TokenRenewer(fetch, lambda: current, adopt, wall_clock=wall_clock)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(renewer.run)
+        await trio.sleep(400)
+        nursery.cancel_scope.cancel()
+    assert 3 <= len(fetched) <= 10
+    assert renewer.renewals == 1
+    assert exp_of(current) > wall_clock() + HOUR
+    assert "due for renewal already" in caplog.text

@@ -14,8 +14,10 @@ owning client's nursery (`run`), so it stops exactly when the client closes, and
   any failure -- Kontrol unreachable, restarting, `no kites found` while the remote kite
   re-registers -- logs a warning and retries with exponential back-off (11 s, x1.5, at most
   5 min), forever; a token already past `exp` is logged as an error each time;
-* on success hands the token to `adopt(token)` (which installs it and fires `on_token_renew`)
-  and starts over with the new `exp`.
+* on success hands a new token to `adopt(token)` (which installs it and fires
+  `on_token_renew`) and starts over with the new `exp`; a token that is already due (a
+  Kontrol whose token cache outlives `exp - 30 s`) is asked for again after the back-off
+  delay instead of at once, so the renewer never spins.
 """
 
 from __future__ import annotations
@@ -128,7 +130,7 @@ class TokenRenewer:
                 _check_token(token)
             except KiteError as exc:
                 self.failures += 1
-                delay = self._retry.next_backoff() or self._retry.max_interval
+                delay = self._pause()
                 log.warning(
                     "token renewer %s: %s Cannot renew token; retrying in %d seconds...",
                     self.name,
@@ -138,12 +140,29 @@ class TokenRenewer:
                 self._log_if_expired()
                 await trio.sleep(delay)
                 continue
-            result = self._adopt(token)
-            if inspect.isawaitable(result):
-                await result
-            self.renewals += 1
-            log.info("token renewer %s: token renewed", self.name)
-            return
+            if token != self._current():
+                result = self._adopt(token)
+                if inspect.isawaitable(result):
+                    await result
+                self.renewals += 1
+                log.info("token renewer %s: token renewed", self.name)
+            due = renewal_time(token)
+            if due is None or due > self._wall_clock():
+                return
+            # Kontrol answered with a token that is itself due (its token cache outlives
+            # `exp - 30 s` when its TTL and leeway are tuned so): ask again later, not at once.
+            delay = self._pause()
+            log.warning(
+                "token renewer %s: Kontrol returned a token that is due for renewal already; "
+                "asking again in %d seconds",
+                self.name,
+                math.ceil(delay),
+            )
+            await trio.sleep(delay)
+
+    def _pause(self) -> float:
+        delay = self._retry.next_backoff()
+        return delay if delay is not None else self._retry.max_interval
 
     def _log_if_expired(self) -> None:
         try:
