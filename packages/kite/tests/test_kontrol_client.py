@@ -261,3 +261,43 @@ async def test_kite_client_requires_open_block() -> None:
     client = KiteClient(k.kontrol_client(url=KONTROL_URL), KiteIdentity(id="x"), MATH_URL, "t")
     with pytest.raises(KontrolError, match="not connected"):
         await client.tell("square", 2)
+
+
+async def test_errors_of_the_block_come_out_unwrapped_and_clients_open_once() -> None:
+    k = local_kite("math", "m")
+    client = k.kontrol_client(url=KONTROL_URL)
+    with pytest.raises(LookupError, match="boom"):
+        async with client:
+            raise LookupError("boom")
+    assert k._kontrol is None
+    with pytest.raises(RuntimeError, match="opened once"):
+        async with client:
+            pass
+
+
+async def test_nested_clients_restore_the_previous_one() -> None:
+    k = local_kite("math", "m")
+    async with k.kontrol_client(url="http://a/kite") as outer:
+        assert k.kontrol is outer
+        async with k.kontrol_client(url="http://b/kite") as inner:
+            assert k.kontrol is inner
+        assert k.kontrol is outer
+
+
+async def test_kontrol_query_of_and_bad_answers(autojump_clock: trio.testing.MockClock) -> None:
+    assert KontrolQuery.of({"name": "math", "extra": "x"}) == KontrolQuery(name="math")
+    assert KontrolQuery.of(KiteIdentity(name="n", id="i")) == KontrolQuery(name="n", id="i")
+    kontrol = FakeKontrol()
+    kontrol.kite.handle_func("getKites", lambda r: {"kites": "nope"})
+    kontrol.kite.handle_func("getToken", lambda r: 5)
+    k = local_kite("goquery", "q")
+    async with trio.open_nursery() as nursery:
+        net = Network(nursery)
+        net.serve(KONTROL_URL, kontrol.kite)
+        async with k.kontrol_client(url=KONTROL_URL, dialler=net.dialler(k)):
+            with pytest.raises(KontrolError, match="invalid getKites result"):
+                await k.get_kites(KontrolQuery(username="anchor"))
+            with pytest.raises(KontrolError, match="invalid getToken result: 5"):
+                await k.get_token(KiteIdentity(id="x"))
+            assert await k.tell_kontrol("kite.ping") == "pong"
+        nursery.cancel_scope.cancel()
