@@ -301,3 +301,28 @@ async def test_kontrol_query_of_and_bad_answers(autojump_clock: trio.testing.Moc
                 await k.get_token(KiteIdentity(id="x"))
             assert await k.tell_kontrol("kite.ping") == "pong"
         nursery.cancel_scope.cancel()
+
+
+async def test_register_forever_again_switches_url_without_duplicates(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    kontrol = FakeKontrol()
+    kontrol.kite.handle_func("getKites", lambda r: {"kites": None})
+    math = local_kite("math", "m")
+    async with trio.open_nursery() as nursery:
+        net = Network(nursery)
+        net.serve(KONTROL_URL, kontrol.kite)
+        async with math.kontrol_client(url=KONTROL_URL, dialler=net.dialler(math)) as client:
+            await math.register_forever(MATH_URL)
+            await math.register_forever("http://127.0.0.1:9/kite")  # a new URL: registered
+            await math.register("http://127.0.0.1:9/kite")
+            await net.down(KONTROL_URL)
+            net.serve(KONTROL_URL, kontrol.kite)
+            await trio.sleep(120)
+            assert client.connections == 2
+            with pytest.raises(NoKitesAvailableError):  # Go reads `null` as no kites
+                await math.get_kites(KontrolQuery(username="anchor"))
+        nursery.cancel_scope.cancel()
+    # the first URL, the second one, once by hand, once after the reconnection (latest URL)
+    assert kontrol.calls.count("register") == 4
+    assert kontrol.registered["m"][1] == "http://127.0.0.1:9/kite"

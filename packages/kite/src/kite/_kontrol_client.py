@@ -185,6 +185,7 @@ class KontrolClient:
         self._connected = trio.Event()
         self._loop_started = False
         self._forever_url: str | None = None
+        self._registering: Peer | None = None  # the connection a register task runs on
         self._registered = trio.Event()
         self._last_result: RegisterResult | None = None
         self._http_scope: trio.CancelScope | None = None
@@ -280,13 +281,12 @@ class KontrolClient:
                     backoff.reset()
                     self._on_connected(peer)
                     await peer.wait_closed()
+                    self._on_disconnected()
                 log.warning("Disconnected from Kontrol.")
             except Exception as exc:  # noqa: BLE001 - any dial failure is retried
                 log.warning("Cannot connect to Kontrol at %s: %s", self.url, exc)
             finally:
-                self._peer = None
-                if self._connected.is_set():
-                    self._connected = trio.Event()
+                self._on_disconnected()
             delay = backoff.next_backoff()
             assert delay is not None  # DIAL_BACKOFF never gives up
             log.info("Dialling Kontrol again in %.1f s", delay)
@@ -300,7 +300,12 @@ class KontrolClient:
         self._connected.set()
         log.info("Connected to Kontrol")
         if self._forever_url is not None:
-            peer.start_soon(self._register_until_ok, peer, self._forever_url)
+            peer.start_soon(self._register_until_ok, peer)
+
+    def _on_disconnected(self) -> None:
+        self._peer = None
+        if self._connected.is_set():
+            self._connected = trio.Event()
 
     async def call(
         self,
@@ -348,8 +353,8 @@ class KontrolClient:
         self._forever_url = url
         self._ensure_connecting()
         peer = self._peer
-        if peer is not None and not peer.closed:
-            peer.start_soon(self._register_until_ok, peer, url)
+        if peer is not None and not peer.closed and self._registering is not peer:
+            peer.start_soon(self._register_until_ok, peer)
         await self._registered.wait()
         assert self._last_result is not None
         return self._last_result
@@ -360,19 +365,25 @@ class KontrolClient:
         assert self._last_result is not None
         return self._last_result
 
-    async def _register_until_ok(self, peer: Peer, url: str) -> None:
-        while not peer.closed:
-            try:
-                await self.register(url)
-            except KiteError as exc:
-                log.error(
-                    "Cannot register to Kontrol: %s Will retry after %d seconds",
-                    exc,
-                    REGISTER_RETRY,
-                )
-                await trio.sleep(REGISTER_RETRY)
-                continue
-            return
+    async def _register_until_ok(self, peer: Peer) -> None:
+        """Register `_forever_url` on this connection until it works (one task per peer)."""
+        self._registering = peer
+        try:
+            while not peer.closed and self._forever_url is not None:
+                try:
+                    await self.register(self._forever_url)
+                except KiteError as exc:
+                    log.error(
+                        "Cannot register to Kontrol: %s Will retry after %d seconds",
+                        exc,
+                        REGISTER_RETRY,
+                    )
+                    await trio.sleep(REGISTER_RETRY)
+                    continue
+                return
+        finally:
+            if self._registering is peer:
+                self._registering = None
 
     async def _after_register(self, result: RegisterResult) -> None:
         changed = adopt_register_result(
@@ -480,9 +491,11 @@ class KontrolClient:
         value = await self.call(
             "getKites", [{"query": q.to_json(), "watchCallback": None, "who": None}]
         )
-        kites = value.get("kites") if isinstance(value, Mapping) else None
-        if kites is None and isinstance(value, Mapping):
-            kites = {str(k).lower(): v for k, v in value.items()}.get("kites")
+        if not isinstance(value, Mapping):
+            raise KontrolError(f"invalid getKites result: {value!r}")
+        kites = {str(k).lower(): v for k, v in value.items()}.get("kites")
+        if kites is None:  # Go decodes `null` as an empty list
+            kites = []
         if not isinstance(kites, list):
             raise KontrolError(f"invalid getKites result: {value!r}")
         clients = []
