@@ -326,3 +326,39 @@ async def test_register_forever_again_switches_url_without_duplicates(
     # the first URL, the second one, once by hand, once after the reconnection (latest URL)
     assert kontrol.calls.count("register") == 4
     assert kontrol.registered["m"][1] == "http://127.0.0.1:9/kite"
+
+
+async def test_closing_the_kontrol_client_leaves_no_task(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Connection loop, register task, Kontrol's heartbeat ticker, an HTTP heartbeat loop and a
+    dial back-off in progress all end with the block."""
+    from test_registration import HTTPKontrol
+
+    kontrol = FakeKontrol()
+    http = HTTPKontrol()
+    math = local_kite("math", "m")
+    baseline = trio.lowlevel.current_statistics().tasks_living
+    async with trio.open_nursery() as nursery:
+        net = Network(nursery)
+        net.serve(KONTROL_URL, kontrol.kite)
+        inside = 0
+        async with math.kontrol_client(
+            url=KONTROL_URL, dialler=net.dialler(math), http=http
+        ) as client:
+            await math.register_forever(MATH_URL)
+            await math.register_http(MATH_URL)
+            await net.down(KONTROL_URL)  # the client is now waiting to redial
+            await trio.sleep(5)
+            assert not client.connected
+            inside = trio.lowlevel.current_statistics().tasks_living
+        await trio.sleep(1)
+        assert trio.lowlevel.current_statistics().tasks_living < inside
+        pings, dials, beats = len(kontrol.pings), net.dials[KONTROL_URL], len(http.requests)
+        net.serve(KONTROL_URL, kontrol.kite)
+        await trio.sleep(600)
+        assert len(kontrol.pings) == pings  # nothing redials, nothing beats
+        assert net.dials[KONTROL_URL] == dials
+        assert len(http.requests) == beats
+        nursery.cancel_scope.cancel()
+    assert trio.lowlevel.current_statistics().tasks_living == baseline

@@ -15,12 +15,15 @@ from typing import Any
 import pytest
 import trio
 import trio.testing
+from hypothesis import given
+from hypothesis import strategies as st
 from kite_auth_support import KONTROL_PUB, NOW, ROGUE_PEM, ROGUE_PUB, anchor_config
 from kontrol_client_helpers import KONTROL_URL, capture_events, local_kite, wall_clock
 
 from kite import (
     AuthContext,
     Config,
+    ExponentialBackoff,
     KiteKey,
     KiteKeyAuthenticator,
     KontrolError,
@@ -251,3 +254,42 @@ def test_adopt_register_result_keeps_an_unparsable_kite_key() -> None:
     k = local_kite("math", "m")
     adopt_register_result(k, RegisterResult("u", kite_key="garbage"))
     assert (k.config.kite_key, k.config.kontrol_key) == ("garbage", KONTROL_PUB.strip())
+
+
+@given(
+    url=st.text(max_size=30),
+    interval=st.integers(min_value=0, max_value=10**6),
+    extras=st.tuples(st.text(max_size=10), st.text(max_size=10), st.text(max_size=10)),
+)
+def test_register_result_round_trips_through_gos_json(
+    url: str, interval: int, extras: tuple[str, str, str]
+) -> None:
+    result = RegisterResult(url, interval, *extras)
+    text = go_json(result.to_json())
+    assert RegisterResult.from_json(json.loads(text)) == result
+    assert not {b"<", b">", b"&"} & {bytes([c]) for c in text}
+
+
+@given(
+    rand=st.lists(st.floats(min_value=0, max_value=1), min_size=1, max_size=40),
+    initial=st.floats(min_value=0.01, max_value=100),
+    multiplier=st.floats(min_value=1, max_value=3),
+)
+def test_backoff_stays_within_its_randomised_bounds(
+    rand: list[float], initial: float, multiplier: float
+) -> None:
+    values = iter(rand)
+    backoff = ExponentialBackoff(
+        initial=initial,
+        multiplier=multiplier,
+        max_interval=300.0,
+        max_elapsed=None,
+        clock=lambda: 0.0,
+        rand=lambda: next(values),
+    )
+    interval = initial
+    for _ in rand:
+        delay = backoff.next_backoff()
+        assert delay is not None
+        assert interval * 0.5 - 1e-9 <= delay <= interval * 1.5 + 1e-9
+        interval = 300.0 if interval >= 300.0 / multiplier else interval * multiplier
