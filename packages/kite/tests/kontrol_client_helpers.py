@@ -5,7 +5,8 @@ taken down and brought back, and the kite-side messages of the kontrol-* capture
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+import urllib.parse
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -16,15 +17,18 @@ from kite_auth_support import KONTROL_PEM, NOW, anchor_config
 from kite_rpc_helpers import RecordingPipe
 
 from kite import (
+    AuthContext,
     GenericError,
     Kite,
     KiteIdentity,
+    KiteKeyAuthenticator,
     Peer,
     Request,
     audience_for_query,
     issue_token,
     memory_pipe_pair,
 )
+from kite._registration import go_json
 
 CAPTURES = Path(__file__).resolve().parents[3] / "conformance" / "captures"
 KONTROL_URL = "http://127.0.0.1:14000/kite"
@@ -204,3 +208,50 @@ def local_kite(name: str, kite_id: str) -> Kite:
     k.hostname = "vm"
     k.id = kite_id
     return k
+
+
+class HTTPKontrol:
+    """Go Kontrol's HTTP handlers, in memory: an `HTTPRequester` that can be down."""
+
+    def __init__(self, interval: int = 2) -> None:
+        self.interval = interval
+        self.up = True
+        self.tracked: set[str] = set()
+        self.requests: list[tuple[float, str, str, list[tuple[str, str]], bytes]] = []
+        self.config = anchor_config()
+        self.heartbeat_answer: tuple[int, bytes] | None = None
+
+    def restart(self) -> None:
+        self.tracked.clear()  # the tracking is in memory only
+
+    async def __call__(
+        self, method: str, url: str, headers: Sequence[tuple[str, str]], body: bytes
+    ) -> tuple[int, bytes]:
+        await trio.sleep(0.001)
+        if not self.up:
+            raise OSError("connect: connection refused")
+        self.requests.append((trio.current_time(), method, url, list(headers), body))
+        parts = urllib.parse.urlsplit(url)
+        if parts.path == "/register":
+            args = json.loads(body)
+            if not args.get("url"):
+                return 400, b'{"err":"empty URL"}\n'
+            ctx = AuthContext(
+                auth_type="kiteKey",
+                key=args["auth"]["key"],
+                local=local_kite("kontrol", "k").identity,
+                config=self.config,
+                now=wall_clock(),
+            )
+            try:
+                KiteKeyAuthenticator()(ctx)
+            except Exception as exc:
+                return 401, go_json({"err": str(exc)}) + b"\n"
+            self.tracked.add(args["kite"]["id"])
+            return 200, go_json({"url": args["url"], "heartbeatInterval": self.interval}) + b"\n"
+        if parts.path == "/heartbeat":
+            if self.heartbeat_answer is not None:
+                return self.heartbeat_answer
+            kite_id = urllib.parse.parse_qs(parts.query).get("id", [""])[0]
+            return 200, b"pong" if kite_id in self.tracked else b"registeragain"
+        return 404, b"404 page not found\n"

@@ -13,6 +13,7 @@ from kontrol_client_helpers import (
     KONTROL_URL,
     MATH_URL,
     FakeKontrol,
+    HTTPKontrol,
     Network,
     capture_messages,
     local_kite,
@@ -333,8 +334,6 @@ async def test_closing_the_kontrol_client_leaves_no_task(
 ) -> None:
     """Connection loop, register task, Kontrol's heartbeat ticker, an HTTP heartbeat loop and a
     dial back-off in progress all end with the block."""
-    from test_registration import HTTPKontrol
-
     kontrol = FakeKontrol()
     http = HTTPKontrol()
     math = local_kite("math", "m")

@@ -117,7 +117,7 @@ async def test_renewal_and_reregistration_through_real_kontrol_restart(
 ) -> None:
     """Short-lived tokens (renewed every 150 s) renewed again and again while Kontrol is
     stopped and started on the same database; the math kite re-registers by itself."""
-    options = {"token_ttl": 120.0, "token_leeway": 60.0}  # exp = iat + 4 min
+    options: dict[str, Any] = {"token_ttl": 120.0, "token_leeway": 60.0}  # exp = iat + 4 min
     math = math_kite_with_tokens()
     goquery = use_wall_clock(local_kite("goquery", "q"))
     renewed: list[str] = []

@@ -8,7 +8,6 @@ import json
 import logging
 import stat
 import urllib.parse
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +17,12 @@ import trio.testing
 from hypothesis import given
 from hypothesis import strategies as st
 from kite_auth_support import KONTROL_PUB, NOW, ROGUE_PEM, ROGUE_PUB, anchor_config
-from kontrol_client_helpers import KONTROL_URL, capture_events, local_kite, wall_clock
+from kontrol_client_helpers import KONTROL_URL, HTTPKontrol, capture_events, local_kite
 
 from kite import (
-    AuthContext,
     Config,
     ExponentialBackoff,
     KiteKey,
-    KiteKeyAuthenticator,
     KontrolError,
     RegisterResult,
     resign_kite_key,
@@ -40,53 +37,6 @@ from kite._registration import (
 
 HTTP_ID = "c24567f8-b95a-43b9-b601-a8b44476bdd7"
 REGISTER_URL = "http://127.0.0.1:13636/kite"
-
-
-class HTTPKontrol:
-    """Go Kontrol's HTTP handlers, in memory: an `HTTPRequester` that can be down."""
-
-    def __init__(self, interval: int = 2) -> None:
-        self.interval = interval
-        self.up = True
-        self.tracked: set[str] = set()
-        self.requests: list[tuple[float, str, str, list[tuple[str, str]], bytes]] = []
-        self.config = anchor_config()
-        self.heartbeat_answer: tuple[int, bytes] | None = None
-
-    def restart(self) -> None:
-        self.tracked.clear()  # the tracking is in memory only
-
-    async def __call__(
-        self, method: str, url: str, headers: Sequence[tuple[str, str]], body: bytes
-    ) -> tuple[int, bytes]:
-        await trio.sleep(0.001)
-        if not self.up:
-            raise OSError("connect: connection refused")
-        self.requests.append((trio.current_time(), method, url, list(headers), body))
-        parts = urllib.parse.urlsplit(url)
-        if parts.path == "/register":
-            args = json.loads(body)
-            if not args.get("url"):
-                return 400, b'{"err":"empty URL"}\n'
-            ctx = AuthContext(
-                auth_type="kiteKey",
-                key=args["auth"]["key"],
-                local=local_kite("kontrol", "k").identity,
-                config=self.config,
-                now=wall_clock(),
-            )
-            try:
-                KiteKeyAuthenticator()(ctx)
-            except Exception as exc:
-                return 401, go_json({"err": str(exc)}) + b"\n"
-            self.tracked.add(args["kite"]["id"])
-            return 200, go_json({"url": args["url"], "heartbeatInterval": self.interval}) + b"\n"
-        if parts.path == "/heartbeat":
-            if self.heartbeat_answer is not None:
-                return self.heartbeat_answer
-            kite_id = urllib.parse.parse_qs(parts.query).get("id", [""])[0]
-            return 200, b"pong" if kite_id in self.tracked else b"registeragain"
-        return 404, b"404 page not found\n"
 
 
 def capture_requests() -> list[dict[str, Any]]:
