@@ -77,17 +77,33 @@ fi
 
 start_pg() {
     # Test-only durability settings: a CI scratch cluster need not survive a power cut.
-    as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DATA/server.log" -w -t 60 \
+    as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DATA/server.log" -w -t 30 \
         -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_DATA -c fsync=off -c full_page_writes=off -c synchronous_commit=off -c max_connections=200" \
-        start >/dev/null
+        start >/dev/null 2>&1
 }
-if ! pg_running; then
-    echo "install-peers: starting PostgreSQL on 127.0.0.1:$PG_PORT"
-    if ! start_pg; then
-        echo "install-peers: PostgreSQL did not start; its log says:" >&2
-        tail -n 30 "$PG_DATA/server.log" >&2 || true
-        exit 1
+pg_ready() { as_pg "$PG_BIN/pg_isready" -q -h "$PG_DATA" -p "$PG_PORT"; }
+# Start if needed and wait until the server accepts connections. After an unclean stop the old
+# server's children may linger for a moment and make a start fail: then try again.
+pg_ok=no
+for attempt in 1 2 3 4; do
+    if ! pg_running; then
+        echo "install-peers: starting PostgreSQL on 127.0.0.1:$PG_PORT (attempt $attempt)"
+        start_pg || true
     fi
+    for _ in $(seq 1 40); do
+        if pg_ready; then
+            pg_ok=yes
+            break 2
+        fi
+        pg_running || break
+        sleep 0.5
+    done
+    sleep 2
+done
+if [ "$pg_ok" != yes ]; then
+    echo "install-peers: PostgreSQL did not start; its log says:" >&2
+    tail -n 30 "$PG_DATA/server.log" >&2 || true
+    exit 1
 fi
 
 pg_admin() { as_pg "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_DATA" -p "$PG_PORT" -U postgres -d postgres "$@"; }

@@ -32,11 +32,21 @@ import kite
 from kontrol import Kontrol, KontrolOptions, KontrolQuery
 
 
-async def advance(clock: trio.testing.MockClock, seconds: int) -> None:
-    """Move the clock one second at a time, letting every task react after each step."""
+async def settle(kontrol: Kontrol) -> None:
+    """Let every task react to what happened, including storage statements in worker threads:
+    a storage call returns only after the statements queued before it (SQLite runs them in
+    order), so tasks blocked on the storage have moved on when it returns."""
+    for _ in range(3):
+        await trio.testing.wait_all_tasks_blocked()
+        await kontrol.storage.list_keys()
+    await trio.testing.wait_all_tasks_blocked()
+
+
+async def advance(clock: trio.testing.MockClock, kontrol: Kontrol, seconds: int) -> None:
+    """Move the clock one second at a time, letting everything settle after each step."""
     for _ in range(seconds):
         clock.jump(1)
-        await trio.testing.wait_all_tasks_blocked()
+        await settle(kontrol)
 
 
 async def registered(kontrol: Kontrol, kite_id: str = MATH_ID) -> list[Any]:
@@ -62,18 +72,18 @@ async def test_silent_kite_expires_and_a_late_ping_registers_it_again(
         math, callbacks = silent_kite()
         async with dial(kontrol, math) as (peer, _):
             await register(peer)
-            await trio.testing.wait_all_tasks_blocked()
+            await settle(kontrol)
             (ping,) = callbacks
-            await advance(mock_clock, 29)
+            await advance(mock_clock, kontrol, 29)
             assert len(await registered(kontrol)) == 1
-            await advance(mock_clock, 2)  # 10 s interval + 20 s delay passed without a ping
+            await advance(mock_clock, kontrol, 2)  # 10 s interval + 20 s delay without a ping
             assert await registered(kontrol) == []
             await ping()
-            await trio.testing.wait_all_tasks_blocked()
+            await settle(kontrol)
             (record,) = await registered(kontrol)
             assert record.url == MATH_URL
             # ... and it is tracked again: silence removes it again.
-            await advance(mock_clock, 31)
+            await advance(mock_clock, kontrol, 31)
             assert await registered(kontrol) == []
 
 
@@ -85,16 +95,16 @@ async def test_pings_refresh_storage_once_per_update_interval(
         dial(kontrol, math_kite()) as (peer, _),
     ):
         await register(peer)  # the real kite.heartbeat: a ping now, then every 10 s
-        await trio.testing.wait_all_tasks_blocked()
+        await settle(kontrol)
         (record,) = await registered(kontrol)
         assert record.updated_at == NOW
-        await advance(mock_clock, 65)
+        await advance(mock_clock, kontrol, 65)
         (record,) = await registered(kontrol)
         assert record.updated_at == NOW  # pings at 10..60 s: 60 s not strictly exceeded
-        await advance(mock_clock, 10)
+        await advance(mock_clock, kontrol, 10)
         (record,) = await registered(kontrol)
         assert record.updated_at == NOW + 70  # Go: refreshes at 0, 70 (and 130) s
-        await advance(mock_clock, 200)
+        await advance(mock_clock, kontrol, 200)
         assert len(await registered(kontrol)) == 1  # pinging kites never expire
 
 
@@ -109,7 +119,7 @@ async def test_disconnect_removes_at_once_and_reregistration_takes_over(tmp_path
             async with dial(kontrol, math_kite()) as (new, _):
                 await register(new, "http://new/kite")
                 await old.aclose()  # the old connection ends late: the new one owns the kite
-                await trio.testing.wait_all_tasks_blocked()
+                await settle(kontrol)
                 assert [r.url for r in await registered(kontrol)] == ["http://new/kite"]
             assert await registered(kontrol) == []
 
@@ -166,12 +176,12 @@ async def test_http_register_and_heartbeats_match_capture(
         (record,) = await registered(kontrol, kite_id)
         assert (record.kite.username, record.url) == ("anchor", MATH_URL)
         for _ in range(40):  # a heartbeat every 2 s keeps it; refreshed every 60 s
-            await advance(mock_clock, 2)
+            await advance(mock_clock, kontrol, 2)
             beat = kontrol.handle_heartbeat_http(f"id={kite_id}")
             assert (beat.status, beat.body) == (200, b"pong")
         (record,) = await registered(kontrol, kite_id)
         assert record.updated_at == NOW + 60
-        await advance(mock_clock, 23)  # 2 s interval + 20 s delay without a heartbeat
+        await advance(mock_clock, kontrol, 23)  # 2 s interval + 20 s delay without a heartbeat
         assert await registered(kontrol, kite_id) == []
         beat = kontrol.handle_heartbeat_http(f"id={kite_id}")
         assert (beat.status, beat.body) == (200, b"registeragain")

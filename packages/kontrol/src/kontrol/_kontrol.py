@@ -31,7 +31,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import trio
 
@@ -55,8 +55,11 @@ DEFAULT_PORT = 4000
 #: The version the Go `kontrol` binary reports by default.
 KONTROL_VERSION = "0.0.1"
 
-#: `registerMachine` check: `fn(auth_type, request)`, plain or async; raise to refuse.
-MachineAuthenticate = Callable[[str, Request], "Awaitable[None] | None"]
+
+class MachineAuthenticate(Protocol):
+    """The `registerMachine` check: `fn(auth_type, request)`, plain or async; raise to refuse."""
+
+    def __call__(self, auth_type: str, request: Request, /) -> Awaitable[None] | None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,9 +8,16 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ._base import DEFAULT_CLEANUP_INTERVAL, DEFAULT_TTL, Clock, Storage, ThreadedStorage
+from ._base import (
+    DEFAULT_CLEANUP_INTERVAL,
+    DEFAULT_TTL,
+    Clock,
+    ManualClock,
+    Storage,
+    ThreadedStorage,
+)
 from ._postgres import PostgresStorage, open_postgres_storage
 from ._sqlite import SQLiteStorage, open_sqlite_storage
 
@@ -18,6 +25,7 @@ __all__ = [
     "DEFAULT_CLEANUP_INTERVAL",
     "DEFAULT_TTL",
     "Clock",
+    "ManualClock",
     "PostgresStorage",
     "SQLiteStorage",
     "Storage",
@@ -26,6 +34,11 @@ __all__ = [
     "open_sqlite_storage",
     "open_storage",
 ]
+
+if TYPE_CHECKING:  # both back-ends implement the interface (checked by mypy)
+
+    def _conforms(lite: SQLiteStorage, pg: PostgresStorage) -> tuple[Storage, Storage]:
+        return lite, pg
 
 
 @contextlib.asynccontextmanager

@@ -36,6 +36,7 @@ __all__ = [
     "DEFAULT_CLEANUP_INTERVAL",
     "DEFAULT_TTL",
     "Clock",
+    "ManualClock",
     "Storage",
     "ThreadedStorage",
 ]
@@ -127,7 +128,9 @@ class ThreadedStorage:
     driver's exceptions into the `kontrol` tree itself.
     """
 
-    def __init__(self, *, ttl: float, clock: Clock, limiter: trio.CapacityLimiter) -> None:
+    def __init__(
+        self, *, ttl: float, clock: Clock, limiter: trio.CapacityLimiter | None = None
+    ) -> None:
         if ttl <= 0:
             raise ValueError("ttl must be positive")
         self._ttl = ttl
@@ -301,3 +304,21 @@ class ThreadedStorage:
 def wall_clock() -> float:
     """The default clock: `time.time()`."""
     return time.time()
+
+
+class ManualClock:
+    """A `Clock` that moves only when told to: inject it to test expiry without waiting.
+
+    (Storage timestamps are wall-clock Unix seconds shared with other processes, so this is
+    separate from trio's own clock and `trio.testing.MockClock`.)
+    """
+
+    def __init__(self, now: float = 1_700_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward by `seconds`."""
+        self.now += seconds

@@ -89,7 +89,9 @@ def _run_batch(conn: sqlite3.Connection, batch: list[_Job]) -> None:
             job.error = exc
         return
     with _translated("batch"):
-        conn.execute("BEGIN")
+        # IMMEDIATE takes the write lock up front (waiting up to busy_timeout for another
+        # process), so a read followed by a write in one batch cannot fail to upgrade its lock.
+        conn.execute("BEGIN IMMEDIATE")
         try:
             for job in batch:
                 conn.execute("SAVEPOINT job")
@@ -117,7 +119,7 @@ class SQLiteStorage(ThreadedStorage):
         ttl: float = DEFAULT_TTL,
         clock: Clock = wall_clock,
     ) -> None:
-        super().__init__(ttl=ttl, clock=clock, limiter=trio.CapacityLimiter(1))  # (unused)
+        super().__init__(ttl=ttl, clock=clock)  # no limiter: `_dispatch` serialises
         self._conn = conn
         self.path = path
         self._select_sql: dict[tuple[str, ...], str] = {}
