@@ -361,3 +361,27 @@ async def test_closing_the_kontrol_client_leaves_no_task(
         assert len(http.requests) == beats
         nursery.cancel_scope.cancel()
     assert trio.lowlevel.current_statistics().tasks_living == baseline
+
+
+async def test_key_renewer_refreshes_the_kontrol_key(
+    autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    kontrol = FakeKontrol()
+    k = local_kite("math", "m")
+    k.config = k.config.replace(kontrol_key="stale")
+    async with trio.open_nursery() as nursery:
+        net = Network(nursery)
+        net.serve(KONTROL_URL, kontrol.kite)
+        async with k.kontrol_client(url=KONTROL_URL, dialler=net.dialler(k)):
+            with pytest.raises(ValueError, match="positive"):
+                k.start_key_renewer(0)
+            k.start_key_renewer(3600)
+            await trio.sleep(3599)
+            assert k.config.kontrol_key == "stale"
+            await trio.sleep(2)
+            assert k.config.kontrol_key == KONTROL_PUB.strip()
+            await net.down(KONTROL_URL)
+            await trio.sleep(3620)  # the next one waits 15 s for a connection, then fails
+        nursery.cancel_scope.cancel()
+    assert kontrol.calls.count("getKey") == 1
+    assert "Key renew failed: timeout: Timed out registering to kontrol" in caplog.text

@@ -536,6 +536,21 @@ class KontrolClient:
         update_config(self.kite, kontrol_key=key)
         return key
 
+    def start_key_renewer(self, interval: float) -> None:
+        """Call `get_key` every `interval` seconds while the client is open (Go's
+        `NewKeyRenewer`, which blocks its caller forever); failures are logged."""
+        if interval <= 0:
+            raise ValueError("interval must be positive")
+        self._require_nursery().start_soon(self._renew_key, interval)
+
+    async def _renew_key(self, interval: float) -> None:
+        while True:
+            await trio.sleep(interval)
+            try:
+                await self.get_key()
+            except KiteError as exc:
+                log.warning("Key renew failed: %s", exc)
+
 
 @asynccontextmanager
 async def _dial_peer(kite: Kite, url: str) -> AsyncIterator[Peer]:
@@ -774,6 +789,10 @@ class KontrolMethods:
     async def get_key(self) -> str:
         """Kontrol's public key, adopted (`KontrolClient.get_key`)."""
         return await self.kontrol.get_key()
+
+    def start_key_renewer(self, interval: float) -> None:
+        """Refresh Kontrol's key every `interval` seconds (`KontrolClient.start_key_renewer`)."""
+        self.kontrol.start_key_renewer(interval)
 
     async def tell_kontrol(
         self,
