@@ -4,6 +4,7 @@ handlers (PROTOCOL.md §6.5.1); request bytes are compared with kontrol-register
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import stat
@@ -243,3 +244,61 @@ def test_backoff_stays_within_its_randomised_bounds(
         assert delay is not None
         assert interval * 0.5 - 1e-9 <= delay <= interval * 1.5 + 1e-9
         interval = 300.0 if interval >= 300.0 / multiplier else interval * multiplier
+
+
+async def test_default_http_client_sends_gos_register_and_heartbeat_bytes() -> None:
+    """Over a real socket: the request heads (header names, order, values) and bodies the
+    default HTTP client sends equal the Go kite's in kontrol-register-http, Host aside."""
+    received: list[bytes] = []
+    both = trio.Event()
+    answers = [
+        b'{"url":"http://127.0.0.1:13636/kite","heartbeatInterval":1}\n',
+        b"pong",
+    ]
+
+    async def handler(stream: trio.SocketStream) -> None:
+        buffer = b""
+        while answers:
+            while b"\r\n\r\n" not in buffer:
+                data = await stream.receive_some(65536)
+                if not data:
+                    return
+                buffer += data
+            head, _, rest = buffer.partition(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name.lower() == b"content-length":
+                    length = int(value)
+            while len(rest) < length:
+                rest += await stream.receive_some(65536)
+            received.append(head + b"\r\n\r\n" + rest[:length])
+            if len(received) == 2:
+                both.set()
+            buffer = rest[length:]
+            body = answers.pop(0)
+            await stream.send_all(
+                b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n"
+                b"Content-Type: text/plain; charset=utf-8\r\n\r\n%s" % (len(body), body)
+            )
+
+    k = local_kite("math", HTTP_ID)
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(
+            functools.partial(trio.serve_tcp, handler, 0, host="127.0.0.1")
+        )
+        port = listeners[0].socket.getsockname()[1]
+        with trio.fail_after(10):
+            async with k.kontrol_client(url=f"http://127.0.0.1:{port}/kite"):
+                await k.register_http(REGISTER_URL)
+                await both.wait()
+        nursery.cancel_scope.cancel()
+    go = [e for e in capture_events("kontrol-register-http") if e["kind"] == "http-request"]
+    for raw, event in zip(received, go[:2], strict=True):
+        head, _, body = raw.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        assert lines[0] == f"{event['method']} {event['target']} HTTP/1.1"
+        headers = [tuple(line.split(": ", 1)) for line in lines[1:]]
+        assert headers[0] == ("Host", f"127.0.0.1:{port}")
+        assert headers[1:] == [tuple(h) for h in event["headers"][1:]]
+        assert body == event["body"].encode()
