@@ -8,6 +8,9 @@
 - Serving and dialling: `Kite.serve` / `Kite.run` offer every SockJS transport under `/kite`
   (`KiteServer`, `SockJSEndpoint`); `Kite.dial` connects over WebSocket or XHR polling
   (`Client`), with Go's `auto` fallback and optional reconnection.
+- Kontrol: `KontrolClient` (`async with kite.kontrol_client(...)`), `kite.register`,
+  `register_forever`, `register_http(_forever)`, `get_kites` (`KiteClient`s with a
+  `TokenRenewer`), `get_token`, `get_key`, `on_register`.
 - Errors: one tree under `KiteError`, keyed by Go's error `type` strings.
 """
 
@@ -56,7 +59,21 @@ from ._kitekey import (
     read_kite_key,
     write_kite_key,
 )
+from ._kontrol_client import (
+    Dialler,
+    KiteClient,
+    KontrolClient,
+    KontrolQuery,
+    NoKitesAvailableError,
+)
 from ._peer import Peer, PeerLimits, open_peer
+from ._registration import (
+    ExponentialBackoff,
+    HTTPRequester,
+    KontrolError,
+    RegisterResult,
+)
+from ._renewer import TokenRenewer
 from ._request import Request
 from ._server import (
     KiteServer,
@@ -104,10 +121,13 @@ __all__ = [
     "ClientHook",
     "Config",
     "ConfigError",
+    "Dialler",
     "DisconnectError",
     "DurationError",
+    "ExponentialBackoff",
     "FinalFunc",
     "GenericError",
+    "HTTPRequester",
     "Handler",
     "InvalidResponseError",
     "KeyFormatError",
@@ -115,6 +135,7 @@ __all__ = [
     "KeyPair",
     "Kite",
     "KiteClaims",
+    "KiteClient",
     "KiteError",
     "KiteIdentity",
     "KiteKey",
@@ -122,15 +143,20 @@ __all__ = [
     "KiteKeyError",
     "KiteServer",
     "KiteTimeoutError",
+    "KontrolClient",
+    "KontrolError",
+    "KontrolQuery",
     "MemoryPipe",
     "MessagePipe",
     "Method",
     "MethodHandling",
     "MethodNotFoundError",
+    "NoKitesAvailableError",
     "ParsedToken",
     "Peer",
     "PeerLimits",
     "PipeClosedError",
+    "RegisterResult",
     "Request",
     "RequestLimitError",
     "SendError",
@@ -140,6 +166,7 @@ __all__ = [
     "TokenAuthenticator",
     "TokenBucket",
     "TokenError",
+    "TokenRenewer",
     "Transport",
     "TrustCache",
     "ValidationFlag",

@@ -38,6 +38,7 @@ from ._config import Config
 from ._envelope import EnvelopeError, error_json, parse_envelope
 from ._errors import RequestLimitError, SendError
 from ._handlers import FinalFunc, Handler, Method, MethodHandling, run_chain
+from ._kontrol_client import KontrolClient, KontrolMethods, RegisterHook
 from ._peer import Peer, PeerLimits, open_peer
 from ._request import Request, new_request_id
 from ._session import MessagePipe
@@ -75,7 +76,7 @@ async def _maybe_await(value: Any) -> Any:
     return value
 
 
-class Kite:
+class Kite(KontrolMethods):
     """A kite: serves methods to, and calls methods on, other kites over message pipes.
 
     Args:
@@ -140,6 +141,8 @@ class Kite:
         self._servers: list[KiteServer] = []
         self._in_flight = 0  # method requests being served, on every connection
         self._idle_lot = trio.lowlevel.ParkingLot()
+        self._kontrol: KontrolClient | None = None  # the open Kontrol client, if any
+        self._on_register_hooks: list[RegisterHook] = []
 
         from ._builtins import register_builtins
 
