@@ -62,3 +62,17 @@ def test_readme_quick_start_has_exactly_two_commands() -> None:
 
 def test_ci_runs_the_readme_test_command() -> None:
     assert "python3 dev.py test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_readme_example_runs() -> None:
+    """The README's "Using it" example serves a kite and calls it over a real socket."""
+    import subprocess
+    import sys
+
+    text = (ROOT / "README.md").read_text()
+    code = text.split("## Using it", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "16"
