@@ -1,7 +1,10 @@
-"""kontrol: the Kontrol registry and key/token authority for kite (work in progress).
+"""kontrol: the Kontrol registry and key/token authority for kite, itself a kite.
 
-So far: the storage layer (registry of kites with TTL liveness, key pairs) on SQLite or
-PostgreSQL, Kontrol queries with go-version constraints, and the kontrol exception tree.
+- `Kontrol`: the `kontrol` kite (`register`, `registerMachine`, `getKites`, `getToken`,
+  `getKey`, HTTP `/register` and `/heartbeat`), run with `async with kontrol.running():`;
+  tunables in `KontrolOptions`; key pairs managed by `KeyPairs`.
+- Storage: registrations with TTL liveness and key pairs, on SQLite or PostgreSQL.
+- Queries with go-version constraints; one exception tree under `KontrolError`.
 """
 
 from ._errors import (
@@ -17,6 +20,16 @@ from ._errors import (
     StorageUnavailableError,
     VersionError,
 )
+from ._handlers import HTTPAnswer, go_json, heartbeat_http, register_http
+from ._keypairs import KeyPairs, as_key_pair
+from ._kontrol import (
+    DEFAULT_PORT,
+    KONTROL_VERSION,
+    Kontrol,
+    KontrolOptions,
+    MachineAuthenticate,
+)
+from ._liveness import HTTPTracker, PingTracker
 from ._model import KeyPair, KiteRecord, canonical_uuid, validate_kite
 from ._query import QUERY_FIELDS, KontrolQuery, QueryPlan, plan_query
 from ._storage import (
@@ -35,11 +48,15 @@ from ._version import Constraint, Constraints, Version, parse_constraints, parse
 
 __all__ = [
     "DEFAULT_CLEANUP_INTERVAL",
+    "DEFAULT_PORT",
     "DEFAULT_TTL",
+    "KONTROL_VERSION",
     "QUERY_FIELDS",
     "Clock",
     "Constraint",
     "Constraints",
+    "HTTPAnswer",
+    "HTTPTracker",
     "InvalidKeyPairError",
     "InvalidKiteError",
     "KeyDeletedError",
@@ -47,10 +64,15 @@ __all__ = [
     "KeyPair",
     "KeyPairError",
     "KeyPairExistsError",
+    "KeyPairs",
     "KiteRecord",
+    "Kontrol",
     "KontrolError",
+    "KontrolOptions",
     "KontrolQuery",
+    "MachineAuthenticate",
     "ManualClock",
+    "PingTracker",
     "PostgresStorage",
     "QueryError",
     "QueryPlan",
@@ -60,12 +82,16 @@ __all__ = [
     "StorageUnavailableError",
     "Version",
     "VersionError",
+    "as_key_pair",
     "canonical_uuid",
+    "go_json",
+    "heartbeat_http",
     "open_postgres_storage",
     "open_sqlite_storage",
     "open_storage",
     "parse_constraints",
     "parse_version",
     "plan_query",
+    "register_http",
     "validate_kite",
 ]

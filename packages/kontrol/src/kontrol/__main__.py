@@ -1,2 +1,12 @@
-def main() -> None:
-    raise SystemExit("kontrol: not implemented yet")
+"""`python -m kontrol` and the `kontrol` console script (see `_cli`)."""
+
+from __future__ import annotations
+
+import sys
+
+from ._cli import main
+
+__all__ = ["main"]
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,463 @@
+"""`Kontrol`: the registry and key/token authority, itself a kite named `kontrol`.
+
+How this works (PROTOCOL.md §6). `Kontrol` is a `kite.Kite` whose methods (`register`,
+`registerMachine`, `getKites`, `getToken`, `getKey`; bodies in `_methods`) and HTTP endpoints
+(`/register`, `/heartbeat`; `_handlers`) work on a `Storage` (registrations and key pairs) and
+`KeyPairs` (`_keypairs`). It runs inside `async with kontrol.running():`, which makes sure a key
+pair exists (generating one on first start), registers Kontrol itself and owns the nursery of
+the HTTP heartbeat trackers and the self-registration refresher. Connections are served as
+for any kite (`kontrol.accept(pipe)`, or a transport's `serve_pipe`).
+
+Authentication: `kiteKey` and `token` as every kite, except that a presented Kontrol key is
+trusted when the storage knows it, live *or deleted* (Go's `Kontrol.Verify`), so kites with
+rotated-out keys can still fetch new ones; an unknown key is refused with the storage's text
+(`kiteKey: no key pair found`), not cached.
+
+Liveness: see `_liveness`. A registration made over a kite connection belongs to that
+connection: when it ends, or the kite stops pinging, the registration is deleted at once (Go
+waits for the storage TTL). A kite re-registering on a new connection takes the registration
+over, so a late disconnect of the old connection does not remove it.
+
+Tokens are cached per (audience, requester, issuer, key pair id) for `token_ttl -
+token_leeway`, as Go, so `getKites` and `getToken` return the same string until `force`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import trio
+
+import kite
+from kite import AuthContext, Request
+from kite.protocol import KiteIdentity
+
+from ._errors import KeyNotFoundError, KontrolError
+from ._handlers import HTTPAnswer, heartbeat_http, register_http
+from ._keypairs import KeyPairs
+from ._liveness import HTTPTracker, PingTracker
+from ._model import KeyPair
+from ._storage import Storage
+
+__all__ = ["DEFAULT_PORT", "KONTROL_VERSION", "Kontrol", "KontrolOptions", "MachineAuthenticate"]
+
+log = logging.getLogger("kontrol")
+
+#: Go's `kontrol.DefaultPort`.
+DEFAULT_PORT = 4000
+#: The version the Go `kontrol` binary reports by default.
+KONTROL_VERSION = "0.0.1"
+
+
+class MachineAuthenticate(Protocol):
+    """The `registerMachine` check: `fn(auth_type, request)`, plain or async; raise to refuse."""
+
+    def __call__(self, auth_type: str, request: Request, /) -> Awaitable[None] | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class KontrolOptions:
+    """Kontrol's tunables (Go's package variables), in seconds.
+
+    Attributes:
+        token_ttl: token lifetime (Go `TokenTTL`, 48 h).
+        token_leeway: clock-skew allowance, added to `exp`, subtracted for `iat`/`nbf` (5 min).
+        token_no_nbf: omit `nbf` from tokens (Go `TokenNoNBF`).
+        heartbeat_interval: interval kites are told to ping (10 s).
+        heartbeat_delay: grace added to the interval before a kite counts as gone (20 s).
+        update_interval: max rate of storage refreshes per kite (60 s).
+        heartbeat_call_timeout: timeout of the `kite.heartbeat` call on a registering kite (4 s).
+        register_url: URL Kontrol registers for itself (default `config.kontrol_url`; with
+            neither, Kontrol does not register itself).
+        max_field_length: longest identity field accepted by `register` (characters).
+        max_url_length: longest registered URL accepted.
+        token_cache_size: most cached tokens kept (least recently used dropped first).
+    """
+
+    token_ttl: float = 48 * 3600.0
+    token_leeway: float = 5 * 60.0
+    token_no_nbf: bool = False
+    heartbeat_interval: float = 10.0
+    heartbeat_delay: float = 20.0
+    update_interval: float = 60.0
+    heartbeat_call_timeout: float = 4.0
+    register_url: str = ""
+    max_field_length: int = 256
+    max_url_length: int = 2048
+    token_cache_size: int = 10_000
+
+    def __post_init__(self) -> None:
+        for name in ("token_ttl", "heartbeat_interval", "update_interval"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive")
+        if self.heartbeat_interval < 1:
+            raise ValueError("heartbeat_interval must be at least 1 s (kites get whole seconds)")
+        if self.token_leeway < 0 or self.heartbeat_delay < 0:
+            raise ValueError("token_leeway and heartbeat_delay must not be negative")
+
+    @property
+    def heartbeat_timeout(self) -> float:
+        """Seconds without a heartbeat after which a kite is gone (interval + delay)."""
+        return self.heartbeat_interval + self.heartbeat_delay
+
+
+@dataclass(slots=True)
+class _Registration:
+    """A registration made over a kite connection."""
+
+    peer: kite.Peer
+    tracker: PingTracker
+
+
+class Kontrol(kite.Kite):
+    """Go's Kontrol: kite registry, kite key and token authority (see module doc).
+
+    Args:
+        config: Kontrol's kite configuration; `username` (Kontrol's own username, the issuer
+            of everything it signs, Go: the `sub` of its kite key), `environment`, `region`,
+            `kontrol_url` (put in issued kite keys) are used.
+        storage: registrations and key pairs (`open_storage`, `open_sqlite_storage`, ...).
+        key_pair: a pair to sign with; stored on start unless already known. Without one, the
+            newest stored pair is used, or a new one is generated on first start.
+        version: the kite version (Go binary default `0.0.1`).
+        options: tunables (`KontrolOptions()`).
+        machine_authenticate: enables `registerMachine`: called with the request's `authType`
+            and the request, raises to refuse (`cannot authenticate user: <error>`). Without
+            it `registerMachine` always answers `no valid authentication key found` (as the Go
+            binary does).
+        clock: wall clock (Unix seconds) for issued tokens and keys and for verifying them.
+        limits: per-connection RPC limits.
+    """
+
+    def __init__(
+        self,
+        *,
+        config: kite.Config | None = None,
+        storage: Storage,
+        key_pair: KeyPair | kite.KeyPair | None = None,
+        version: str = KONTROL_VERSION,
+        options: KontrolOptions | None = None,
+        machine_authenticate: MachineAuthenticate | None = None,
+        clock: Callable[[], float] = time.time,
+        limits: kite.PeerLimits | None = None,
+    ) -> None:
+        config = config if config is not None else kite.Config()
+        if config.port == 0:
+            config = config.replace(port=DEFAULT_PORT)
+        super().__init__("kontrol", version, config, limits=limits)
+        # Go gives every kite process a fresh id; the config's `id` is the kite key's jti.
+        self.id = str(uuid.uuid4())
+        self.config: kite.Config = config
+        self.storage = storage
+        self.keys = KeyPairs(storage)
+        self.options = options if options is not None else KontrolOptions()
+        self.machine_authenticate = machine_authenticate
+        self.clock = clock
+        self._initial_pair = key_pair
+        self._current: KeyPair | None = None
+        self._auth_config = config.replace(kontrol_user=self.username)
+        self._nursery: trio.Nursery | None = None
+        self._auths = kite.Authenticators(
+            kite_key=kite.KiteKeyAuthenticator(verify=self._verify_kontrol_key)
+        )
+        self.authenticate = self._authenticate_request
+        self._ws: dict[str, _Registration] = {}
+        self._http: dict[str, HTTPTracker] = {}
+        self._tokens: OrderedDict[str, tuple[str, float]] = OrderedDict()
+        self.on_disconnect(self._disconnected)
+
+        from ._methods import register_methods
+
+        register_methods(self)
+
+    # ----------------------------------------------------------------------------------------
+    # lifecycle
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[Kontrol]:
+        """Run Kontrol's background work for the duration of the block.
+
+        Makes sure a key pair exists (see `key_pair` in the class doc), registers Kontrol in
+        the storage (refreshed every heartbeat timeout, deleted on exit) and owns the HTTP
+        heartbeat trackers.
+
+        Raises:
+            KontrolError: the key pair cannot be set up (storage error, deleted pair, ...).
+        """
+        if self._nursery is not None:
+            raise RuntimeError("Kontrol is already running")
+        self._set_current(await self.keys.ensure(self._initial_pair))
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                if self.self_url:
+                    await nursery.start(self._register_self)
+                yield self
+                nursery.cancel_scope.cancel()
+        finally:
+            self._nursery = None
+            self._http.clear()
+
+    @property
+    def self_url(self) -> str:
+        """The URL Kontrol registers for itself (`register_url` or `config.kontrol_url`)."""
+        return self.options.register_url or self.config.kontrol_url
+
+    async def _register_self(
+        self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        identity = self.identity
+        try:
+            first = True
+            while True:
+                try:
+                    pair = await self.current_key_pair()
+                    await self.storage.upsert(identity, self.self_url, pair.id)
+                except KontrolError as exc:
+                    log.warning("kontrol: registering itself failed: %s", exc.message)
+                    delay = 1.0
+                else:
+                    delay = self.options.heartbeat_timeout
+                if first:
+                    first = False
+                    task_status.started()
+                await trio.sleep(delay)
+        finally:
+            with trio.CancelScope(shield=True), contextlib.suppress(KontrolError):
+                await self.storage.delete(identity.id)
+
+    def _require_running(self) -> trio.Nursery:
+        if self._nursery is None:
+            raise KontrolError("kontrol is not running")
+        return self._nursery
+
+    # ----------------------------------------------------------------------------------------
+    # keys
+
+    async def current_key_pair(self) -> KeyPair:
+        """The pair Kontrol signs new kite keys with (the newest live pair)."""
+        pair = await self.keys.current()
+        self._set_current(pair)
+        return pair
+
+    async def rotate_key_pair(self, pair: KeyPair | kite.KeyPair | None = None) -> KeyPair:
+        """Make `pair` (default: a freshly generated one) the current pair; older pairs stay
+        valid until `delete_key_pair`. Returns the new pair."""
+        await self.keys.rotate(pair)
+        return await self.current_key_pair()
+
+    async def delete_key_pair(self, key_id: str = "", public: str = "") -> KeyPair:
+        """Delete a pair by id or public key (Go's `DeleteKeyPair`); kites presenting kite keys
+        signed with it get re-signed ones on `register`. Returns the deleted pair.
+
+        Raises:
+            KeyPairError: both empty, unknown, already deleted, or the last live pair.
+        """
+        deleted = await self.keys.delete(key_id, public)
+        await self.current_key_pair()
+        return deleted
+
+    def _set_current(self, pair: KeyPair) -> None:
+        if self._current is None or self._current.public != pair.public:
+            self._auth_config = self.config.replace(
+                kontrol_user=self.username, kontrol_key=pair.public
+            )
+        self._current = pair
+
+    @property
+    def public_key(self) -> str:
+        """The current public key as last read from the storage (empty before `running`)."""
+        return self._current.public if self._current is not None else ""
+
+    async def _verify_kontrol_key(self, pem: str, ctx: AuthContext) -> None:
+        """Go's `Kontrol.Verify`: live or deleted pairs are trusted; any other storage answer
+        is the (uncached) refusal."""
+        try:
+            pair, deleted = await self.keys.by_public(pem)
+        except KontrolError as exc:
+            raise kite.AuthenticationError(exc.message) from None
+        if pair is None and not deleted:
+            raise kite.AuthenticationError(KeyNotFoundError().message)
+
+    async def _authenticate_request(self, request: Request) -> str:
+        return await self._auths.authenticate(
+            request.auth, local=self.identity, config=self._auth_config, now=self.clock()
+        )
+
+    async def issue_kite_key(self, username: str) -> str:
+        """A kite key for `username` signed with the current pair (Go's `registerUser`)."""
+        pair = await self.current_key_pair()
+        return kite.issue_kite_key(
+            private_key=pair.private,
+            public_key=pair.public,
+            issuer=self.username,
+            subject=username,
+            kontrol_url=self.config.kontrol_url,
+            now=self.clock(),
+            leeway=self.options.token_leeway,
+        )
+
+    def generate_token(self, audience: str, username: str, pair: KeyPair, *, force: bool) -> str:
+        """A token (cached per audience, requester, issuer and pair, Go's `generateToken`).
+
+        Raises:
+            KontrolError: `Server error: Cannot generate a token`.
+        """
+        key = "\x00".join((audience, username, self.username, pair.id))
+        now = trio.current_time()
+        if not force:
+            cached = self._tokens.get(key)
+            if cached is not None and cached[1] > now:
+                self._tokens.move_to_end(key)
+                return cached[0]
+        try:
+            signed = kite.issue_token(
+                private_key=pair.private,
+                issuer=self.username,
+                subject=username,
+                audience=audience,
+                now=self.clock(),
+                ttl=self.options.token_ttl,
+                leeway=self.options.token_leeway,
+                not_before=not self.options.token_no_nbf,
+            )
+        except (kite.KeyFormatError, ValueError) as exc:
+            log.error("kontrol: signing a token failed: %s", exc)
+            raise KontrolError("Server error: Cannot generate a token") from None
+        self._tokens[key] = (signed, now + self.options.token_ttl - self.options.token_leeway)
+        self._tokens.move_to_end(key)
+        while len(self._tokens) > self.options.token_cache_size:
+            self._tokens.popitem(last=False)
+        return signed
+
+    # ----------------------------------------------------------------------------------------
+    # registrations
+
+    async def track_connection(
+        self, peer: kite.Peer, identity: KiteIdentity, url: str, key_id: str
+    ) -> PingTracker:
+        """Start liveness tracking of a registration made over `peer`; returns the tracker
+        whose `ping` the `kite.heartbeat` callback calls."""
+        kite_id = identity.id
+
+        async def refresh() -> None:
+            if not await self.storage.heartbeat(kite_id, url):
+                await self.storage.upsert(identity, url, key_id)
+
+        tracker = PingTracker(
+            refresh=refresh,
+            expire=lambda: self._drop_connection_registration(kite_id, peer),
+            timeout=self.options.heartbeat_timeout,
+            update_interval=self.options.update_interval,
+        )
+        previous = self._ws.get(kite_id)
+        if previous is not None:
+            previous.tracker.stop()
+        self._ws[kite_id] = _Registration(peer, tracker)
+        peer.start_soon(tracker.run)
+        return tracker
+
+    def heartbeat_callback(
+        self, peer: kite.Peer, tracker: PingTracker, identity: KiteIdentity, url: str, key_id: str
+    ) -> Callable[..., None]:
+        """The function sent to the kite with `kite.heartbeat`: each call is a ping; a ping
+        after the tracker expired registers the kite again (Go's restart)."""
+
+        restarting = False
+
+        def ping(*_args: Any) -> None:
+            nonlocal restarting
+            if not tracker.ping() or restarting or peer.closed:
+                return
+            reg = self._ws.get(identity.id)
+            if reg is not None and reg.tracker is not tracker:
+                return  # a newer registration of this kite took over
+            restarting = True
+
+            async def restart() -> None:
+                nonlocal restarting
+                try:
+                    await self.storage.upsert(identity, url, key_id)
+                except KontrolError as exc:
+                    log.warning("kontrol: re-registering %s failed: %s", identity, exc.message)
+                    return
+                finally:
+                    restarting = False
+                self._ws[identity.id] = _Registration(peer, tracker)
+                await tracker.run()
+
+            peer.start_soon(restart)
+
+        return ping
+
+    async def _drop_connection_registration(self, kite_id: str, peer: kite.Peer) -> None:
+        reg = self._ws.get(kite_id)
+        if reg is None or reg.peer is not peer:
+            return
+        del self._ws[kite_id]
+        if kite_id not in self._http:
+            await self.storage.delete(kite_id)
+
+    async def _disconnected(self, peer: kite.Peer) -> None:
+        kite_id = peer.kite.id
+        reg = self._ws.get(kite_id)
+        if reg is not None and reg.peer is peer:
+            reg.tracker.stop()
+            try:
+                await self._drop_connection_registration(kite_id, peer)
+            except KontrolError as exc:
+                log.warning("kontrol: removing %s failed: %s", peer.kite, exc.message)
+
+    def track_http(self, identity: KiteIdentity, url: str, key_id: str) -> None:
+        """Start (or refresh) heartbeat tracking of an HTTP registration."""
+        nursery = self._require_running()
+        kite_id = identity.id
+
+        async def refresh() -> None:
+            if not await self.storage.heartbeat(kite_id, url):
+                await self.storage.upsert(identity, url, key_id)
+
+        tracker = self._http.get(kite_id)
+        if tracker is not None and not tracker.done:
+            tracker.heartbeat()
+            tracker.refresh = refresh
+            return
+
+        async def expire() -> None:
+            if self._http.get(kite_id) is tracker_ref[0]:
+                del self._http[kite_id]
+                if kite_id not in self._ws:
+                    await self.storage.delete(kite_id)
+
+        new = HTTPTracker(
+            refresh=refresh,
+            expire=expire,
+            timeout=self.options.heartbeat_timeout,
+            update_interval=self.options.update_interval,
+        )
+        tracker_ref = [new]
+        self._http[kite_id] = new
+        nursery.start_soon(new.run)
+
+    async def handle_register_http(self, body: bytes) -> HTTPAnswer:
+        """The `/register` endpoint: the request body in, Go's response out (`_handlers`)."""
+        return await register_http(self, body)
+
+    def handle_heartbeat_http(self, query: str) -> HTTPAnswer:
+        """The `/heartbeat` endpoint: the query string (`id=...`) in, Go's response out."""
+        return heartbeat_http(self, query)
+
+    def http_heartbeat(self, kite_id: str) -> bool:
+        """A `/heartbeat` for `kite_id`: True (`pong`) if tracked, else False (`registeragain`)."""
+        tracker = self._http.get(kite_id)
+        if tracker is None or tracker.done:
+            return False
+        tracker.heartbeat()
+        return True
