@@ -16,7 +16,13 @@ from conformance.__main__ import main
 from conformance._captures import CAPTURES_DIR, Event, load_scenario
 from conformance._gomath import gomath_kite
 from conformance._normalise import first_difference, normalise_headers, normalise_json
-from conformance._replay import compare_text, load_scenarios, mask_text, replay_server_role
+from conformance._replay import (
+    compare_text,
+    load_scenarios,
+    mask_text,
+    replay_client_role,
+    replay_server_role,
+)
 from conformance._replay_wire import ServerReader, request_bytes, ws_frame_bytes
 from kite import Request
 
@@ -177,6 +183,27 @@ async def test_scenarios_pass_against_our_gomath(name: str) -> None:
     assert outcome.layer == "sockets"
 
 
+@pytest.mark.parametrize("name", ["square", "countdown-callback", "call-me-back", "fail"])
+async def test_our_client_sends_what_goclient_sent(name: str) -> None:
+    outcome = await replay_client_role(load_scenario(name))
+    assert (outcome.status, outcome.detail, outcome.layer) == ("pass", "", "sockets")
+
+
+async def test_client_role_skips_what_it_cannot_replay() -> None:
+    xhr = await replay_client_role(load_scenario("square-xhr"))
+    assert (xhr.status, xhr.detail) == (
+        "skip",
+        "XHR client not replayed yet (our client's TCP connection use differs from Go's)",
+    )
+    raw = await replay_client_role(load_scenario("sockjs-info"))
+    assert raw.status == "skip"
+
+
+def _in_jsonl(text: str) -> str:
+    """How `text` inside a dnode message inside a SockJS payload appears in a NAME.jsonl line."""
+    return json.dumps(json.dumps(text)[1:-1])[1:-1]
+
+
 def _copy(names: list[str], to: Path) -> None:
     for name in names:
         for suffix in (".meta.json", ".jsonl", ".raw.jsonl"):
@@ -189,8 +216,10 @@ def test_cli_on_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert main(["replay", str(tmp_path)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("skip  server  invalid-frame-crash: the Go server process died")
+    assert lines[1].startswith("skip  client  invalid-frame-crash: no Go kite client")
     assert lines[2].startswith("pass  server  square  [sockets]")
-    assert lines[-1].startswith("replay: 1 passed, 0 failed, 3 skipped")
+    assert lines[3] == "pass  client  square  [sockets]"
+    assert lines[-1].startswith("replay: 2 passed, 0 failed, 2 skipped")
 
 
 def test_cli_fails_on_a_tampered_capture(
@@ -206,7 +235,24 @@ def test_cli_fails_on_a_tampered_capture(
     out = capsys.readouterr().out
     assert "fail  server  square  [sockets]: event 5" in out
     assert "arguments[0].result: want 61, got 16" in out
-    assert "replay: 0 passed, 1 failed, 1 skipped" in out
+    assert "fail  client  square  [sockets]: call result: want 16, got 61" in out
+    assert "replay: 0 passed, 2 failed, 0 skipped" in out
+
+
+def test_cli_fails_when_our_client_would_send_other_things(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Change what the Go client sent (the method name): our client no longer matches it."""
+    _copy(["square"], tmp_path)
+    path = tmp_path / "square.jsonl"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace(_in_jsonl('"method":"square'), _in_jsonl('"method":"squaRe')))
+    assert main(["replay", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert (
+        "fail  client  square  [sockets]: event 4 (c2s ws-text): payload message 0 (dnode): " in out
+    )
+    assert "method: want 'squaRe', got 'square'" in out
 
 
 def test_cli_refuses_an_empty_folder(tmp_path: Path) -> None:
