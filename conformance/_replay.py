@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -81,6 +82,9 @@ KNOWN_DIVERGENCES: dict[tuple[str, str], str] = {
 #: (its unset close frame) before closing; ours just closes. The client has gone by then, so
 #: nothing can observe it; accepted and named on the line, but not documented elsewhere yet.
 EOF_EMPTY_FRAME = "no empty text frame after the client's EOF (undocumented)"
+
+#: Kontrol scenarios whose server role cannot be replayed yet, and why.
+KONTROL_SKIPS: dict[str, str] = {}
 
 #: Scenarios whose server role cannot be replayed, and why.
 SERVER_SKIPS: dict[str, str] = {
@@ -313,12 +317,19 @@ def _client_script(sc: Scenario) -> Iterator[Event]:
 
 
 async def _replay_server(
-    sc: Scenario, server_kite: Kite, event_timeout: float, tolerated: set[str]
+    sc: Scenario, servers: dict[str, Kite], event_timeout: float, tolerated: set[str]
 ) -> str | None:
-    """Play the capture's client side at `server_kite`; the first difference, or None."""
-    options = kite_sockjs_options(server_kite.config)
-    async with server_kite.serve("127.0.0.1", 0, options=options, grace_period=0.5) as server:
-        port = server.port
+    """Play the capture's client side at our servers (by the capture's link name, e.g.
+    ``math``, ``kontrol``); the first difference, or None."""
+    async with AsyncExitStack() as stack:
+        ports: dict[str, int] = {}
+        for link, server_kite in servers.items():
+            options = kite_sockjs_options(server_kite.config)
+            server = await stack.enter_async_context(
+                server_kite.serve("127.0.0.1", 0, options=options, grace_period=0.5)
+            )
+            ports[link] = server.port
+        links = {e.conn: e.link or "" for e in sc.events if e.kind == "tcp-open"}
         streams: dict[int, trio.SocketStream] = {}
         readers: dict[int, ServerReader] = {}
         requests: dict[int, list[str]] = {}  # per connection: targets not yet answered
@@ -328,6 +339,7 @@ async def _replay_server(
                 where = f"event {ev.index} (conn {ev.conn} {ev.dir} {ev.kind})"
                 if ev.dir == "c2s":
                     if ev.kind == "tcp-open":
+                        port = ports[links[ev.conn]]
                         streams[ev.conn] = await trio.open_tcp_stream("127.0.0.1", port)
                         readers[ev.conn] = ServerReader(streams[ev.conn])
                         continue
@@ -393,20 +405,19 @@ async def replay_server_role(
     """
     if sc.name in SERVER_SKIPS:
         return Outcome(sc.name, "server", "skip", SERVER_SKIPS[sc.name])
-    server = _server_of(sc)
-    if server != "math":
-        return Outcome(
-            sc.name, "server", "skip", f"server {server!r}: only gomath is replayed so far"
-        )
-    kite = server_kite or gomath_kite(auth="-auth" in _gomath_flags(sc), captures=captures)
-    if any(e.dir == "s2c" and e.sockjs and e.sockjs.frame == "h" for e in sc.events):
-        # Go's 10 s SockJS heartbeat, shortened so the replay stays fast
-        kite.config = kite.config.replace(sockjs_heartbeat_delay=0.3)
-        layer = "sockets, heartbeat 0.3 s"
-    else:
-        layer = "sockets"
-    tolerated: set[str] = set()
-    diff = await _replay_server(sc, kite, EVENT_TIMEOUT, tolerated)
+    links = {e.link or "" for e in sc.events if e.kind == "tcp-open"}
+    if not links <= {"math", "kontrol"}:
+        return Outcome(sc.name, "server", "skip", f"no Python twin for servers {sorted(links)}")
+    if sc.name in KONTROL_SKIPS:
+        return Outcome(sc.name, "server", "skip", KONTROL_SKIPS[sc.name])
+    heartbeat = any(e.dir == "s2c" and e.sockjs and e.sockjs.frame == "h" for e in sc.events)
+    layer = "sockets, heartbeat 0.3 s" if heartbeat else "sockets"
+    async with _servers(sc, links, captures, server_kite) as servers:
+        if heartbeat:  # Go's 10 s SockJS heartbeat, shortened so the replay stays fast
+            for k in servers.values():
+                k.config = k.config.replace(sockjs_heartbeat_delay=0.3)
+        tolerated: set[str] = set()
+        diff = await _replay_server(sc, servers, EVENT_TIMEOUT, tolerated)
     notes = tuple(sorted(tolerated))
     if diff is None:
         return Outcome(sc.name, "server", "pass", layer=layer, tolerated=notes)
@@ -414,6 +425,26 @@ async def replay_server_role(
         if name == sc.name and needle in diff:
             return Outcome(sc.name, "server", "skip", f"{reason}; {diff}", layer, notes)
     return Outcome(sc.name, "server", "fail", diff, layer=layer, tolerated=notes)
+
+
+@asynccontextmanager
+async def _servers(
+    sc: Scenario, links: set[str], captures: Path, server_kite: Kite | None
+) -> AsyncIterator[dict[str, Kite]]:
+    """Our twins of the scenario's Go servers, by link name, running for the block."""
+    servers: dict[str, Kite] = {}
+    if "math" in links:
+        servers["math"] = server_kite or gomath_kite(
+            auth="-auth" in _gomath_flags(sc), captures=captures
+        )
+    if "kontrol" in links:
+        from ._replay_kontrol import running_kontrol
+
+        async with running_kontrol(sc, captures) as kontrol:
+            servers["kontrol"] = kontrol
+            yield servers
+    else:
+        yield servers
 
 
 async def replay_scenario(sc: Scenario, *, captures: Path = CAPTURES_DIR) -> list[Outcome]:
@@ -424,21 +455,33 @@ async def replay_scenario(sc: Scenario, *, captures: Path = CAPTURES_DIR) -> lis
     ]
 
 
+def _other_client(sc: Scenario) -> str:
+    """Why a capture without ``goclient`` has no client role replayed."""
+    programs = [
+        str(step.get("cmd", "")).split()[0]
+        for step in sc.steps
+        if step.get("during_capture") and str(step.get("cmd", ""))
+    ]
+    if any("rawclient" in " ".join(str(s.get("cmd", "")).split()[:2]) for s in sc.steps):
+        return "the client is a raw Python script (recorder/rawclient.py), not a kite"
+    names = ", ".join(p.removeprefix("bin/") for p in programs) or "not recorded"
+    return f"the client is {names}; only goclient's client role is replayed so far"
+
+
 async def replay_client_role(sc: Scenario, *, captures: Path = CAPTURES_DIR) -> Outcome:
     """Replay one scenario's server side against our client (`_replay_client`)."""
     from ._replay_client import goclient_command, replay_client_role_diff
 
     argv = goclient_command(sc)
     if argv is None:
-        return Outcome(
-            sc.name, "client", "skip", "no Go kite client in this capture (raw client or Kontrol)"
-        )
+        return Outcome(sc.name, "client", "skip", _other_client(sc))
     if "websocket" not in argv:
         return Outcome(
             sc.name,
             "client",
             "skip",
-            "XHR client not replayed yet (our client's TCP connection use differs from Go's)",
+            "XHR client role not replayed yet (our client's polls must first be paired with "
+            "Go's connections)",
         )
     tolerated: set[str] = set()
     diff = await replay_client_role_diff(sc, tolerated, captures=captures)
