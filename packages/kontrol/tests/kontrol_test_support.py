@@ -66,20 +66,17 @@ class RecordingPipe:
 
 @asynccontextmanager
 async def sqlite_storage(path: Path | str, **options: Any) -> AsyncIterator[Storage]:
-    async with open_sqlite_storage(
-        path, cleanup_interval=None, clock=wall_clock, **options
-    ) as storage:
+    options.setdefault("clock", wall_clock)
+    async with open_sqlite_storage(path, cleanup_interval=None, **options) as storage:
         yield storage
 
 
 def make_kontrol(storage: Storage, **kwargs: Any) -> Kontrol:
     kwargs.setdefault("key_pair", kite.KeyPair(KONTROL_PUB, KONTROL_PEM))
     kwargs.setdefault("options", KontrolOptions())
+    kwargs.setdefault("clock", wall_clock)
     return Kontrol(
-        config=kite.Config(username="anchor", kontrol_url=KONTROL_URL),
-        storage=storage,
-        clock=wall_clock,
-        **kwargs,
+        config=kite.Config(username="anchor", kontrol_url=KONTROL_URL), storage=storage, **kwargs
     )
 
 

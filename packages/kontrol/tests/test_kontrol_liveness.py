@@ -226,3 +226,9 @@ async def test_http_register_errors(tmp_path: Path) -> None:
             answer = await _http_register(kontrol, **overrides)
             assert (answer.status, json.loads(answer.body)) == (status, {"err": message})
         assert await registered(kontrol) == []
+
+
+async def test_http_register_needs_a_running_kontrol(tmp_path: Path) -> None:
+    async with sqlite_storage(tmp_path / "k.db") as storage:
+        answer = await make_kontrol(storage).handle_register_http(b"{}")
+        assert (answer.status, json.loads(answer.body)) == (503, {"err": "kontrol is not running"})

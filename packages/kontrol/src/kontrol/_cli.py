@@ -12,7 +12,7 @@ is printed as one `kontrol: ...` line on stderr with exit status 1, never a trac
 * `kontrol serve --data-dir DIR [--host H] [--port N] [--postgres DSN]`: reads the kite key
   (its `sub` is Kontrol's username, its `kontrolURL` the URL Kontrol registers for itself),
   checks that the storage holds the pair that signed it, and serves Kontrol (kite connections
-  plus HTTP `/register` and `/heartbeat`) with `Kite.serve`.
+  plus HTTP `/register` and `/heartbeat`) with `Kite.serve` until interrupted.
 * `kontrol keys list|rotate|delete ID`: key pair management on the same storage.
 """
 
@@ -23,11 +23,11 @@ import contextlib
 import errno
 import logging
 import os
+import signal
 import sys
 import time
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
 
 import trio
 
@@ -165,7 +165,7 @@ def _read_own_kite_key() -> kite.Config:
         raise CLIError(f"Cannot read kite.key: {exc} (run `kontrol init` first)") from None
 
 
-async def _serve(args: argparse.Namespace) -> NoReturn:
+async def _serve(args: argparse.Namespace) -> int:
     config = _read_own_kite_key().replace(port=args.port, ip=args.host)
     options = KontrolOptions(
         heartbeat_interval=args.heartbeat_interval, register_url=args.register_url
@@ -178,44 +178,45 @@ async def _serve(args: argparse.Namespace) -> NoReturn:
                 " with this data directory / database"
             )
         kontrol = Kontrol(config=config, storage=storage, version=args.version, options=options)
-        serve: Any = getattr(kontrol, "serve", None)
-        if serve is None:
-            raise CLIError("this kite installation has no network server (Kite.serve)")
         async with kontrol.running():
             try:
-                async with serve(host=args.host, port=args.port) as server:
-                    _mount_http(kontrol, server)
-                    print(f"kontrol serving on {getattr(server, 'url', args.port)}", flush=True)
-                    await trio.sleep_forever()
-            except (OSError, BaseExceptionGroup) as raw:
-                exc = _single(raw)
-                if not isinstance(exc, OSError):
+                async with kontrol.serve(host=args.host, port=args.port) as server:
+                    print(f"kontrol serving on {server.url}", flush=True)
+                    await _until_stopped()
+            except Exception as raw:
+                exc = _os_error(raw)
+                if exc is None:
                     raise
                 if exc.errno == errno.EADDRINUSE:
                     raise CLIError(
                         f"cannot listen on {args.host}:{args.port}: address already in use"
                     ) from None
-                raise CLIError(f"cannot listen on {args.host}:{args.port}: {exc}") from None
+                reason = exc.strerror or str(exc)
+                raise CLIError(f"cannot listen on {args.host}:{args.port}: {reason}") from None
+    return 0
 
 
-def _mount_http(kontrol: Kontrol, server: Any) -> None:
-    """Mount `/register` and `/heartbeat` on a server offering `handle_http(path, handler)`
-    whose requests have `body()`, `query` and `respond(status, headers, body)`."""
-    handle_http = getattr(server, "handle_http", None) or getattr(kontrol, "handle_http", None)
-    if handle_http is None:
-        log.warning("kontrol: the server cannot mount HTTP handlers; /register is unavailable")
-        return
+async def _until_stopped() -> None:
+    """Return on SIGTERM or SIGINT, so that `serve` shuts down cleanly (connections closed,
+    Kontrol's own registration removed) also under service managers and when SIGINT is
+    ignored (background jobs)."""
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async for signum in signals:
+            log.info("kontrol: %s received, stopping", signal.Signals(signum).name)
+            return
 
-    async def register(request: Any) -> None:
-        answer = await kontrol.handle_register_http(await request.body())
-        await request.respond(answer.status, list(answer.headers), answer.body)
 
-    async def heartbeat(request: Any) -> None:
-        answer = kontrol.handle_heartbeat_http(request.query)
-        await request.respond(answer.status, list(answer.headers), answer.body)
-
-    handle_http("/register", register)
-    handle_http("/heartbeat", heartbeat)
+def _os_error(exc: BaseException) -> OSError | None:
+    """The `OSError` behind a failure (inside single-exception groups, or as the cause of
+    the transport's `ConnectError`), if any."""
+    seen = 0
+    current: BaseException | None = _single(exc)
+    while current is not None and seen < 10:
+        if isinstance(current, OSError):
+            return current
+        current = current.__cause__ and _single(current.__cause__)
+        seen += 1
+    return None
 
 
 async def _keys(args: argparse.Namespace) -> int:

@@ -137,6 +137,10 @@ def _string_fields(obj: dict[str, Any], names: tuple[str, ...], go_type: str) ->
 async def register_http(kontrol: Kontrol, body: bytes) -> HTTPAnswer:
     """`/register`: register a kite over HTTP (Go's `HandleRegisterHTTP`)."""
     try:
+        kontrol._require_running()
+    except KontrolError as exc:
+        return _http_error(503, exc.message)
+    try:
         url, kite_obj, auth_obj = _decode_register_body(body)
         auth_fields = _string_fields(auth_obj or {}, ("type", "key"), "protocol.Auth")
         kite_fields = _string_fields(
@@ -153,10 +157,10 @@ async def register_http(kontrol: Kontrol, body: bytes) -> HTTPAnswer:
         return _http_error(400, "empty URL")
     raw_key = auth_fields.get("key", "")
     try:
-        username = await kontrol._auths.authenticate(
+        username = await kontrol.authenticators.authenticate(
             Auth("kiteKey", raw_key),
             local=kontrol.identity,
-            config=kontrol._auth_config,
+            config=kontrol.config,
             now=kontrol.clock(),
         )
     except kite.AuthenticationError as exc:

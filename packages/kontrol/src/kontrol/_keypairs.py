@@ -44,13 +44,18 @@ def as_key_pair(pair: KeyPair | kite.KeyPair, key_id: str = "") -> KeyPair:
 class KeyPairs:
     """Key-pair management for one Kontrol (see module doc)."""
 
-    def __init__(self, storage: Storage, *, key_bits: int = 2048) -> None:
+    def __init__(self, storage: Storage, *, key_bits: int = 2048, cache_ttl: float = 5.0) -> None:
         """Args:
         storage: where the pairs live.
         key_bits: RSA size of generated pairs.
+        cache_ttl: seconds a live pair found by id is remembered (`by_id`, the hot path of
+            `getKites`); a deletion made by another process sharing the database is seen
+            after at most this long. 0 disables the cache.
         """
         self.storage = storage
         self.key_bits = key_bits
+        self.cache_ttl = cache_ttl
+        self._by_id: dict[str, tuple[KeyPair, float]] = {}
 
     async def generate(self) -> KeyPair:
         """A fresh RSA pair in Go's PEM format (not stored); generated in a worker thread."""
@@ -135,6 +140,7 @@ class KeyPairs:
         if [p.id for p in live] == [pair.id]:
             raise KeyPairError("cannot delete the last key pair: rotate first")
         await self.storage.delete_key(pair.id)
+        self._by_id.clear()
         return pair
 
     async def by_public(self, public: str) -> tuple[KeyPair | None, bool]:
@@ -148,10 +154,21 @@ class KeyPairs:
             return None, False
 
     async def by_id(self, key_id: str) -> tuple[KeyPair | None, bool]:
-        """Like `by_public`, by pair id."""
+        """Like `by_public`, by pair id (live pairs cached for `cache_ttl` seconds)."""
+        now = trio.current_time()
+        cached = self._by_id.get(key_id)
+        if cached is not None and cached[1] > now:
+            return cached[0], False
         try:
-            return await self.storage.get_key(key_id), False
+            pair = await self.storage.get_key(key_id)
         except KeyDeletedError:
+            self._by_id.pop(key_id, None)
             return None, True
         except KeyNotFoundError:
+            self._by_id.pop(key_id, None)
             return None, False
+        if self.cache_ttl > 0:
+            if len(self._by_id) >= 1024:
+                self._by_id.clear()
+            self._by_id[key_id] = (pair, now + self.cache_ttl)
+        return pair, False

@@ -27,11 +27,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import trio
 
@@ -45,6 +44,9 @@ from ._keypairs import KeyPairs
 from ._liveness import HTTPTracker, PingTracker
 from ._model import KeyPair
 from ._storage import Storage
+
+if TYPE_CHECKING:
+    from kite._http import HTTPRequest
 
 __all__ = ["DEFAULT_PORT", "KONTROL_VERSION", "Kontrol", "KontrolOptions", "MachineAuthenticate"]
 
@@ -151,10 +153,9 @@ class Kontrol(kite.Kite):
         config = config if config is not None else kite.Config()
         if config.port == 0:
             config = config.replace(port=DEFAULT_PORT)
-        super().__init__("kontrol", version, config, limits=limits)
-        # Go gives every kite process a fresh id; the config's `id` is the kite key's jti.
-        self.id = str(uuid.uuid4())
-        self.config: kite.Config = config
+        super().__init__("kontrol", version, config.replace(kontrol_user=config.username))
+        if limits is not None:
+            self.limits = limits
         self.storage = storage
         self.keys = KeyPairs(storage)
         self.options = options if options is not None else KontrolOptions()
@@ -162,9 +163,8 @@ class Kontrol(kite.Kite):
         self.clock = clock
         self._initial_pair = key_pair
         self._current: KeyPair | None = None
-        self._auth_config = config.replace(kontrol_user=self.username)
         self._nursery: trio.Nursery | None = None
-        self._auths = kite.Authenticators(
+        self.authenticators = kite.Authenticators(
             kite_key=kite.KiteKeyAuthenticator(verify=self._verify_kontrol_key)
         )
         self.authenticate = self._authenticate_request
@@ -172,6 +172,8 @@ class Kontrol(kite.Kite):
         self._http: dict[str, HTTPTracker] = {}
         self._tokens: OrderedDict[str, tuple[str, float]] = OrderedDict()
         self.on_disconnect(self._disconnected)
+        self.handle_http("/register", self._serve_register_http, exact=True)
+        self.handle_http("/heartbeat", self._serve_heartbeat_http, exact=True)
 
         from ._methods import register_methods
 
@@ -204,6 +206,17 @@ class Kontrol(kite.Kite):
         finally:
             self._nursery = None
             self._http.clear()
+
+    async def run(
+        self, *, task_status: trio.TaskStatus[kite.KiteServer] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Run Kontrol and serve it on `config.ip:config.port` until cancelled (Go's `Run`).
+
+        With `nursery.start(kontrol.run)` the started value is the `KiteServer`.
+        """
+        async with self.running(), self.serve() as server:
+            task_status.started(server)
+            await trio.sleep_forever()
 
     @property
     def self_url(self) -> str:
@@ -265,10 +278,9 @@ class Kontrol(kite.Kite):
         return deleted
 
     def _set_current(self, pair: KeyPair) -> None:
+        """Remember the current pair; the `token` authenticator trusts its public key."""
         if self._current is None or self._current.public != pair.public:
-            self._auth_config = self.config.replace(
-                kontrol_user=self.username, kontrol_key=pair.public
-            )
+            self.config = self.config.replace(kontrol_user=self.username, kontrol_key=pair.public)
         self._current = pair
 
     @property
@@ -287,8 +299,8 @@ class Kontrol(kite.Kite):
             raise kite.AuthenticationError(KeyNotFoundError().message)
 
     async def _authenticate_request(self, request: Request) -> str:
-        return await self._auths.authenticate(
-            request.auth, local=self.identity, config=self._auth_config, now=self.clock()
+        return await self.authenticators.authenticate(
+            request.auth, local=self.identity, config=self.config, now=self.clock()
         )
 
     async def issue_kite_key(self, username: str) -> str:
@@ -453,6 +465,14 @@ class Kontrol(kite.Kite):
     def handle_heartbeat_http(self, query: str) -> HTTPAnswer:
         """The `/heartbeat` endpoint: the query string (`id=...`) in, Go's response out."""
         return heartbeat_http(self, query)
+
+    async def _serve_register_http(self, request: HTTPRequest) -> None:
+        answer = await self.handle_register_http(await request.body())
+        await request.respond(answer.status, answer.headers, answer.body)
+
+    async def _serve_heartbeat_http(self, request: HTTPRequest) -> None:
+        answer = self.handle_heartbeat_http(request.query)
+        await request.respond(answer.status, answer.headers, answer.body)
 
     def http_heartbeat(self, kite_id: str) -> bool:
         """A `/heartbeat` for `kite_id`: True (`pong`) if tracked, else False (`registeragain`)."""
