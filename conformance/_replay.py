@@ -15,7 +15,7 @@ an `Outcome` (pass, fail with the first difference, or skip with the reason).
   difference is reported as a JSON path (frame → dnode message → kite envelope) if the JSON
   values differ, else as the first differing byte.
 - **client role** (`_replay_client`): our client against a fake server playing the Go
-  server's recorded side; WebSocket captures of `goclient` only so far.
+  server's recorded side; captures of `goclient` (WebSocket and XHR) so far.
 """
 
 from __future__ import annotations
@@ -476,23 +476,16 @@ async def replay_client_role(sc: Scenario, *, captures: Path = CAPTURES_DIR) -> 
     argv = goclient_command(sc)
     if argv is None:
         return Outcome(sc.name, "client", "skip", _other_client(sc))
-    if "websocket" not in argv:
-        return Outcome(
-            sc.name,
-            "client",
-            "skip",
-            "XHR client role not replayed yet (our client's polls must first be paired with "
-            "Go's connections)",
-        )
     tolerated: set[str] = set()
     diff = await replay_client_role_diff(sc, tolerated, captures=captures)
     notes = tuple(sorted(tolerated))
+    layer = "sockets, XHR requests paired by order" if "xhr" in argv else "sockets"
     if diff is None:
-        return Outcome(sc.name, "client", "pass", layer="sockets", tolerated=notes)
+        return Outcome(sc.name, "client", "pass", layer=layer, tolerated=notes)
     for (name, needle), reason in KNOWN_DIVERGENCES.items():
         if name == sc.name and needle in diff:
-            return Outcome(sc.name, "client", "skip", f"{reason}; {diff}", "sockets", notes)
-    return Outcome(sc.name, "client", "fail", diff, layer="sockets", tolerated=notes)
+            return Outcome(sc.name, "client", "skip", f"{reason}; {diff}", layer, notes)
+    return Outcome(sc.name, "client", "fail", diff, layer=layer, tolerated=notes)
 
 
 async def replay_all(directory: Path = CAPTURES_DIR) -> list[Outcome]:

@@ -10,8 +10,8 @@ recorded WebSocket frames); where the Go client sent something, it reads what ou
 and compares: the request line (SockJS server/session ids free), the WebSocket messages as
 SockJS payloads, dnode messages and kite envelopes with the nondeterministic values masked
 (`_replay.compare_text`), and the end of the connection. What the call returned is compared
-with what ``goclient`` printed. Only WebSocket sessions are replayed so far: over XHR our client
-spreads its requests over TCP connections differently from Go's.
+with what ``goclient`` printed. Over XHR (`_fake_xhr_server`) connections are not paired: our
+polls and sends take Go's recorded ones in order.
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ import json
 import re
 import shlex
 import struct
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import trio
 
@@ -221,6 +222,9 @@ async def replay_client_role_diff(
         if key.startswith("@"):
             key = (keys_dir(captures) / Path(key[1:]).name).read_text().strip()
         auth = Auth(flags["auth-type"], key)
+    transport: Literal["websocket", "xhr"] = (
+        "xhr" if flags.get("transport") == "xhr" else "websocket"
+    )
     client = Kite("goclient", "1.0.0", config)
     client.handle_func("client.hello", lambda r: "hello from go client")
 
@@ -233,10 +237,13 @@ async def replay_client_role_diff(
     async with trio.open_nursery() as nursery:
 
         async def serve_one() -> None:
-            async with listener:
-                stream = await listener.accept()
-            async with stream:
-                diff = await _fake_server(sc, stream, tolerated, may_close, event_timeout)
+            if transport == "xhr":
+                diff = await _fake_xhr_server(sc, listener, may_close, event_timeout)
+            else:
+                async with listener:
+                    stream = await listener.accept()
+                async with stream:
+                    diff = await _fake_server(sc, stream, tolerated, may_close, event_timeout)
             outcome.append(diff)
             done.set()
             if diff is not None:
@@ -246,7 +253,7 @@ async def replay_client_role_diff(
         with trio.move_on_after(event_timeout * 4):
             try:
                 async with client.dial(
-                    f"http://127.0.0.1:{port}/kite", transport="websocket", auth=auth
+                    f"http://127.0.0.1:{port}/kite", transport=transport, auth=auth
                 ) as remote:
                     try:
                         result.append(
@@ -268,6 +275,163 @@ async def replay_client_role_diff(
     if not outcome:
         return "the fake server did not finish"
     return _compare_output(sc, result, seen)
+
+
+_XHR_TARGET = re.compile(r"^/kite/[0-9]{3}/[^/.]+/(xhr|xhr_send)$")
+
+
+@dataclass
+class _XHRScript:
+    """The captured XHR exchanges, matched in order per kind (poll / send) with ours."""
+
+    exchanges: list[tuple[Event, Event | None]]  # (request, response) in capture order
+    matched: set[int] = field(default_factory=set)  # request event indices matched so far
+    changed: trio.Event = field(default_factory=trio.Event)
+    next_of: dict[str, int] = field(default_factory=dict)
+
+    def take(self, kind: str) -> tuple[Event, Event | None] | None:
+        """The next captured exchange of `kind` (``xhr`` or ``xhr_send``) not yet taken."""
+        start = self.next_of.get(kind, 0)
+        for i in range(start, len(self.exchanges)):
+            request, response = self.exchanges[i]
+            if (request.target or "").endswith("/" + kind):
+                self.next_of[kind] = i + 1
+                return request, response
+        return None
+
+    def mark(self, request: Event) -> None:
+        self.matched.add(request.index)
+        self.changed.set()
+        self.changed = trio.Event()
+
+    def released(self, response: Event) -> bool:
+        """True once every request the client made before `response` was matched."""
+        return all(
+            request.index in self.matched
+            for request, _ in self.exchanges
+            if request.index < response.index
+        )
+
+
+async def _read_http_request(stream: trio.SocketStream, buf: bytearray) -> tuple[str, bytes] | None:
+    """One request (``METHOD target``, body) from `stream`; None at end of stream."""
+    while b"\r\n\r\n" not in buf:
+        data = await stream.receive_some(65536)
+        if not data:
+            return None
+        buf += data
+    end = buf.index(b"\r\n\r\n")
+    head = bytes(buf[:end]).decode("latin-1").split("\r\n")
+    del buf[: end + 4]
+    length = 0
+    for line in head[1:]:
+        name, _, value = line.partition(":")
+        if name.strip().lower() == "content-length":
+            length = int(value.strip())
+    while len(buf) < length:
+        data = await stream.receive_some(65536)
+        if not data:
+            return None
+        buf += data
+    body = bytes(buf[:length])
+    del buf[:length]
+    return head[0].rsplit(" ", 1)[0], body
+
+
+def _response_bytes(response: Event) -> bytes:
+    head = f"HTTP/1.1 {response.status} {response.reason}\r\n"
+    head += "".join(f"{name}: {value}\r\n" for name, value in response.headers)
+    return (head + "\r\n").encode("latin-1") + (response.body or "").encode()
+
+
+async def _fake_xhr_server(
+    sc: Scenario, listener: trio.SocketListener, may_close: trio.Event, event_timeout: float
+) -> str | None:
+    """Play the Go server's XHR answers to our client's polls and sends, in capture order.
+
+    Connections are not paired (our client may spread its requests differently over TCP):
+    our polls take Go's polls in order and our sends Go's sends; a poll is answered once every
+    request the Go client made before that answer has been matched by one of ours.
+    """
+    from ._captures import http_exchanges
+    from ._replay import compare_text
+
+    exchanges = [(x.request, x.response) for x in http_exchanges([sc])]
+    script = _XHRScript(exchanges)
+    errors: list[str] = []
+    closes = [e.index for e in sc.events if e.dir == "c2s" and e.kind == "tcp-close"]
+    first_close = min(closes, default=len(sc.events))
+
+    async def handle(stream: trio.SocketStream) -> None:
+        buf = bytearray()
+        async with stream:
+            while True:
+                try:
+                    got = await _read_http_request(stream, buf)
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    return
+                if got is None:
+                    return
+                line, body = got
+                target = line.partition(" ")[2]
+                match = _XHR_TARGET.match(target)
+                if not line.startswith("POST ") or match is None:
+                    errors.append(f"unexpected request {line!r}")
+                    nursery.cancel_scope.cancel()
+                    return
+                taken = script.take(match.group(1))
+                if taken is None:
+                    if match.group(1) == "xhr":
+                        await trio.sleep_forever()  # a poll beyond the recording: held open
+                    errors.append(f"our client sent more than Go's: {line!r} {body[:60]!r}")
+                    nursery.cancel_scope.cancel()
+                    return
+                request, response = taken
+                where = f"event {request.index} (c2s http-request {request.target})"
+                if request.body or body:
+                    diff = compare_text(
+                        request.body or "", body.decode("utf-8", "replace"), what="payload"
+                    )
+                    if diff is not None:
+                        errors.append(f"{where}: {diff}")
+                        nursery.cancel_scope.cancel()
+                        return
+                script.mark(request)
+                if all(r.index in script.matched for r, _ in script.exchanges):
+                    may_close.set()
+                if response is None:
+                    continue
+                if response.index > first_close:
+                    await trio.sleep_forever()  # Go answered after its client had gone
+                while not script.released(response):
+                    await script.changed.wait()
+                try:
+                    await stream.send_all(_response_bytes(response))
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    return
+
+    with trio.move_on_after(event_timeout * 4) as scope:
+        async with trio.open_nursery() as nursery:
+
+            async def accept_all() -> None:
+                async with listener:
+                    while True:
+                        nursery.start_soon(handle, await listener.accept())
+
+            nursery.start_soon(accept_all)
+            await may_close.wait()
+            # our client has made every request Go's did; let it finish and close
+            await trio.sleep(0.2)
+            nursery.cancel_scope.cancel()
+    if errors:
+        return errors[0]
+    if scope.cancelled_caught:
+        missing = [r for r, _ in script.exchanges if r.index not in script.matched]
+        where = (
+            f"event {missing[0].index} ({missing[0].method} {missing[0].target})" if missing else ""
+        )
+        return f"our client did not make the request of {where} within {event_timeout * 4:g} s"
+    return None
 
 
 def _compare_output(sc: Scenario, result: list[Any], seen: list[Any]) -> str | None:

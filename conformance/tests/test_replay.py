@@ -190,12 +190,6 @@ async def test_our_client_sends_what_goclient_sent(name: str) -> None:
 
 
 async def test_client_role_skips_what_it_cannot_replay() -> None:
-    xhr = await replay_client_role(load_scenario("square-xhr"))
-    assert (xhr.status, xhr.detail) == (
-        "skip",
-        "XHR client role not replayed yet (our client's polls must first be paired with Go's "
-        "connections)",
-    )
     raw = await replay_client_role(load_scenario("sockjs-info"))
     assert (raw.status, raw.detail) == (
         "skip",
@@ -250,6 +244,29 @@ def test_cli_fails_on_a_tampered_capture(
     assert "arguments[0].result: want 61, got 16" in out
     assert "fail  client  square  [sockets]: call result: want 16, got 61" in out
     assert "replay: 0 passed, 2 failed, 0 skipped" in out
+
+
+@pytest.mark.parametrize("name", ["square-xhr", "fail-xhr"])
+async def test_our_xhr_client_sends_what_goclient_sent(name: str) -> None:
+    outcome = await replay_client_role(load_scenario(name))
+    assert (outcome.status, outcome.detail) == ("pass", "")
+    assert outcome.layer == "sockets, XHR requests paired by order"
+
+
+def test_cli_fails_when_our_xhr_client_would_send_other_things(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _copy(["square-xhr"], tmp_path)
+    path = tmp_path / "square-xhr.jsonl"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace(_in_jsonl('"method":"square'), _in_jsonl('"method":"squaRe')))
+    assert main(["replay", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert (
+        "fail  client  square-xhr  [sockets, XHR requests paired by order]: event 5 (c2s "
+        "http-request /kite/491/eb0c7f7d6649f3004f6d/xhr_send): payload message 0 (dnode): "
+        "method: want 'squaRe', got 'square'"
+    ) in out
 
 
 def test_cli_fails_when_our_client_would_send_other_things(
