@@ -31,10 +31,10 @@ import trio
 from kite import Auth, Config, Kite, KiteError, KiteKey
 
 from ._captures import CAPTURES_DIR, Event, Scenario
-from ._gomath import _recording_time, keys_dir
+from ._gomath import _recording_time, gomath_kite, keys_dir
 from ._replay_wire import ReplayError, ServerReader
 
-__all__ = ["replay_client_role_diff"]
+__all__ = ["goclient_command", "gomath_registering", "replay_client_role_diff"]
 
 _WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 _WS_TARGET = re.compile(r"^/kite/[0-9]{3}/[^/.]+/websocket$")
@@ -203,30 +203,19 @@ async def replay_client_role_diff(
     sc: Scenario, tolerated: set[str], *, captures: Path = CAPTURES_DIR, event_timeout: float = 5.0
 ) -> str | None:
     """Replay the Go server's side of `sc` at our client; the first difference, or None."""
-    argv = goclient_command(sc)
-    if argv is None:
-        raise ValueError(f"{sc.name}: no goclient command")
-    flags = _flags(argv)
     seen: list[Any] = []
-    args = json.loads(_arg_text(flags.get("args", "[]"), captures))
-    args = [_with_callbacks(a, [str(i)], seen) for i, a in enumerate(args)]
-    now = _recording_time(keys_dir(captures))
-    config = Config()
-    auth: Auth | None = None
-    if "kitekey" in flags:
-        raw_key = (keys_dir(captures) / Path(flags["kitekey"]).name).read_text()
-        config = config.with_kite_key(KiteKey.parse(raw_key, now=now))
-        auth = Auth("kiteKey", config.kite_key)
-    if "auth-type" in flags:
-        key = flags.get("auth-key", "")
-        if key.startswith("@"):
-            key = (keys_dir(captures) / Path(key[1:]).name).read_text().strip()
-        auth = Auth(flags["auth-type"], key)
-    transport: Literal["websocket", "xhr"] = (
-        "xhr" if flags.get("transport") == "xhr" else "websocket"
-    )
-    client = Kite("goclient", "1.0.0", config)
-    client.handle_func("client.hello", lambda r: "hello from go client")
+    argv = goclient_command(sc)
+    registering = gomath_registering(sc)
+    if argv is not None:
+        client, method, args, auth, transport = _goclient(argv, captures, seen)
+    elif registering is not None:
+        # gomath -register ws: Go's RegisterForever dials Kontrol with the kite key and calls
+        # register({"url": <register url>}); the heartbeats are the kite.heartbeat built-in.
+        client = gomath_kite(auth=True, captures=captures)
+        method, args = "register", [{"url": registering}]
+        auth, transport = Auth("kiteKey", client.config.kite_key), "websocket"
+    else:
+        raise ValueError(f"{sc.name}: no goclient or gomath -register ws during the capture")
 
     outcome: list[str | None] = []
     may_close = trio.Event()
@@ -256,15 +245,12 @@ async def replay_client_role_diff(
                     f"http://127.0.0.1:{port}/kite", transport=transport, auth=auth
                 ) as remote:
                     try:
-                        result.append(
-                            await remote.call(flags["method"], args, timeout=event_timeout)
-                        )
+                        result.append(await remote.call(method, args, timeout=event_timeout))
                     except KiteError as exc:
                         result.append(
                             {"error": {"type": exc.type, "message": exc.message, "code": exc.code}}
                         )
-                    with trio.move_on_after(event_timeout):
-                        await may_close.wait()
+                    await may_close.wait()  # bounded by the deadline above
             except (OSError, trio.BrokenResourceError) as exc:
                 result.append({"dial error": repr(exc)})
         with trio.move_on_after(event_timeout):
@@ -431,6 +417,44 @@ async def _fake_xhr_server(
             f"event {missing[0].index} ({missing[0].method} {missing[0].target})" if missing else ""
         )
         return f"our client did not make the request of {where} within {event_timeout * 4:g} s"
+    return None
+
+
+def _goclient(
+    argv: list[str], captures: Path, seen: list[Any]
+) -> tuple[Kite, str, list[Any], Auth | None, Literal["websocket", "xhr"]]:
+    """Our twin of a ``goclient`` command line: (kite, method, args, auth, transport)."""
+    flags = _flags(argv)
+    args = json.loads(_arg_text(flags.get("args", "[]"), captures))
+    args = [_with_callbacks(a, [str(i)], seen) for i, a in enumerate(args)]
+    now = _recording_time(keys_dir(captures))
+    config = Config()
+    auth: Auth | None = None
+    if "kitekey" in flags:
+        raw_key = (keys_dir(captures) / Path(flags["kitekey"]).name).read_text()
+        config = config.with_kite_key(KiteKey.parse(raw_key, now=now))
+        auth = Auth("kiteKey", config.kite_key)
+    if "auth-type" in flags:
+        key = flags.get("auth-key", "")
+        if key.startswith("@"):
+            key = (keys_dir(captures) / Path(key[1:]).name).read_text().strip()
+        auth = Auth(flags["auth-type"], key)
+    transport: Literal["websocket", "xhr"] = (
+        "xhr" if flags.get("transport") == "xhr" else "websocket"
+    )
+    client = Kite("goclient", "1.0.0", config)
+    client.handle_func("client.hello", lambda r: "hello from go client")
+    return client, flags["method"], args, auth, transport
+
+
+def gomath_registering(sc: Scenario) -> str | None:
+    """The ``-register-url`` of a ``gomath -register ws`` that ran during the capture."""
+    for step in sc.steps:
+        cmd = str(step.get("cmd", "")).split()
+        running = cmd[:1] == ["bin/gomath"] and bool(step.get("during_capture"))
+        registers = running and "-register" in cmd and "-register-url" in cmd
+        if registers and cmd[cmd.index("-register") + 1] == "ws":
+            return cmd[cmd.index("-register-url") + 1]
     return None
 
 

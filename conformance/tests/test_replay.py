@@ -246,6 +246,17 @@ def test_cli_fails_on_a_tampered_capture(
     assert "replay: 0 passed, 2 failed, 0 skipped" in out
 
 
+async def test_our_gomath_registers_like_go() -> None:
+    """gomath -register ws: register over its kite connection, answering kite.heartbeat."""
+    outcome = await replay_client_role(load_scenario("kontrol-register"))
+    assert (outcome.status, outcome.detail) == ("pass", "")
+    heartbeat = await replay_client_role(load_scenario("kontrol-heartbeat"))
+    assert (heartbeat.status, heartbeat.detail) == (
+        "skip",
+        "real time: 8 s of heartbeats; `replay --slow` runs it",
+    )
+
+
 @pytest.mark.parametrize("name", ["square-xhr", "fail-xhr"])
 async def test_our_xhr_client_sends_what_goclient_sent(name: str) -> None:
     outcome = await replay_client_role(load_scenario(name))
