@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -24,12 +25,15 @@ from kite import (
     Peer,
     Request,
     SendError,
+    ServerLimits,
 )
 from kite._http import (
     ConnectError,
     ConnectionClosedError,
     HandshakeError,
     HTTPLimits,
+    HTTPRequest,
+    open_http_server,
     open_ws_client,
 )
 
@@ -311,3 +315,53 @@ async def test_unknown_transport_is_refused() -> None:
     with pytest.raises(ValueError, match="transport 'carrier-pigeon' doesn't exists"):
         async with Kite("k", "1.0.0").dial("http://x/kite", transport="carrier-pigeon"):  # type: ignore[arg-type]
             pass
+
+
+async def test_dial_requests_are_shaped_like_gos() -> None:
+    seen: list[tuple[str, str, str | None, str | None]] = []
+    polls = 0
+
+    async def kite_endpoint(request: HTTPRequest) -> None:
+        nonlocal polls
+        seen.append(
+            (request.method, request.path, request.header("Origin"), request.header("Content-Type"))
+        )
+        if request.is_websocket_upgrade:
+            await request.respond(404, [], b"404 page not found\n")  # auto falls back to XHR
+            return
+        polls += 1
+        await request.respond(200, [], b"o\n" if polls == 1 else b'c[3000,"Go away!"]\n')
+
+    async with open_http_server("127.0.0.1", 0) as http:
+        http.handle_http("/kite", kite_endpoint)
+        async with client_kite().dial(http.url + "/kite", timeout=5) as remote:
+            assert remote.session_transport == "xhr"
+            with trio.fail_after(5):
+                await remote.peer.wait_closed()  # the second poll got the close frame
+    (ws_method, ws_path, ws_origin, _), (m1, p1, o1, ct1), (m2, p2, _, _) = seen
+    assert ws_method == "GET"
+    assert re.fullmatch(r"/kite/[1-9][0-9]{2}/[0-9a-f]{20}/websocket", ws_path)
+    assert ws_origin == http.url  # Go: the kite URL's scheme and host
+    assert (m1, m2, o1, ct1) == ("POST", "POST", None, "text/plain")  # no Origin on XHR
+    assert re.fullmatch(r"/kite/[1-9][0-9]{2}/[0-9a-f]{20}/xhr", p1)
+    assert p2 == p1
+    assert p1.split("/")[3] != ws_path.split("/")[3]  # fresh ids for every dial attempt
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_small_outbox_streams_callbacks_in_order(transport: Any) -> None:
+    # Every tick waits for room in a 2-message outbox: the writer must free it promptly.
+    async with (
+        math_kite().serve(host="127.0.0.1", port=0, limits=ServerLimits(outbox=2, inbox=1)) as s,
+        client_kite().dial(s.url, transport=transport, timeout=5) as remote,
+    ):
+        ticks: list[int] = []
+        with trio.fail_after(5):
+            assert await remote.tell("countdown", {"cb": ticks.append, "from": 300}) == "done"
+        assert ticks == list(range(300, 0, -1))
+
+
+async def test_run_prints_the_version_when_asked(capsys: pytest.CaptureFixture[str]) -> None:
+    config = Config.from_env({"KITE_VERSION": "1"}, kite_key=None)
+    await Kite("math", "1.2.3", config).run()  # returns at once, like Go's Run
+    assert capsys.readouterr().out == "1.2.3\n"

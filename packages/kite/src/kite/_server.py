@@ -168,9 +168,10 @@ class _RawWebSocketSession(SockJSPipe):
 class _Receiver:
     """Frames the session machine addressed to one receiver (a poll, a stream, a WebSocket)."""
 
-    __slots__ = ("done", "frames", "wakeup")
+    __slots__ = ("_session", "done", "frames", "wakeup")
 
-    def __init__(self) -> None:
+    def __init__(self, session: _Session) -> None:
+        self._session = session
         self.frames: deque[str] = deque()
         self.done = False
         self.wakeup = trio.Event()
@@ -183,7 +184,10 @@ class _Receiver:
         """The next frame to write, or None once the receiver is finished and drained."""
         while True:
             if self.frames:
-                return self.frames.popleft()
+                frame = self.frames.popleft()
+                if len(self.frames) + 1 >= self._session._limits.outbox:
+                    self._session._notify()  # a sender waiting for room may go on
+                return frame
             if self.done:
                 return None
             await self.wakeup.wait()
@@ -242,6 +246,9 @@ class _Session(SockJSPipe):
                 self.ended = self.finished = True
                 if self._table is not None and self._table.get(self.session_id) is self:
                     del self._table[self.session_id]
+        self._notify()
+
+    def _notify(self) -> None:
         self._changed.set()
         self._changed = trio.Event()
 
@@ -256,7 +263,7 @@ class _Session(SockJSPipe):
         rid = self.machine.attach(
             trio.current_time(), response_limit=response_limit, frame_overhead=frame_overhead
         )
-        receiver = self._receivers[rid] = _Receiver()
+        receiver = self._receivers[rid] = _Receiver(self)
         self._dispatch()
         return rid, receiver
 
@@ -319,8 +326,7 @@ class _Session(SockJSPipe):
             await self.wait_changed()
         message = self._inbox.popleft()
         if len(self._inbox) + 1 >= self._limits.inbox:
-            self._changed.set()  # a waiting deliver() may go on
-            self._changed = trio.Event()
+            self._notify()  # a waiting deliver() may go on
         return message
 
     async def aclose(self) -> None:
