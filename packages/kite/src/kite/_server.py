@@ -88,15 +88,19 @@ class ServerLimits:
             (default 1024); the wait ends when they go out or the session closes.
         inbox: messages delivered by `xhr_send`/`jsonp_send` and not yet read by the
             application before the sender waits (default 64; Go's xhr_send waits too).
+        sessions: HTTP (polling and streaming) sessions alive at once (default 10,000); a
+            request that would open one more is answered 503 `too many sessions` and nothing
+            else changes. WebSocket sessions are bounded by `HTTPLimits.max_connections`.
     """
 
-    __slots__ = ("inbox", "outbox")
+    __slots__ = ("inbox", "outbox", "sessions")
 
-    def __init__(self, *, outbox: int = 1024, inbox: int = 64) -> None:
-        if outbox < 1 or inbox < 0:
-            raise ValueError("outbox must be at least 1 and inbox not negative")
+    def __init__(self, *, outbox: int = 1024, inbox: int = 64, sessions: int = 10_000) -> None:
+        if outbox < 1 or inbox < 0 or sessions < 1:
+            raise ValueError("outbox and sessions must be at least 1 and inbox not negative")
         self.outbox = outbox
         self.inbox = inbox
+        self.sessions = sessions
 
 
 def kite_sockjs_options(config: object | None = None, **changes: object) -> sockjs.Options:
@@ -485,6 +489,10 @@ class SockJSEndpoint:
         head = plan.head
         session = self._sessions.get(session_id)
         if session is None:
+            if len(self._sessions) >= self.limits.sessions:
+                log.warning("refused a new SockJS session: %d sessions open", len(self._sessions))
+                await request.respond(503, _SHUTTING_DOWN_HEADERS, b"too many sessions\n")
+                return
             session = _Session(
                 session_id, writer.transport.value, self.options, self.limits, self._sessions
             )
