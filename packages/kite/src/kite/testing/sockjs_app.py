@@ -9,8 +9,8 @@ on one HTTP server; each is a `SockJSEndpoint` with its own options and session 
 * `/close`: closes every session at once with `c[3000,"Go away!"]`.
 
 Raw WebSocket (`<prefix>/websocket`) is on except where WebSocket is disabled; every service
-accepts hixie-76 WebSockets and escapes the characters the protocol wants escaped. Timings are the
-SockJS defaults the suite assumes (heartbeat 25 s, disconnect delay 5 s).
+accepts hixie-76 WebSockets and escapes the characters the protocol wants escaped. Timings are
+the SockJS defaults the suite assumes (heartbeat 25 s, disconnect delay 5 s).
 Run it with `python -m kite.testing.sockjs_app --port 8081` and point the suite at
 `http://localhost:8081`.
 """
