@@ -48,6 +48,7 @@ import sockjs
 
 from ._http import (
     ConnectionClosedError,
+    Hixie76Connection,
     HTTPLimits,
     HTTPRequest,
     HTTPServer,
@@ -57,6 +58,9 @@ from ._http import (
 )
 from ._http import Handler as HTTPHandler
 from ._session import PipeClosedError
+
+#: An RFC 6455 WebSocket or, with ``Options(hixie76=True)``, a hixie-76 one.
+_AnyWebSocket = WebSocketConnection | Hixie76Connection
 
 if TYPE_CHECKING:
     from ._kite import Kite
@@ -143,7 +147,7 @@ class SockJSPipe:
 class _RawWebSocketSession(SockJSPipe):
     """The raw `<prefix>/websocket` endpoint: one text message is one application message."""
 
-    def __init__(self, ws: WebSocketConnection, options: sockjs.Options) -> None:
+    def __init__(self, ws: _AnyWebSocket, options: sockjs.Options) -> None:
         self.session_id = ""
         self.transport = "raw_websocket"
         self._ws = ws
@@ -221,6 +225,7 @@ class _Session(SockJSPipe):
             trio.current_time(),
             heartbeat_delay=options.heartbeat_delay,
             disconnect_delay=options.disconnect_delay,
+            escape_unicode=options.escape_unicode,
         )
         self._limits = limits
         self._table = table
@@ -419,7 +424,12 @@ class SockJSEndpoint:
     # -- WebSocket ---------------------------------------------------------------------------
 
     async def _websocket(self, request: HTTPRequest, plan: sockjs.Upgrade) -> None:
-        ws = await request.accept_websocket()
+        # The plan is an Upgrade for a hixie-76 request only with Options(hixie76=True).
+        ws: _AnyWebSocket
+        if request.is_hixie76_upgrade:
+            ws = await request.accept_hixie76()
+        else:
+            ws = await request.accept_websocket()
         if plan.endpoint.kind is sockjs.EndpointKind.RAW_WEBSOCKET:
             await self._run_handler(_RawWebSocketSession(ws, self.options))
             return
@@ -439,9 +449,7 @@ class SockJSEndpoint:
             nursery.cancel_scope.cancel()
         await ws.abort()
 
-    async def _ws_writer(
-        self, ws: WebSocketConnection, receiver: _Receiver, flushed: trio.Event
-    ) -> None:
+    async def _ws_writer(self, ws: _AnyWebSocket, receiver: _Receiver, flushed: trio.Event) -> None:
         """Write the session's frames (`o`, `h`, `a[...]`, the close frame) until it is done;
         then drop TCP without a close frame, as sockjs-go does."""
         try:
@@ -454,7 +462,7 @@ class SockJSEndpoint:
             with trio.CancelScope(shield=True):
                 await ws.abort()
 
-    async def _ws_reader(self, ws: WebSocketConnection, session: _Session) -> None:
+    async def _ws_reader(self, ws: _AnyWebSocket, session: _Session) -> None:
         limit = self.options.max_payload_size
         while True:
             try:
