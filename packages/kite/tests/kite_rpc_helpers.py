@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from types import SimpleNamespace
 from typing import Any
 
 import trio
 
 import kite
-from kite import Kite, KiteError, MemoryPipe, Peer, Request, memory_pipe_pair
+from kite import Config, Kite, KiteError, MemoryPipe, Peer, Request, memory_pipe_pair
 
 
 class RecordingPipe:
@@ -35,12 +34,13 @@ class RecordingPipe:
         await self.inner.aclose()
 
 
-def math_kite(*, auth: bool = False, **kwargs: Any) -> Kite:
+def math_kite(*, auth: bool = False, config: Config | None = None, **kwargs: Any) -> Kite:
     """A kite named `math` serving the methods of the captures' Go `gomath` program.
 
     Without `auth`, authentication is disabled on every method (as `gomath` without `-auth`).
     """
-    k = Kite("math", "1.0.0", SimpleNamespace(disable_authentication=not auth), **kwargs)
+    config = (config or Config()).replace(disable_authentication=not auth)
+    k = Kite("math", "1.0.0", config, **kwargs)
     k.hostname = "vm"
 
     @k.handle("square")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -96,7 +95,7 @@ async def test_terminal_builtins_only_when_enabled() -> None:
         for name in ("kite.prompt", "kite.getPass"):
             with pytest.raises(MethodNotFoundError):
                 await client.tell(name, "? ")
-    enabled = Kite("t", "1.0.0", SimpleNamespace(), enable_terminal_builtins=True)
+    enabled = Kite("t", "1.0.0", enable_terminal_builtins=True)
     assert {"kite.prompt", "kite.getPass"} <= set(enabled.methods)
     assert "kite.notify" not in enabled.methods
 

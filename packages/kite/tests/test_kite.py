@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 import trio
+from kite_auth_support import ALICE_KEY, ROGUE_KEY, anchor_config
 from kite_rpc_helpers import client_kite, connected, math_kite
 
 from kite import (
     Auth,
+    AuthContext,
     AuthenticationError,
+    Config,
     GenericError,
     Kite,
-    KiteError,
     KiteIdentity,
     Peer,
     Request,
@@ -39,8 +39,12 @@ def test_identity_defaults_and_config() -> None:
     assert (k.username, k.environment, k.region) == ("unknown", "unknown", "unknown")
     assert len(k.id) == 36
     assert Kite("math", "1.0.0").id != k.id  # fresh per kite
-    cfg = SimpleNamespace(username="anchor", environment="prod", region="eu", id="fixed")
+    cfg = Config(username="anchor", environment="prod", region="eu", id="fixed")
     k = Kite("math", "1.0.0", cfg)
+    assert k.config is cfg
+    assert len(k.id) == 36
+    assert k.id != "fixed"  # Go: a fresh UUID, not the kite key's jti
+    k.id = cfg.id  # what a Go program does with `k.Id = cfg.Id`
     assert k.identity == KiteIdentity("math", "anchor", "fixed", "prod", "eu", "1.0.0", k.hostname)
     assert list(k.identity_json) == [
         "name",
@@ -55,29 +59,46 @@ def test_identity_defaults_and_config() -> None:
 
 
 async def test_authenticators_and_username() -> None:
-    server = math_kite(auth=True)
+    # gomath -auth: trusts the captures' Kontrol key; alice's kite key is signed by it.
+    server = math_kite(auth=True, config=anchor_config())
     seen: list[tuple[str, str]] = []
-
-    def kite_key(r: Request) -> str:
-        assert r.auth is not None
-        if r.auth.key != "good":
-            raise KiteError("kontrol key is not trusted")
-        return "alice"
-
-    server.authenticators["kiteKey"] = kite_key
     server.handle_func("who", lambda r: seen.append((r.username, r.client.kite.username)))
     server.handle_func("open", lambda r: r.username, auth=False)
-    async with connected(server, client_kite(), auth=Auth("kiteKey", "good")) as (c, s, _, _):
+    async with connected(server, client_kite(), auth=Auth("kiteKey", ALICE_KEY)) as (c, s, _, _):
         assert await c.tell("open") == "unknown"  # self-declared before authentication
         await c.tell("who")
         assert await c.tell("open") == "alice"  # the authenticated name replaced it
         assert s.kite.name == "goclient"
     assert seen == [("alice", "alice")]
-    async with connected(server, client_kite(), auth=Auth("kiteKey", "bad")) as (c, _, _, _):
+    async with connected(server, client_kite(), auth=Auth("kiteKey", ROGUE_KEY)) as (c, _, _, _):
         with pytest.raises(AuthenticationError) as info:
             await c.tell("who")
     assert info.value.message == "kiteKey: kontrol key is not trusted"
     assert len(info.value.id) == 16
+
+
+async def test_custom_authenticator_registry() -> None:
+    server = math_kite(auth=True)
+    server.handle_func("who", lambda r: r.username)
+
+    def session_id(ctx: AuthContext) -> str:
+        if ctx.key != "good":
+            raise AuthenticationError("unknown session")
+        assert ctx.local == server.identity
+        assert ctx.config is server.config
+        return "bob"
+
+    server.authenticators.register("sessionID", session_id)
+    async with connected(server, client_kite(), auth=Auth("sessionID", "good")) as (c, _, _, _):
+        assert await c.tell("who") == "bob"
+        c.auth = Auth("sessionID", "bad")
+        with pytest.raises(AuthenticationError) as refused:
+            await c.tell("who")
+        assert refused.value.message == "sessionID: unknown session"
+        c.auth = Auth("other", "x")
+        with pytest.raises(AuthenticationError) as unknown:
+            await c.tell("who")
+        assert unknown.value.message == "Unknown authentication type: other"
 
 
 async def test_custom_authenticate_hook() -> None:

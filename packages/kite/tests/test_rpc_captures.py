@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import trio
+from kite_auth_support import NOW, anchor_config
 from kite_rpc_helpers import client_kite, connected, math_kite
 
 from kite import Auth, Kite, KiteError, Request, memory_pipe_pair
@@ -76,21 +77,22 @@ SCENARIOS: list[tuple[str, str, list[Any] | None, Any]] = [
 ]
 
 
-def _refuse(reason: str) -> Any:
-    def authenticator(r: Request) -> str:
-        raise ValueError(reason)
+def _with_real_authenticators(server: Kite) -> Kite:
+    """gomath -auth -kitekey keys/anchor.kite.key: trust the captures' Kontrol (key and user
+    `anchor`) and judge every credential with the real authenticators, at a moment when the
+    captured keys and tokens are valid (the recording clock)."""
+    server.config = anchor_config().replace(
+        disable_authentication=server.config.disable_authentication
+    )
+    server.username = server.config.username
 
-    return authenticator
+    async def authenticate(r: Request) -> str:
+        return await server.authenticators.authenticate(
+            r.auth, local=server.identity, config=server.config, now=NOW
+        )
 
-
-#: Stand-ins for the real authenticators (the auth package's job): they give the verdicts the
-#: Go kite gave, so the pipeline's wrapping and the bytes around it can be compared.
-AUTHENTICATORS: dict[str, dict[str, Any]] = {
-    "auth-kitekey-ok": {"kiteKey": lambda r: "anchor"},
-    "auth-token-ok": {"token": lambda r: "anchor"},
-    "auth-untrusted-key": {"kiteKey": _refuse("kontrol key is not trusted")},
-    "auth-bad-signature": {"kiteKey": _refuse("crypto/rsa: verification error")},
-}
+    server.authenticate = authenticate
+    return server
 
 
 @pytest.mark.parametrize(("name", "method", "args", "expected"), SCENARIOS)
@@ -102,7 +104,7 @@ async def test_replay_matches_go_bytes(
     auth = request["authentication"]
     client = like(client_kite(), identity_of(captured["c2s"][0]))
     server = math_kite(auth=name.startswith("auth-"))
-    server.authenticators.update(AUTHENTICATORS.get(name, {}))
+    _with_real_authenticators(server)
     if any('"method":"client.hello"' in m for m in captured["s2c"]):
         like(server, identity_of(next(m for m in captured["s2c"] if "client.hello" in m)))
     connect = {"auth": Auth(auth["type"], auth["key"])} if auth else {}

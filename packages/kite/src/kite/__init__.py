@@ -5,6 +5,9 @@
 - Authentication and configuration: `Config` / `Config.from_env`, the kite.key file (`KiteKey`,
   `read_kite_key`, `write_kite_key`), Go duration strings, RSA PEM keys, JWT kite keys and tokens
   (`issue_kite_key`, `issue_token`, `parse_token`) and the callee-side `Authenticators`.
+- Serving and dialling: `Kite.serve` / `Kite.run` offer every SockJS transport under `/kite`
+  (`KiteServer`, `SockJSEndpoint`); `Kite.dial` connects over WebSocket or XHR polling
+  (`Client`), with Go's `auto` fallback and optional reconnection.
 - Errors: one tree under `KiteError`, keyed by Go's error `type` strings.
 """
 
@@ -21,6 +24,7 @@ from ._authenticators import (
 )
 from ._config import Config, Transport
 from ._configerrors import ConfigError, KiteKeyError
+from ._dial import Backoff, Client, ClientHook
 from ._duration import DurationError, format_duration, parse_duration
 from ._errors import (
     ArgumentError,
@@ -54,6 +58,14 @@ from ._kitekey import (
 )
 from ._peer import Peer, PeerLimits, open_peer
 from ._request import Request
+from ._server import (
+    KiteServer,
+    ServerLimits,
+    SockJSEndpoint,
+    SockJSPipe,
+    kite_sockjs_options,
+    open_kite_server,
+)
 from ._session import MemoryPipe, MessagePipe, PipeClosedError, memory_pipe_pair
 from ._throttle import TokenBucket
 from ._tokens import (
@@ -87,6 +99,9 @@ __all__ = [
     "AuthenticationError",
     "Authenticator",
     "Authenticators",
+    "Backoff",
+    "Client",
+    "ClientHook",
     "Config",
     "ConfigError",
     "DisconnectError",
@@ -105,6 +120,7 @@ __all__ = [
     "KiteKey",
     "KiteKeyAuthenticator",
     "KiteKeyError",
+    "KiteServer",
     "KiteTimeoutError",
     "MemoryPipe",
     "MessagePipe",
@@ -118,6 +134,9 @@ __all__ = [
     "Request",
     "RequestLimitError",
     "SendError",
+    "ServerLimits",
+    "SockJSEndpoint",
+    "SockJSPipe",
     "TokenAuthenticator",
     "TokenBucket",
     "TokenError",
@@ -133,8 +152,10 @@ __all__ = [
     "issue_token",
     "kite_home",
     "kite_key_path",
+    "kite_sockjs_options",
     "load_kite_key",
     "memory_pipe_pair",
+    "open_kite_server",
     "open_peer",
     "parse_duration",
     "parse_private_key",

@@ -26,20 +26,32 @@ import logging
 import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import trio
 
 import dnode
 
+from ._authenticators import Authenticators
+from ._config import Config
 from ._envelope import EnvelopeError, error_json, parse_envelope
-from ._errors import AuthenticationError, KiteError, RequestLimitError, SendError
+from ._errors import RequestLimitError, SendError
 from ._handlers import FinalFunc, Handler, Method, MethodHandling, run_chain
 from ._peer import Peer, PeerLimits, open_peer
 from ._request import Request, new_request_id
 from ._session import MessagePipe
 from .protocol import Auth, KiteIdentity
+
+if TYPE_CHECKING:
+    import ssl
+
+    import sockjs
+
+    from ._dial import Client, ClientHook
+    from ._http import Handler as HTTPHandler
+    from ._http import HTTPLimits
+    from ._server import KiteServer, ServerLimits
 
 __all__ = ["AuthenticateHook", "Kite"]
 
@@ -51,11 +63,6 @@ AuthenticateHook = Callable[[Request], "str | Awaitable[str]"]
 PeerHook = Callable[[Peer], Any]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
-
-
-def _config_str(config: object | None, name: str, default: str) -> str:
-    value = getattr(config, name, None)
-    return value if isinstance(value, str) and value else default
 
 
 def _error(type_: str, message: str, request_id: str) -> dict[str, str]:
@@ -74,10 +81,11 @@ class Kite:
     Args:
         name: the kite's name (non-empty).
         version: a three-part version, e.g. `"1.0.0"` (parts are not checked to be numeric).
-        config: optional configuration object; these attributes are read when present:
-            `username`, `environment`, `region` (default `"unknown"`), `id` (default a fresh
-            UUID4, as Go), `hostname` (default the host name), `disable_authentication`
-            (default false; captured per method at registration, as Go).
+        config: the kite's `Config` (default `Config()`): identity (`username`,
+            `environment`, `region`), `disable_authentication` (captured per method at
+            registration, as Go), the trusted Kontrol key/user the authenticators check, the
+            listen address of `run()`, SockJS timings and the kite key `dial()` sends. The id
+            is a fresh UUID4 per kite, as in Go (not `config.id`; assign `kite.id` to change).
         limits: per-connection `PeerLimits` (default `PeerLimits()`).
         enable_terminal_builtins: also serve `kite.prompt` and `kite.getPass`, which read this
             process's terminal on a remote caller's request. Unsafe; off by default.
@@ -91,7 +99,7 @@ class Kite:
         self,
         name: str,
         version: str,
-        config: object | None = None,
+        config: Config | None = None,
         *,
         limits: PeerLimits | None = None,
         enable_terminal_builtins: bool = False,
@@ -102,20 +110,22 @@ class Kite:
             raise ValueError("kite: version must be 3-digits semantic version")
         self.name = name
         self.version = version
+        config = config if config is not None else Config()
+        #: The configuration; the authenticators read the current value on every request.
         self.config = config
-        self.username = _config_str(config, "username", "unknown")
-        self.environment = _config_str(config, "environment", "unknown")
-        self.region = _config_str(config, "region", "unknown")
-        self.id = _config_str(config, "id", "") or str(uuid.uuid4())
-        self.hostname = _config_str(config, "hostname", "") or socket.gethostname()
+        self.username = config.username or "unknown"
+        self.environment = config.environment or "unknown"
+        self.region = config.region or "unknown"
+        self.id = str(uuid.uuid4())
+        self.hostname = socket.gethostname()
         #: Methods registered from now on need authentication unless this is true (§4.7).
-        self.disable_authentication = bool(getattr(config, "disable_authentication", False))
+        self.disable_authentication = config.disable_authentication
         #: `MethodHandling` captured by methods registered from now on.
         self.method_handling = MethodHandling.RETURN_METHOD
         self.limits = limits if limits is not None else PeerLimits()
-        #: Authenticators by `authentication.type` (`kiteKey`, `token`, custom), used by the
-        #: default `authenticate`; each returns the username or raises.
-        self.authenticators: dict[str, AuthenticateHook] = {}
+        #: Authenticators by `authentication.type` (`kiteKey`, `token`, custom: `register`),
+        #: used by the default `authenticate` with this kite's identity and `config`.
+        self.authenticators = Authenticators()
         #: The authentication hook: `fn(request) -> username`, raising `AuthenticationError`.
         self.authenticate: AuthenticateHook = self._authenticate
         self._methods: dict[str, Method] = {}
@@ -126,6 +136,10 @@ class Kite:
         self._on_disconnect: list[PeerHook] = []
         self._on_first_request: list[PeerHook] = []
         self._heartbeat_scope: trio.CancelScope | None = None
+        self._http_routes: list[tuple[str, Any, bool]] = []
+        self._servers: list[KiteServer] = []
+        self._in_flight = 0  # method requests being served, on every connection
+        self._idle_lot = trio.lowlevel.ParkingLot()
 
         from ._builtins import register_builtins
 
@@ -287,25 +301,127 @@ class Kite:
             yield peer
 
     # ----------------------------------------------------------------------------------------
+    # serving and dialling over the network (SockJS, see `_server` and `_dial`)
+
+    def handle_http(self, prefix: str, handler: HTTPHandler, *, exact: bool = False) -> None:
+        """Serve HTTP requests whose path starts with `prefix` (Go's `HandleHTTP`).
+
+        `handler` is `async def handler(request: kite._http.HTTPRequest) -> None`; it applies
+        to running servers and to those started later. `/kite` is the SockJS endpoint.
+        """
+        self._http_routes.append((prefix, handler, exact))
+        for server in self._servers:
+            server.handle_http(prefix, handler, exact=exact)
+
+    def serve(
+        self,
+        host: str | None = None,
+        port: int | None = None,
+        *,
+        options: sockjs.Options | None = None,
+        http_limits: HTTPLimits | None = None,
+        limits: ServerLimits | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        grace_period: float = 5.0,
+    ) -> AbstractAsyncContextManager[KiteServer]:
+        """`async with kite.serve(host, port) as server:` serve this kite for the block.
+
+        Every SockJS transport is offered under `/kite` (`server.url`); each session is
+        served like `accept`. Leaving the block stops accepting, lets requests in flight
+        finish for up to `grace_period` seconds, then closes every session.
+
+        Args:
+            host: address to bind (default `config.ip`, Go's `0.0.0.0`).
+            port: TCP port (default `config.port`; 0 = any free port, see `server.port`).
+            options: SockJS options (default `kite_sockjs_options(config)`: Go kite's 10 s
+                heartbeat and disconnect delay, 128 KiB streaming responses).
+            http_limits: HTTP/WebSocket limits (`HTTPLimits()` defaults).
+            limits: per-session buffers (`ServerLimits()` defaults).
+            ssl_context: serve HTTPS/WSS.
+            grace_period: seconds in-flight requests get at shutdown.
+        """
+        from ._server import open_kite_server
+
+        return open_kite_server(
+            self,
+            self.config.ip if host is None else host,
+            self.config.port if port is None else port,
+            options=options,
+            http_limits=http_limits,
+            limits=limits,
+            ssl_context=ssl_context,
+            grace_period=grace_period,
+        )
+
+    async def run(
+        self, *, task_status: trio.TaskStatus[KiteServer] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Serve on `config.ip:config.port` until cancelled (Go's `Kite.Run`).
+
+        With `nursery.start(kite.run)` the started value is the `KiteServer`.
+        """
+        async with self.serve() as server:
+            task_status.started(server)
+            await trio.sleep_forever()
+
+    def dial(
+        self,
+        url: str,
+        *,
+        transport: Literal["auto", "websocket", "xhr"] | None = None,
+        timeout: float | None = None,
+        auth: Auth | Literal["default"] | None = "default",
+        reconnect: bool = False,
+        remote: KiteIdentity | None = None,
+        limits: HTTPLimits | None = None,
+        on_connect: ClientHook | None = None,
+        on_disconnect: ClientHook | None = None,
+    ) -> AbstractAsyncContextManager[Client]:
+        """`async with kite.dial(url) as remote:` connect to the kite at `url` (Go's `Dial`).
+
+        See `kite._dial.dial` for the arguments; `remote.tell(method, *args)` calls it, and
+        it may call this kite's methods over the same session.
+        """
+        from ._dial import dial
+
+        return dial(
+            self,
+            url,
+            transport=transport,
+            timeout=timeout,
+            auth=auth,
+            reconnect=reconnect,
+            remote=remote,
+            limits=limits,
+            on_connect=on_connect,
+            on_disconnect=on_disconnect,
+        )
+
+    # ----------------------------------------------------------------------------------------
     # the callee pipeline
 
     async def _authenticate(self, request: Request) -> str:
-        """Default `authenticate`: dispatch on `authentication.type` to `authenticators`."""
-        auth = request.auth
-        if auth is None:
-            raise AuthenticationError("No authentication information is provided")
-        authenticator = self.authenticators.get(auth.type)
-        if authenticator is None:
-            raise AuthenticationError(f"Unknown authentication type: {auth.type}")
-        try:
-            username = await _maybe_await(authenticator(request))
-        except Exception as exc:
-            text = exc.message if isinstance(exc, KiteError) else str(exc)
-            raise AuthenticationError(f"{auth.type}: {text}") from exc
-        return str(username)
+        """Default `authenticate`: `authenticators` with this kite's identity and config."""
+        return await self.authenticators.authenticate(
+            request.auth, local=self.identity, config=self.config
+        )
 
     async def _serve_request(self, peer: Peer, message: dnode.Message) -> None:
         """Serve one incoming method request on `peer` (never raises for bad input)."""
+        self._in_flight += 1
+        try:
+            await self._serve_one(peer, message)
+        finally:
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._idle_lot.unpark_all()
+
+    async def _wait_idle(self) -> None:
+        """Wait until no method request is being served (graceful shutdown)."""
+        while self._in_flight:
+            await self._idle_lot.park()
+
+    async def _serve_one(self, peer: Peer, message: dnode.Message) -> None:
         name = message.method
         assert isinstance(name, str)
         arguments = dnode.unscrub(
