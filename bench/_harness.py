@@ -131,6 +131,7 @@ class Result:
     note: str = ""
     meets_goal: bool | None = None
     skipped: str | None = None
+    failed: str | None = None
     compare_to: str | None = None
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
 
@@ -195,6 +196,19 @@ def run_scenario(scenario: Scenario, *, smoke: bool = False) -> Result:
             skipped=str(exc) or "skipped",
             compare_to=scenario.compare_to,
         )
+    except Exception as exc:  # reported in the table and the exit status, the run goes on
+        failure = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+        print(f"  {scenario.name} FAILED: {failure}", file=sys.stderr)
+        return Result(
+            scenario.name,
+            scenario.unit,
+            0.0,
+            [],
+            0,
+            scenario.goal,
+            failed=failure,
+            compare_to=scenario.compare_to,
+        )
     per_op = m.seconds / m.ops if m.ops else 0.0
     lat = list(m.latencies)
     meets = m.meets_goal
@@ -236,8 +250,9 @@ def table(results: Sequence[Result]) -> str:
     """The results as a fixed-width text table (ratios to ``compare_to`` cases follow)."""
     rows = [("benchmark", "median", "per second", "p50", "p99", "goal/s", "")]
     for r in results:
-        if r.skipped is not None:
-            rows.append((r.name, "-", "-", "", "", "", f"SKIPPED: {r.skipped}"))
+        if r.skipped is not None or r.failed is not None:
+            why = f"SKIPPED: {r.skipped}" if r.failed is None else f"FAILED: {r.failed}"
+            rows.append((r.name, "-", "-", "", "", "", why))
             continue
         ok = r.meets_goal
         if ok is None and r.goal is not None:
@@ -264,11 +279,11 @@ def table(results: Sequence[Result]) -> str:
         lines.append("  ".join(cells).rstrip())
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
-    by_name = {r.name: r for r in results if r.skipped is None}
+    by_name = {r.name: r for r in results if r.median_s > 0}
     ratios = [
         f"  {r.name}: {r.per_second / by_name[r.compare_to].per_second:.2f}x {r.compare_to}"
         for r in results
-        if r.skipped is None and r.compare_to in by_name
+        if r.median_s > 0 and r.compare_to in by_name
     ]
     if ratios:
         lines += ["", "ratios (calls/s of the case / calls/s of the reference):", *ratios]
@@ -332,7 +347,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(table(results))
     print(f"machine reference: sum(range(1000)) takes {speed:.1f} us here (~8 us on a fast core)")
     if args.no_save:
-        return 0
+        return 1 if any(r.failed for r in results) else 0
     now = dt.datetime.now(dt.UTC)
     out = args.out or RESULTS / f"{now:%Y%m%dT%H%M%SZ}{'-smoke' if args.smoke else ''}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -356,6 +371,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "note": r.note,
                 "meets_goal": r.meets_goal,
                 "skipped": r.skipped,
+                "failed": r.failed,
                 "compare_to": r.compare_to,
                 "extra": r.extra,
             }
@@ -364,4 +380,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     out.write_text(json.dumps(doc, indent=2) + "\n")
     print(f"results written to {out}")
-    return 0
+    return 1 if any(r.failed for r in results) else 0

@@ -25,6 +25,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -86,41 +87,53 @@ def rss_bytes(pid: int) -> int:
 
 @contextlib.contextmanager
 def serve_process(argv: Sequence[str], *, timeout: float = 30.0) -> Iterator[Peer]:
-    """Start a server program and yield it once it printed its ``listening on`` line."""
-    proc = subprocess.Popen(
-        list(argv),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=ROOT,
-    )
-    assert proc.stdout is not None
-    assert proc.stderr is not None
-    try:
-        seen = b""
-        deadline = time.monotonic() + timeout
-        with selectors.DefaultSelector() as sel:
-            sel.register(proc.stdout, selectors.EVENT_READ)
-            while (match := _LISTENING.search(seen)) is None:
-                left = deadline - time.monotonic()
-                if left <= 0 or not sel.select(left):
-                    raise RuntimeError(f"{argv[0]} did not start in {timeout} s: {seen!r}")
-                chunk = os.read(proc.stdout.fileno(), 4096)
-                if not chunk:
-                    err = proc.stderr.read().decode(errors="replace")[-2000:]
-                    raise RuntimeError(f"{argv[0]} exited before listening: {err}")
-                seen += chunk
-        yield Peer(match[1].decode(), proc.pid, match[2].decode(), int(match[3]))
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        proc.stdout.close()
-        proc.stderr.close()
+    """Start a server program and yield it once it printed its ``listening on`` line.
+
+    Its stderr goes to a scratch file (quoted when it fails to start) and its later stdout is
+    drained by a thread, so a chatty peer never blocks on a full pipe.
+    """
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            cwd=ROOT,
+        )
+        assert proc.stdout is not None
+        try:
+            seen = b""
+            deadline = time.monotonic() + timeout
+            with selectors.DefaultSelector() as sel:
+                sel.register(proc.stdout, selectors.EVENT_READ)
+                while (match := _LISTENING.search(seen)) is None:
+                    left = deadline - time.monotonic()
+                    if left <= 0 or not sel.select(left):
+                        raise RuntimeError(f"{argv[0]} did not start in {timeout} s: {seen!r}")
+                    chunk = os.read(proc.stdout.fileno(), 4096)
+                    if not chunk:
+                        proc.wait(5)
+                        errors.seek(0)
+                        text = errors.read().decode(errors="replace")[-2000:]
+                        raise RuntimeError(f"{argv[0]} exited before listening: {text}")
+                    seen += chunk
+            threading.Thread(target=_drain, args=(proc.stdout.fileno(),), daemon=True).start()
+            yield Peer(match[1].decode(), proc.pid, match[2].decode(), int(match[3]))
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            proc.stdout.close()
+
+
+def _drain(fd: int) -> None:
+    with contextlib.suppress(OSError):
+        while os.read(fd, 65536):
+            pass
 
 
 def python_peer(module: str, *args: str) -> list[str]:

@@ -20,6 +20,7 @@ def test_every_case_runs_and_the_table_lists_it() -> None:
         close_shared()
     for r in results:
         assert isinstance(r, Result)
+        assert r.failed is None, f"{r.name}: {r.failed}"
         assert r.skipped is not None or r.median_s > 0, r.name
     text = table(results)
     for c in cases:
@@ -88,3 +89,13 @@ def test_a_case_below_its_goal_is_flagged() -> None:
         repeat=1,
     )
     assert "BELOW GOAL" in table([slow])
+
+
+def _broken(smoke: bool) -> Measurement:
+    raise RuntimeError("peer went away")
+
+
+def test_a_failing_scenario_is_reported_and_the_run_goes_on() -> None:
+    result = run_scenario(Scenario("x.broken", _broken))
+    assert result.failed == "RuntimeError: peer went away"
+    assert "FAILED: RuntimeError: peer went away" in table([result])
