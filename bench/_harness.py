@@ -197,8 +197,9 @@ def run_scenario(scenario: Scenario, *, smoke: bool = False) -> Result:
             compare_to=scenario.compare_to,
         )
     except Exception as exc:  # reported in the table and the exit status, the run goes on
+        while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+            exc = exc.exceptions[0]  # type: ignore[assignment]
         failure = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
-        print(f"  {scenario.name} FAILED: {failure}", file=sys.stderr)
         return Result(
             scenario.name,
             scenario.unit,
@@ -339,7 +340,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             results.append(result)
             if not args.smoke:
                 rate = f"{result.per_second:,.0f}/s {result.note}"
-                print(f"  {case.name}: {result.skipped or rate}", file=sys.stderr, flush=True)
+                what = result.skipped or (f"FAILED: {result.failed}" if result.failed else rate)
+                print(f"  {case.name}: {what}", file=sys.stderr, flush=True)
     finally:
         if "bench._peers" in sys.modules:
             sys.modules["bench._peers"].close_shared()

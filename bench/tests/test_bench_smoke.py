@@ -99,3 +99,12 @@ def test_a_failing_scenario_is_reported_and_the_run_goes_on() -> None:
     result = run_scenario(Scenario("x.broken", _broken))
     assert result.failed == "RuntimeError: peer went away"
     assert "FAILED: RuntimeError: peer went away" in table([result])
+
+
+def _broken_in_a_nursery(smoke: bool) -> Measurement:
+    raise ExceptionGroup("nursery", [RuntimeError("closed by server")])
+
+
+def test_a_failure_inside_one_task_group_names_the_real_error() -> None:
+    result = run_scenario(Scenario("x.group", _broken_in_a_nursery))
+    assert result.failed == "RuntimeError: closed by server"
