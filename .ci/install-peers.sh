@@ -122,7 +122,6 @@ fi
 } >> .ci/env
 echo "install-peers: PostgreSQL $PG_MAJOR ready on 127.0.0.1:$PG_PORT (database kite)"
 
-
 # ---------------------------------------------------------------------------------------------
 # Go peers (conformance/go): the real koding/kite programs gomath, goclient, gokontrol, goquery.
 # With `go` present: download the pinned modules (warms the module cache) and build the programs

@@ -20,6 +20,7 @@ from conformance._gopeers import (
     PROGRAMS,
     GoBuild,
     GoPeerError,
+    GoResult,
     go_peers_or_skip,
     kite_module_dir,
     open_go_peer,
@@ -27,6 +28,20 @@ from conformance._gopeers import (
 )
 
 pytestmark = pytest.mark.go
+
+
+async def _goclient(go_build: GoBuild, args: list[str]) -> GoResult:
+    """Run goclient; over XHR, once more if Go's XHR client lost its call.
+
+    Go's XHR client sometimes never sees the answer to its one call when the machine is loaded
+    (the server detaches a finished poll late; see captures/FORMAT.md): a Go quirk, not what
+    these tests are about, so one retry is allowed for it and only for it.
+    """
+    run = ["-timeout", "10s", *args]
+    result = await run_go_program(go_build, "goclient", run, time_limit=20)
+    if "xhr" in args and result.returncode == 1 and '"type":"timeout"' in result.stdout:
+        result = await run_go_program(go_build, "goclient", run, time_limit=20)
+    return result
 
 
 @pytest.fixture(scope="module")
@@ -46,9 +61,8 @@ async def test_go_client_squares_on_go_kite(go_build: GoBuild, transport: str) -
     with trio.fail_after(60):
         async with open_go_peer(go_build, "gomath", "-quiet") as math:
             assert math.host == "127.0.0.1"
-            result = await run_go_program(
+            result = await _goclient(
                 go_build,
-                "goclient",
                 ["-url", math.url, "-transport", transport, "-method", "square", "-args", "[4]"],
             )
     assert (result.returncode, result.stdout) == (0, "16\n"), result.stderr
@@ -221,9 +235,34 @@ async def test_go_peers_print_what_was_recorded(
     with trio.fail_after(60):
         async with open_go_peer(go_build, "gomath", "-quiet", *map(_local_path, server)) as math:
             args = [math.url if a.startswith("http://127.0.0.1:13636") else a for a in client]
-            result = await run_go_program(go_build, "goclient", [_local_path(a) for a in args])
+            result = await _goclient(go_build, [_local_path(a) for a in args])
     assert result.returncode == rc, result.stderr
     assert _normalised(result.stdout) == _normalised(stdout)
     if go_build.toolchain != "local":  # Go 1.19's JSON escapes, byte for byte
         expected = re.sub(r'"id":"[0-9a-f]{16}"', '"id":""', stdout)
         assert re.sub(r'"id":"[0-9a-f]{16}"', '"id":""', result.stdout) == expected
+
+
+async def test_go_kontrol_initial_issues_a_kite_key(go_build: GoBuild, tmp_path: Path) -> None:
+    """`gokontrol -initial` (no database needed) signs a kite key with Kontrol's private key."""
+    jwt = pytest.importorskip("jwt")
+    out = tmp_path / "alice.kite.key"
+    result = await run_go_program(
+        go_build,
+        "gokontrol",
+        [
+            "-initial",
+            "-username", "alice",
+            "-kontrol-url", "http://127.0.0.1:4000/kite",
+            "-public-key", str(KEYS / "kontrol.pub"),
+            "-private-key", str(KEYS / "kontrol.pem"),
+            "-out", str(out),
+        ],
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    public = (KEYS / "kontrol.pub").read_text()
+    claims = jwt.decode(out.read_text(), public, algorithms=["RS256"])
+    assert claims["iss"] == claims["sub"] == "alice"
+    assert claims["kontrolURL"] == "http://127.0.0.1:4000/kite"
+    assert claims["kontrolKey"] == public.strip()
+    assert set(claims) == {"iss", "sub", "iat", "jti", "kontrolURL", "kontrolKey"}
