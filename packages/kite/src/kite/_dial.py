@@ -261,24 +261,28 @@ class Client:
         pipe: MessagePipe | None,
         task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
     ) -> None:
-        started = False
+        started = pipe is None  # reconnecting: the block starts at once, calls wait (DialForever)
+        if started:
+            task_status.started()
         while True:
             if pipe is None:
                 pipe = await self._dial_forever()
-            async with self.local_kite.connect_pipe(
-                pipe, auth=self.auth, remote=self.remote
-            ) as peer:
-                self._peer = peer
-                self._connected.set()
-                if not started:
-                    started = True
-                    task_status.started()
-                await _call_hooks(self._on_connect, self)
-                await peer.wait_closed()
-            self._connected = trio.Event()
-            pipe = None
-            with trio.CancelScope(shield=True):
-                await _call_hooks(self._on_disconnect, self)
+            try:
+                async with self.local_kite.connect_pipe(
+                    pipe, auth=self.auth, remote=self.remote
+                ) as peer:
+                    self._peer = peer
+                    self._connected.set()
+                    if not started:
+                        started = True
+                        task_status.started()
+                    await _call_hooks(self._on_connect, self)
+                    await peer.wait_closed()
+            finally:
+                self._connected = trio.Event()
+                pipe = None
+                with trio.CancelScope(shield=True):
+                    await _call_hooks(self._on_disconnect, self)
             if not self.reconnect or self._closing:
                 return
 
@@ -314,8 +318,9 @@ async def dial(
             poll's answer); default `config.handshake_timeout` / `config.timeout` (15 s).
         auth: credentials sent with every call; by default a `kiteKey` auth with the
             configured kite key (`config.kite_key`), or none when there is no key.
-        reconnect: redial with back-off whenever the session ends (and until the first dial
-            succeeds), Go's `DialForever`.
+        reconnect: redial with back-off whenever the session ends, Go's `DialForever`: the
+            block starts at once and the first dial is retried in the background too; calls
+            wait for a session (bounded by their timeout).
         remote: the remote kite's identity, if known (e.g. from Kontrol).
         limits: HTTP/WebSocket limits of the client side.
         on_connect: hook run after every (re)connection, `fn(client)`.

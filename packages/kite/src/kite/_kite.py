@@ -358,8 +358,12 @@ class Kite:
     ) -> None:
         """Serve on `config.ip:config.port` until cancelled (Go's `Kite.Run`).
 
-        With `nursery.start(kite.run)` the started value is the `KiteServer`.
+        With `nursery.start(kite.run)` the started value is the `KiteServer`. As in Go, with
+        `config.print_version` (`KITE_VERSION` set) it prints the version and returns.
         """
+        if self.config.print_version:
+            print(self.version)
+            return
         async with self.serve() as server:
             task_status.started(server)
             await trio.sleep_forever()

@@ -6,30 +6,35 @@ How this works (PROTOCOL.md §1, §2):
   request it asks the sans-IO `sockjs.plan_request` what to do and does it:
   - `Reply`: write the response (welcome, info, iframe, pre-flights, 404/405/500s);
   - `Upgrade`: complete the WebSocket handshake and run a **new, unregistered** session over
-    it (`_WebSocketSession`: `o` at once, `h` every `heartbeat_delay`, each incoming message a
-    JSON array of strings, each outgoing one `a["..."]`); the raw `<prefix>/websocket`
-    endpoint carries bare messages (`_RawWebSocketSession`);
-  - `Receive`: find or create the HTTP session (`_HTTPSession`, kept in a table by session
-    id), attach the request as its one receiver and write frames (`o`, `a[...]`, `h`,
-    `c[...]`) wrapped for the transport, one per poll or until the response limit;
+    it (sockjs-go: ids may repeat); the raw `<prefix>/websocket` endpoint carries bare
+    messages (`_RawWebSocketSession`);
+  - `Receive`: find or create the HTTP session (kept in a table by session id) and attach
+    the request as a receiver, writing the frames the session gives it, wrapped for the
+    transport (one per poll, or until the response limit for streaming);
   - `Deliver`: hand `xhr_send`/`jsonp_send` messages to the session (waiting while the
     application is behind: back-pressure), or 404 if there is none.
+* A session (`_Session`) is the sans-IO `sockjs.ServerSession` state machine driven by trio:
+  every input (receiver attached or gone, client payload, application message, close) goes
+  to the machine and its events are dispatched at once (frames to the receiver's queue,
+  messages to the inbox, end of stream, forget the id); one task per session sleeps until
+  the machine's `next_deadline()` and calls `tick()` (heartbeats `h`, expiry
+  `disconnect_delay` after the last receiver left). For a WebSocket, a writer task drains the
+  socket's receiver queue and a reader task decodes client payloads; a bad payload or a read
+  error `fail()`s the session (sockjs-go's empty frame, then TCP is dropped), and when the
+  application closes a live session the client gets `c[3000,"Go away!"]` and TCP drops.
 * Every session, whatever carries it, is handed to the endpoint's session handler as a
-  `MessagePipe`; for a kite that is `Kite.accept`. Each HTTP session lives in a task of the
-  endpoint's nursery that also keeps its timer: `disconnect_delay` after its last receiver
-  left (or it was created) without a new one, the session expires: the application sees the
-  end of the stream and the id is forgotten. A receiver whose client goes away closes its
-  session at once (sockjs-go). When the application closes a session that is still up, the
-  receiver gets `c[3000,"Go away!"]` (on WebSocket: then TCP is dropped, as Go does).
+  `MessagePipe`; for a kite that is `Kite.accept`.
 * `open_kite_server` runs the HTTP server, the endpoint at `/kite` and the kite's extra
-  routes. Leaving it stops accepting; each session waits until the kite has no request in
-  flight and is then closed, and whatever is still running after `grace_period` is cancelled.
+  routes. Closing (`KiteServer.aclose`, or leaving the block) refuses new sessions (503),
+  waits up to `grace_period` for the kite's requests in flight, then closes every session
+  (their handlers are cancelled) and cancels whatever HTTP handler is still running.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import secrets
 import ssl
 from collections import deque
@@ -70,6 +75,7 @@ log = logging.getLogger("kite.server")
 #: What runs one SockJS session: `await handler(pipe)`; the session ends when it returns.
 SessionHandler = Callable[["SockJSPipe"], Awaitable[None]]
 
+_SHUTTING_DOWN_HEADERS = [("Content-Type", "text/plain; charset=utf-8")]
 _PIPE_GONE = (trio.BrokenResourceError, trio.ClosedResourceError, trio.EndOfChannel)
 
 
@@ -77,9 +83,9 @@ class ServerLimits:
     """Per-session buffers of the SockJS server (beyond `HTTPLimits` and `sockjs.Options`).
 
     Attributes:
-        outbox: messages the application may queue for an HTTP session with no receiver
-            attached before its `send` waits (default 1024); the wait ends when a receiver
-            takes them or the session closes.
+        outbox: messages (frames) the application may have waiting for a session's client
+            (no receiver attached, or a receiver still writing) before its `send` waits
+            (default 1024); the wait ends when they go out or the session closes.
         inbox: messages delivered by `xhr_send`/`jsonp_send` and not yet read by the
             application before the sender waits (default 64; Go's xhr_send waits too).
     """
@@ -130,66 +136,6 @@ class SockJSPipe:
         raise NotImplementedError
 
 
-class _WebSocketSession(SockJSPipe):
-    """A SockJS session over one WebSocket: `a[...]` frames out, JSON string arrays in."""
-
-    def __init__(self, ws: WebSocketConnection, session_id: str, options: sockjs.Options) -> None:
-        self.session_id = session_id
-        self.transport = "websocket"
-        self._ws = ws
-        self._max = options.max_payload_size
-        self._pending: deque[str] = deque()
-        self._closed = False
-
-    async def send(self, message: str) -> None:
-        if self._closed:
-            raise PipeClosedError()
-        try:
-            await self._ws.send(sockjs.encode_messages((message,)))
-        except ConnectionClosedError:
-            self._closed = True
-            raise PipeClosedError() from None
-
-    async def send_frame(self, frame: str) -> None:
-        """Send a control frame (`o`, `h`); errors end the session quietly."""
-        if self._closed:
-            return
-        try:
-            await self._ws.send(frame)
-        except ConnectionClosedError:
-            self._closed = True
-
-    async def receive(self) -> str:
-        pending = self._pending
-        while not pending:
-            if self._closed:
-                raise PipeClosedError()
-            try:
-                data = await self._ws.receive_message()
-            except ConnectionClosedError:
-                self._closed = True
-                raise PipeClosedError() from None
-            try:
-                pending.extend(sockjs.decode_websocket_message(data, max_size=self._max))
-            except (sockjs.ProtocolError, sockjs.MessageTooLargeError) as exc:
-                # sockjs-go: the session dies, the peer gets an empty text frame, TCP drops.
-                log.info("session %s: bad WebSocket message: %s", self.session_id, exc)
-                self._closed = True
-                with suppress(ConnectionClosedError):
-                    await self._ws.send("")
-                await self._ws.abort()
-                raise PipeClosedError() from None
-        return pending.popleft()
-
-    async def aclose(self) -> None:
-        if not self._closed and not self._ws.closed:
-            self._closed = True
-            with suppress(ConnectionClosedError):
-                await self._ws.send(sockjs.CLOSE_GO_AWAY)
-        self._closed = True
-        await self._ws.abort()
-
-
 class _RawWebSocketSession(SockJSPipe):
     """The raw `<prefix>/websocket` endpoint: one text message is one application message."""
 
@@ -219,89 +165,174 @@ class _RawWebSocketSession(SockJSPipe):
         await self._ws.aclose(1000, "Go away!")
 
 
-class _HTTPSession(SockJSPipe):
-    """A SockJS session carried by HTTP requests (xhr, xhr_streaming, eventsource, ...)."""
+class _Receiver:
+    """Frames the session machine addressed to one receiver (a poll, a stream, a WebSocket)."""
 
-    def __init__(self, session_id: str, transport: str, limits: ServerLimits) -> None:
+    __slots__ = ("_session", "done", "frames", "wakeup")
+
+    def __init__(self, session: _Session) -> None:
+        self._session = session
+        self.frames: deque[str] = deque()
+        self.done = False
+        self.wakeup = trio.Event()
+
+    def wake(self) -> None:
+        self.wakeup.set()
+        self.wakeup = trio.Event()
+
+    async def next_frame(self) -> str | None:
+        """The next frame to write, or None once the receiver is finished and drained."""
+        while True:
+            if self.frames:
+                frame = self.frames.popleft()
+                if len(self.frames) + 1 >= self._session._limits.outbox:
+                    self._session._notify()  # a sender waiting for room may go on
+                return frame
+            if self.done:
+                return None
+            await self.wakeup.wait()
+
+
+class _Session(SockJSPipe):
+    """One SockJS session: the sans-IO `sockjs.ServerSession` driven by trio, as a pipe.
+
+    Every input (a receiver attaching, a client payload, an application message, the clock)
+    goes to the machine; its events are dispatched at once: frames to their receiver's
+    queue, messages to the inbox, `SessionClosed` as end of stream, `SessionFinished` as
+    "forget the id". `run_timers` sleeps until `next_deadline()` and calls `tick()`.
+    """
+
+    def __init__(
+        self,
+        session_id: str,
+        transport: str,
+        options: sockjs.Options,
+        limits: ServerLimits,
+        table: dict[str, _Session] | None,
+    ) -> None:
         self.session_id = session_id
         self.transport = transport
-        self._limit = limits.outbox
-        self._outbox: list[str] = []
+        self.machine = sockjs.ServerSession(
+            session_id,
+            trio.current_time(),
+            heartbeat_delay=options.heartbeat_delay,
+            disconnect_delay=options.disconnect_delay,
+        )
+        self._limits = limits
+        self._table = table
+        self._receivers: dict[int, _Receiver] = {}
+        self._inbox: deque[str] = deque()
         self._changed = trio.Event()
-        self._inbox_send, self._inbox_receive = trio.open_memory_channel[str](limits.inbox)
-        self.opened = False  # `o` was sent
-        self.closed = False  # no more messages either way
-        self.close_frame: str | None = None  # the application closed it while it was up
-        self.receiver = False
-        self.expires_at = trio.current_time()
+        self.ended = False  # SessionClosed: no more messages either way
+        self.finished = False  # SessionFinished: the id is forgotten
 
-    def _wake(self) -> None:
+    def _dispatch(self) -> None:
+        for event in self.machine.events():
+            if isinstance(event, sockjs.SendFrame):
+                receiver = self._receivers.get(event.receiver)
+                if receiver is not None:
+                    receiver.frames.append(event.frame)
+                    receiver.wake()
+            elif isinstance(event, sockjs.ReceiverDone):
+                receiver = self._receivers.pop(event.receiver, None)
+                if receiver is not None:
+                    receiver.done = True
+                    receiver.wake()
+            elif isinstance(event, sockjs.MessagesReceived):
+                self._inbox.extend(event.messages)
+            elif isinstance(event, sockjs.SessionClosed):
+                self.ended = True
+            elif isinstance(event, sockjs.SessionFinished):
+                self.ended = self.finished = True
+                if self._table is not None and self._table.get(self.session_id) is self:
+                    del self._table[self.session_id]
+        self._notify()
+
+    def _notify(self) -> None:
         self._changed.set()
         self._changed = trio.Event()
 
     async def wait_changed(self) -> None:
-        """Wait for the next change (a message, a close, a receiver leaving)."""
+        """Wait for the next dispatch (or a message taken from the inbox)."""
         await self._changed.wait()
+
+    # -- the transport's side ----------------------------------------------------------------
+
+    def attach(self, response_limit: int | None, frame_overhead: int = 1) -> tuple[int, _Receiver]:
+        """Attach a receiver; its frames (`o`, queued messages, ...) are in its queue."""
+        rid = self.machine.attach(
+            trio.current_time(), response_limit=response_limit, frame_overhead=frame_overhead
+        )
+        receiver = self._receivers[rid] = _Receiver(self)
+        self._dispatch()
+        return rid, receiver
+
+    def detach(self, rid: int) -> None:
+        """The runtime ended the receiver itself."""
+        self.machine.detach(rid, trio.current_time())
+        self._receivers.pop(rid, None)
+        self._dispatch()
+
+    def interrupt(self, rid: int) -> None:
+        """The receiver's client went away (ignored once the receiver is finished)."""
+        self.machine.interrupt(rid, trio.current_time())
+        self._dispatch()
+
+    def fail(self) -> None:
+        """The WebSocket failed or sent garbage: sockjs-go ends the session."""
+        self.machine.fail(trio.current_time())
+        self._dispatch()
+
+    async def deliver(self, messages: list[str] | tuple[str, ...]) -> bool:
+        """Hand client messages to the application, waiting while its inbox is full."""
+        while not self.ended and len(self._inbox) >= max(self._limits.inbox, 1):
+            await self.wait_changed()
+        if self.ended:
+            return False
+        self.machine.receive_messages(messages)
+        self._dispatch()
+        return True
+
+    async def run_timers(self) -> None:
+        """Heartbeats and expiry: call `tick()` at every `next_deadline()` until finished."""
+        while not self.finished:
+            deadline = self.machine.next_deadline()
+            changed = self._changed
+            with trio.move_on_at(deadline if deadline is not None else math.inf):
+                await changed.wait()
+            self.machine.tick(trio.current_time())
+            self._dispatch()
 
     # -- MessagePipe (the application's side) ------------------------------------------------
 
     async def send(self, message: str) -> None:
-        while not self.closed and len(self._outbox) >= self._limit:
+        limit = self._limits.outbox
+        while not self.ended:
+            receiver = self._receivers.get(self.machine.receiver or 0)
+            backlog = len(receiver.frames) if receiver is not None else len(self.machine.queued)
+            if backlog < limit:
+                break
             await self.wait_changed()
-        if self.closed:
-            raise PipeClosedError()
-        self._outbox.append(message)
-        self._wake()
+        try:
+            self.machine.send(message, trio.current_time())
+        except sockjs.LocalProtocolError:
+            raise PipeClosedError() from None
+        self._dispatch()
 
     async def receive(self) -> str:
-        try:
-            return await self._inbox_receive.receive()
-        except _PIPE_GONE:
-            raise PipeClosedError() from None
+        while not self._inbox:
+            if self.ended:
+                raise PipeClosedError()
+            await self.wait_changed()
+        message = self._inbox.popleft()
+        if len(self._inbox) + 1 >= self._limits.inbox:
+            self._notify()  # a waiting deliver() may go on
+        return message
 
     async def aclose(self) -> None:
-        if not self.closed:
-            self.close_frame = sockjs.CLOSE_GO_AWAY
-        self.expire()
-
-    # -- the transport's side ----------------------------------------------------------------
-
-    def expire(self) -> None:
-        """Close without a close frame (client gone, timed out); the application sees EOF."""
-        if self.closed:
-            return
-        self.closed = True
-        self._inbox_send.close()
-        self._inbox_receive.close()
-        self._wake()
-
-    async def deliver(self, messages: tuple[str, ...]) -> bool:
-        """Hand messages to the application (waits while it is behind); False if closed."""
-        try:
-            for message in messages:
-                await self._inbox_send.send(message)
-        except _PIPE_GONE:
-            return False
-        return True
-
-    async def next_frame(self, heartbeat_delay: float) -> str | None:
-        """The next frame for the attached receiver; None once closed with nothing to say."""
-        if not self.opened:
-            self.opened = True
-            return sockjs.encode_open()
-        while True:
-            if self._outbox:
-                messages, self._outbox = self._outbox, []
-                self._wake()
-                return sockjs.encode_messages(messages)
-            if self.close_frame is not None:
-                return self.close_frame
-            if self.closed:
-                return None
-            with trio.move_on_after(heartbeat_delay) as scope:
-                await self.wait_changed()
-            if scope.cancelled_caught:
-                return sockjs.encode_heartbeat()
+        if not self.ended:
+            self.machine.close(trio.current_time())
+            self._dispatch()
 
 
 # --------------------------------------------------------------------------------------------
@@ -330,7 +361,9 @@ class SockJSEndpoint:
         self.handler = handler
         self.limits = limits if limits is not None else ServerLimits()
         self._nursery = nursery
-        self._sessions: dict[str, _HTTPSession] = {}
+        self._sessions: dict[str, _Session] = {}
+        #: Set once the endpoint stops taking new sessions (shutdown).
+        self.closing = False
 
     @property
     def session_count(self) -> int:
@@ -338,11 +371,12 @@ class SockJSEndpoint:
         return len(self._sessions)
 
     def close_all(self) -> None:
-        """Close every HTTP session now (their receivers get `c[3000,"Go away!"]`)."""
+        """Refuse new sessions; close every HTTP session (receivers get `c[3000,"Go away!"]`)."""
+        self.closing = True
         for session in list(self._sessions.values()):
-            if not session.closed:
-                session.close_frame = sockjs.CLOSE_GO_AWAY
-                session.expire()
+            if not session.ended:
+                session.machine.close(trio.current_time())
+                session._dispatch()
 
     async def __call__(self, request: HTTPRequest) -> None:
         body = b""
@@ -357,6 +391,11 @@ class SockJSEndpoint:
         if isinstance(plan, sockjs.Reply):
             response = plan.response
             await request.respond(response.status, response.headers, response.body)
+        elif self.closing and (
+            isinstance(plan, sockjs.Upgrade)
+            or (isinstance(plan, sockjs.Receive) and plan.endpoint.session_id not in self._sessions)
+        ):
+            await request.respond(503, _SHUTTING_DOWN_HEADERS, b"server is shutting down\n")
         elif isinstance(plan, sockjs.Upgrade):
             await self._websocket(request, plan)
         elif isinstance(plan, sockjs.Receive):
@@ -380,37 +419,62 @@ class SockJSEndpoint:
         if plan.endpoint.kind is sockjs.EndpointKind.RAW_WEBSOCKET:
             await self._run_handler(_RawWebSocketSession(ws, self.options))
             return
-        session = _WebSocketSession(ws, plan.endpoint.session_id or "", self.options)
-        await session.send_frame(sockjs.encode_open())
+        # Never registered: every WebSocket is a new session, whatever its id (sockjs-go).
+        session = _Session(
+            plan.endpoint.session_id or "", "websocket", self.options, self.limits, None
+        )
+        _, receiver = session.attach(None)
+        flushed = trio.Event()
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._heartbeats, session)
-            await self._run_handler(session)
+            nursery.start_soon(session.run_timers)
+            nursery.start_soon(self._ws_writer, ws, receiver, flushed)
+            nursery.start_soon(self._ws_reader, ws, session)
+            await self._run_handler(session)  # closes the session when the application ends
+            with trio.move_on_after(self.options.heartbeat_delay):
+                await flushed.wait()
             nursery.cancel_scope.cancel()
+        await ws.abort()
 
-    async def _heartbeats(self, session: _WebSocketSession) -> None:
-        delay = self.options.heartbeat_delay
-        while True:  # every `delay`, whatever the traffic (sockjs-go's ticker)
-            await trio.sleep(delay)
-            await session.send_frame(sockjs.encode_heartbeat())
+    async def _ws_writer(
+        self, ws: WebSocketConnection, receiver: _Receiver, flushed: trio.Event
+    ) -> None:
+        """Write the session's frames (`o`, `h`, `a[...]`, the close frame) until it is done;
+        then drop TCP without a close frame, as sockjs-go does."""
+        try:
+            while (frame := await receiver.next_frame()) is not None:
+                await ws.send(frame)
+        except ConnectionClosedError:
+            pass
+        finally:
+            flushed.set()
+            with trio.CancelScope(shield=True):
+                await ws.abort()
+
+    async def _ws_reader(self, ws: WebSocketConnection, session: _Session) -> None:
+        limit = self.options.max_payload_size
+        while True:
+            try:
+                data = await ws.receive_message()
+            except ConnectionClosedError:
+                session.fail()
+                return
+            try:
+                messages = sockjs.decode_websocket_message(data, max_size=limit)
+            except (sockjs.ProtocolError, sockjs.MessageTooLargeError) as exc:
+                # sockjs-go: the session dies; the peer gets an empty text frame, TCP drops.
+                log.info("session %s: bad WebSocket message: %s", session.session_id, exc)
+                session.fail()
+                return
+            if messages and not await session.deliver(messages):
+                return
 
     # -- HTTP sessions -----------------------------------------------------------------------
 
-    async def _run_session(self, session: _HTTPSession) -> None:
-        delay = self.options.disconnect_delay
-        session.expires_at = trio.current_time() + delay
+    async def _run_session(self, session: _Session) -> None:
         try:
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._run_handler, session)
-                while not session.closed or session.close_frame is not None:
-                    if session.receiver:
-                        await session.wait_changed()
-                        continue
-                    remaining = session.expires_at - trio.current_time()
-                    if remaining <= 0:
-                        break
-                    with trio.move_on_after(remaining):
-                        await session.wait_changed()
-                session.expire()
+                nursery.start_soon(session.run_timers)  # ends when the session is finished
+                await self._run_handler(session)
         finally:
             if self._sessions.get(session.session_id) is session:
                 del self._sessions[session.session_id]
@@ -421,20 +485,13 @@ class SockJSEndpoint:
         head = plan.head
         session = self._sessions.get(session_id)
         if session is None:
-            session = _HTTPSession(session_id, writer.transport.value, self.limits)
+            session = _Session(
+                session_id, writer.transport.value, self.options, self.limits, self._sessions
+            )
             self._sessions[session_id] = session
             self._nursery.start_soon(self._run_session, session)
-        if session.receiver:
-            data = writer.wrap(sockjs.CLOSE_ANOTHER_CONNECTION)
-            if writer.transport.polling:
-                done = head.with_body(data)
-                await request.respond(done.status, done.headers, done.body)
-            else:
-                await request.start_response(head.status, head.headers)
-                await request.send_body(writer.prelude + data)
-                await request.end_response()
-            return
-        session.receiver = True
+        overhead = len(writer.wrap(""))
+        rid, receiver = session.attach(writer.response_limit(self.options), overhead)
         gone = False
         try:
             async with trio.open_nursery() as nursery:
@@ -443,17 +500,14 @@ class SockJSEndpoint:
                     nonlocal gone
                     await request.wait_disconnected()
                     gone = True
+                    session.interrupt(rid)  # ignored if the receiver was already finished
                     nursery.cancel_scope.cancel()
 
                 nursery.start_soon(watch)
-                await self._write_frames(request, session, writer, head)
+                await self._write_frames(request, receiver, writer, head)
                 nursery.cancel_scope.cancel()
         finally:
-            session.receiver = False
-            session.expires_at = trio.current_time() + self.options.disconnect_delay
-            if gone:
-                session.expire()  # sockjs-go closes the session when its receiver drops
-            session._wake()
+            session.detach(rid)  # ignored unless the receiver is still attached
         if gone and not request.response_started:
             with suppress(TransportError):
                 await request.respond(head.status, head.headers, b"")
@@ -461,34 +515,24 @@ class SockJSEndpoint:
     async def _write_frames(
         self,
         request: HTTPRequest,
-        session: _HTTPSession,
+        receiver: _Receiver,
         writer: sockjs.FrameWriter,
         head: sockjs.Response,
     ) -> None:
-        heartbeat = self.options.heartbeat_delay
         if writer.transport.polling:
-            frame = await session.next_frame(heartbeat)
+            frame = await receiver.next_frame()
             done = head.with_body(writer.wrap(frame) if frame is not None else b"")
             await request.respond(done.status, done.headers, done.body)
             return
-        limit = writer.response_limit(self.options)
         await request.start_response(head.status, head.headers)
         await request.send_body(writer.prelude)
-        sent = 0
-        while True:
-            frame = await session.next_frame(heartbeat)
-            if frame is None:
-                break
-            data = writer.wrap(frame)
-            await request.send_body(data)
-            sent += len(data)
-            if frame.startswith("c") or (limit is not None and sent >= limit):
-                break
+        while (frame := await receiver.next_frame()) is not None:
+            await request.send_body(writer.wrap(frame))
         await request.end_response()
 
     async def _deliver(self, request: HTTPRequest, plan: sockjs.Deliver) -> None:
         session = self._sessions.get(plan.endpoint.session_id or "")
-        if session is None or session.closed or not await session.deliver(plan.messages):
+        if session is None or session.ended or not await session.deliver(plan.messages):
             response = plan.not_found
         else:
             response = plan.ok
@@ -507,10 +551,33 @@ class KiteServer:
         endpoint: the SockJS endpoint at `/kite`.
     """
 
-    def __init__(self, kite: Kite, http: HTTPServer, endpoint: SockJSEndpoint) -> None:
+    def __init__(
+        self,
+        kite: Kite,
+        http: HTTPServer,
+        endpoint: SockJSEndpoint,
+        closing: trio.Event,
+        grace_period: float,
+    ) -> None:
         self.kite = kite
         self.http = http
         self.endpoint = endpoint
+        self.grace_period = grace_period
+        self._closing = closing
+
+    async def aclose(self, grace_period: float | None = None) -> None:
+        """Stop serving: stop accepting, give requests in flight `grace_period` seconds
+        (default: the server's), then close every session and cancel what still runs.
+        Idempotent; leaving `Kite.serve` calls it."""
+        grace = self.grace_period if grace_period is None else grace_period
+        self.endpoint.closing = True  # new sessions get 503 from now on
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self.http.aclose, grace)  # stops accepting at once
+            if not self._closing.is_set():
+                with trio.move_on_after(grace):
+                    await self.kite._wait_idle()
+                self._closing.set()  # every session's peer closes now
+                self.endpoint.close_all()
 
     @property
     def port(self) -> int:
@@ -554,7 +621,6 @@ async def open_kite_server(
 
             async def close_on_shutdown() -> None:
                 await closing.wait()
-                await kite._wait_idle()
                 await peer.aclose()
 
             nursery.start_soon(close_on_shutdown)
@@ -574,15 +640,12 @@ async def open_kite_server(
                 http.handle_http(options.prefix, endpoint)
                 for prefix, handler, exact in kite._http_routes:
                     http.handle_http(prefix, handler, exact=exact)
-                server = KiteServer(kite, http, endpoint)
+                server = KiteServer(kite, http, endpoint, closing, grace_period)
                 kite._servers.append(server)
                 try:
                     yield server
                 finally:
                     kite._servers.remove(server)
-                    closing.set()
-                    with trio.move_on_after(grace_period):
-                        await kite._wait_idle()
-                    endpoint.close_all()
+                    await server.aclose()
         finally:
             sessions.cancel_scope.cancel()

@@ -1,0 +1,132 @@
+"""`Kite.serve`: the HTTP surface at `/kite`, user routes, Go kite's SockJS timings, and the
+session timers (driven by `sockjs.ServerSession` deadlines) on a mock clock."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import trio
+from hypothesis import given
+from hypothesis import strategies as st
+from kite_rpc_helpers import math_kite
+
+import sockjs
+from kite import Backoff, Config, PipeClosedError, ServerLimits, kite_sockjs_options
+from kite._http import HTTPClient, HTTPRequest
+from kite._server import _Session
+
+
+def test_kite_sockjs_options_are_go_kites() -> None:
+    options = kite_sockjs_options(Config())
+    assert (options.prefix, options.websocket, options.raw_websocket) == ("/kite", True, False)
+    assert (options.heartbeat_delay, options.disconnect_delay) == (10.0, 10.0)
+    assert options.response_limit == 128 * 1024
+    custom = kite_sockjs_options(Config(sockjs_heartbeat_delay=2, sockjs_websocket=False))
+    assert (custom.heartbeat_delay, custom.websocket) == (2.0, False)
+
+
+async def test_http_surface_and_user_routes() -> None:
+    server = math_kite()
+
+    async def hello(request: HTTPRequest) -> None:
+        await request.respond(
+            200, [("Content-Type", "text/plain")], b"hello " + request.path.encode()
+        )
+
+    server.handle_http("/hello", hello)  # before serving ...
+    async with server.serve(host="127.0.0.1", port=0) as served, HTTPClient() as client:
+        server.handle_http("/later", hello)  # ... and while serving
+        base = f"http://127.0.0.1:{served.port}"
+        welcome = await client.request("GET", served.url)
+        assert (welcome.status, welcome.body) == (200, b"Welcome to SockJS!\n")
+        info = json.loads((await client.request("GET", served.url + "/info")).body)
+        assert (info["websocket"], info["cookie_needed"], info["origins"]) == (True, False, ["*:*"])
+        assert (await client.request("GET", base + "/hello/x")).body == b"hello /hello/x"
+        assert (await client.request("GET", base + "/later")).body == b"hello /later"
+        missing = await client.request("GET", base + "/nothing")
+        assert (missing.status, missing.body) == (404, b"404 page not found\n")
+        wrong = await client.request("GET", served.url + "/1/2/xhr_send")
+        assert (wrong.status, wrong.header("Allow")) == (405, "POST, OPTIONS")
+
+
+def session(**options: Any) -> _Session:
+    opts = sockjs.Options(**options)
+    return _Session("s1", "xhr", opts, ServerLimits(), None)
+
+
+async def test_heartbeat_every_delay_while_attached(autojump_clock: Any) -> None:
+    s = session(heartbeat_delay=10, disconnect_delay=10)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(s.run_timers)
+        _, stream = s.attach(None)  # like a WebSocket: never full
+        start = trio.current_time()
+        assert await stream.next_frame() == "o"
+        times = []
+        for _ in range(3):
+            assert await stream.next_frame() == "h"
+            times.append(trio.current_time() - start)
+        assert times == [10, 20, 30]
+        await s.send("x")
+        assert await stream.next_frame() == 'a["x"]'
+        assert await stream.next_frame() == "h"  # data does not reset the heartbeat (Go)
+        assert trio.current_time() - start == 40
+        nursery.cancel_scope.cancel()
+
+
+async def test_poll_session_expires_after_disconnect_delay(autojump_clock: Any) -> None:
+    s = session(heartbeat_delay=25, disconnect_delay=5)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(s.run_timers)
+        _, poll = s.attach(1)
+        assert await poll.next_frame() == "o"
+        assert await poll.next_frame() is None  # a poll is finished after one frame
+        await s.send("queued")  # no receiver: waits in the machine's queue
+        start = trio.current_time()
+        with pytest.raises(PipeClosedError):
+            await s.receive()  # the application sees the end when the session expires
+        assert trio.current_time() - start == 5
+        assert s.finished
+        with pytest.raises(PipeClosedError):
+            await s.send("too late")
+
+
+async def test_application_close_is_served_until_expiry(autojump_clock: Any) -> None:
+    s = session(heartbeat_delay=25, disconnect_delay=5)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(s.run_timers)
+        _, poll = s.attach(1)
+        assert await poll.next_frame() == "o"
+        await s.aclose()
+        for _ in range(2):  # every later poll gets the close frame ...
+            _, poll = s.attach(1)
+            assert await poll.next_frame() == 'c[3000,"Go away!"]'
+            await trio.sleep(4)
+        assert not s.finished
+        await trio.sleep(2)  # ... until disconnect_delay after the last one
+        assert s.finished
+
+
+async def test_interrupted_poll_ends_the_session_at_once(autojump_clock: Any) -> None:
+    s = session()
+    _, poll = s.attach(1)
+    assert await poll.next_frame() == "o"
+    rid, poll = s.attach(1)
+    s.interrupt(rid)
+    assert await poll.next_frame() is None
+    assert s.finished
+    with pytest.raises(PipeClosedError):
+        await s.receive()
+
+
+@given(st.integers(min_value=1, max_value=60))
+def test_backoff_is_gos(steps: int) -> None:
+    backoff = Backoff()
+    interval = 0.5
+    for _ in range(steps):
+        delay = backoff.next_delay()
+        assert interval * 0.5 <= delay <= interval * 1.5
+        interval = min(interval * 1.5, 60.0)
+    backoff.reset()
+    assert backoff.next_delay() <= 0.75
