@@ -197,9 +197,13 @@ def run_scenario(scenario: Scenario, *, smoke: bool = False) -> Result:
             compare_to=scenario.compare_to,
         )
     except Exception as exc:  # reported in the table and the exit status, the run goes on
-        while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        more = 0
+        while isinstance(exc, BaseExceptionGroup):  # name the first real error
+            more += len(exc.exceptions) - 1
             exc = exc.exceptions[0]  # type: ignore[assignment]
         failure = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+        if more:
+            failure += f" (and {more} more)"
         return Result(
             scenario.name,
             scenario.unit,

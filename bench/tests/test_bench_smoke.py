@@ -108,3 +108,12 @@ def _broken_in_a_nursery(smoke: bool) -> Measurement:
 def test_a_failure_inside_one_task_group_names_the_real_error() -> None:
     result = run_scenario(Scenario("x.group", _broken_in_a_nursery))
     assert result.failed == "RuntimeError: closed by server"
+
+
+def _broken_twice(smoke: bool) -> Measurement:
+    raise ExceptionGroup("nursery", [RuntimeError("first"), ValueError("second")])
+
+
+def test_a_failure_in_several_tasks_names_the_first_and_counts_the_rest() -> None:
+    result = run_scenario(Scenario("x.groups", _broken_twice))
+    assert result.failed == "RuntimeError: first (and 1 more)"
