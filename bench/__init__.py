@@ -5,6 +5,30 @@ harness discovers them, times each one and prints a table of medians. Timing goa
 never in pass/fail tests.
 """
 
-from ._harness import Case, Result, discover, main, run_case
+from ._harness import (
+    Case,
+    Measurement,
+    Result,
+    Scenario,
+    SkipError,
+    discover,
+    main,
+    percentile,
+    run_any,
+    run_case,
+    run_scenario,
+)
 
-__all__ = ["Case", "Result", "discover", "main", "run_case"]
+__all__ = [
+    "Case",
+    "Measurement",
+    "Result",
+    "Scenario",
+    "SkipError",
+    "discover",
+    "main",
+    "percentile",
+    "run_any",
+    "run_case",
+    "run_scenario",
+]

@@ -7,6 +7,14 @@ loop count so one sample lasts about ``sample_seconds``, takes ``repeat`` sample
 garbage collector enabled (real programs have one), and reports the median time per operation.
 ``--smoke`` uses tiny samples so the whole suite runs in seconds: it proves the cases work,
 its numbers mean nothing.
+
+Some benchmarks are not a hot loop but a whole scenario: N round trips over a real connection
+with a latency per call, a server's memory with 10,000 connections, a registry filled with
+10,000 kites. Those are :class:`Scenario` objects (also listed in ``CASES``): ``run(smoke)``
+performs the scenario once, sized down when ``smoke`` is true, and returns a
+:class:`Measurement` (operations, seconds, optional per-operation latencies and a note). A
+scenario whose prerequisites are missing (no ``go``, no PostgreSQL, ...) raises
+:class:`SkipError` with the reason; it is listed as skipped, never silently dropped.
 """
 
 from __future__ import annotations
@@ -50,9 +58,66 @@ class Case:
     unit: str = "op"
 
 
+class SkipError(Exception):
+    """Raised by a :class:`Scenario` whose prerequisites are missing; the message says why."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Measurement:
+    """What one run of a :class:`Scenario` measured.
+
+    Attributes:
+        ops: operations done.
+        seconds: wall time they took.
+        latencies: seconds per operation, when each was timed (gives p50/p99).
+        note: a short extra figure for the table (``14.2 KiB/conn``).
+        meets_goal: for goals that are not a rate (memory, latency): the verdict.
+        extra: more figures for the JSON results.
+    """
+
+    ops: int
+    seconds: float
+    latencies: Sequence[float] = ()
+    note: str = ""
+    meets_goal: bool | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Scenario:
+    """A benchmark run once as a whole (see the module comment).
+
+    Attributes:
+        name: unique, dotted (``rpc.square.seq[py->py ws]``).
+        run: ``run(smoke)`` does the scenario (small when ``smoke``) or raises :class:`SkipError`.
+        goal: the throughput we aim for, operations per second (only reported).
+        unit: what an operation is.
+        compare_to: the name of another case to print this one's rate as a ratio of.
+    """
+
+    name: str
+    run: Callable[[bool], Measurement]
+    goal: float | None = None
+    unit: str = "op"
+    compare_to: str | None = None
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q`` quantile (0..1) of ``values`` by the nearest-rank method."""
+    ordered = sorted(values)
+    if not ordered:
+        raise ValueError("no values")
+    rank = max(1, min(len(ordered), int(-(-q * len(ordered) // 1))))
+    return ordered[rank - 1]
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Result:
-    """The timing of one case: median seconds per operation over ``samples``."""
+    """The timing of one case: median seconds per operation over ``samples``.
+
+    Scenarios fill ``median_s`` with their mean seconds per operation (one sample) and, when
+    they timed each operation, ``p50_s``/``p99_s``/``max_s``; a skipped one has ``skipped``.
+    """
 
     name: str
     unit: str
@@ -60,15 +125,24 @@ class Result:
     samples: list[float]
     loops: int
     goal: float | None
+    p50_s: float | None = None
+    p99_s: float | None = None
+    max_s: float | None = None
+    note: str = ""
+    meets_goal: bool | None = None
+    skipped: str | None = None
+    failed: str | None = None
+    compare_to: str | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def per_second(self) -> float:
         return 1.0 / self.median_s if self.median_s > 0 else float("inf")
 
 
-def discover(pattern: str | None = None) -> list[Case]:
+def discover(pattern: str | None = None) -> list[Case | Scenario]:
     """Import every ``bench/*_bench.py`` and collect its ``CASES`` (filtered by substring)."""
-    cases: list[Case] = []
+    cases: list[Case | Scenario] = []
     for path in sorted(HERE.glob("*_bench.py")):
         module = importlib.import_module(f"bench.{path.stem}")
         cases.extend(getattr(module, "CASES", []))
@@ -107,33 +181,117 @@ def run_case(case: Case, *, sample_seconds: float = 0.2, repeat: int = 7) -> Res
     return Result(case.name, case.unit, statistics.median(samples), samples, loops, case.goal)
 
 
+def run_scenario(scenario: Scenario, *, smoke: bool = False) -> Result:
+    """Run one scenario (see the module comment); a :class:`SkipError` becomes a skipped result."""
+    try:
+        m = scenario.run(smoke)
+    except SkipError as exc:
+        return Result(
+            scenario.name,
+            scenario.unit,
+            0.0,
+            [],
+            0,
+            scenario.goal,
+            skipped=str(exc) or "skipped",
+            compare_to=scenario.compare_to,
+        )
+    except Exception as exc:  # reported in the table and the exit status, the run goes on
+        more = 0
+        while isinstance(exc, BaseExceptionGroup):  # name the first real error
+            more += len(exc.exceptions) - 1
+            exc = exc.exceptions[0]  # type: ignore[assignment]
+        failure = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+        if more:
+            failure += f" (and {more} more)"
+        return Result(
+            scenario.name,
+            scenario.unit,
+            0.0,
+            [],
+            0,
+            scenario.goal,
+            failed=failure,
+            compare_to=scenario.compare_to,
+        )
+    per_op = m.seconds / m.ops if m.ops else 0.0
+    lat = list(m.latencies)
+    meets = m.meets_goal
+    if meets is None and scenario.goal is not None and per_op > 0:
+        meets = 1.0 / per_op >= scenario.goal
+    return Result(
+        scenario.name,
+        scenario.unit,
+        per_op,
+        [per_op],
+        1,
+        scenario.goal,
+        p50_s=percentile(lat, 0.5) if lat else None,
+        p99_s=percentile(lat, 0.99) if lat else None,
+        max_s=max(lat) if lat else None,
+        note=m.note,
+        meets_goal=meets,
+        compare_to=scenario.compare_to,
+        extra={"ops": m.ops, "seconds": m.seconds, **m.extra},
+    )
+
+
+def run_any(case: Case | Scenario, *, smoke: bool, sample_seconds: float, repeat: int) -> Result:
+    """Time a :class:`Case` or run a :class:`Scenario`."""
+    if isinstance(case, Scenario):
+        return run_scenario(case, smoke=smoke)
+    return run_case(case, sample_seconds=sample_seconds, repeat=repeat)
+
+
 def _format_rate(x: float) -> str:
     return f"{x:,.0f}"
 
 
+def _ms(x: float | None) -> str:
+    return "" if x is None else f"{x * 1e3:.2f} ms"
+
+
 def table(results: Sequence[Result]) -> str:
-    """The results as a fixed-width text table."""
-    rows = [("benchmark", "median", "per second", "goal/s", "")]
+    """The results as a fixed-width text table (ratios to ``compare_to`` cases follow)."""
+    rows = [("benchmark", "median", "per second", "p50", "p99", "goal/s", "")]
     for r in results:
-        ok = "" if r.goal is None else ("ok" if r.per_second >= r.goal else "BELOW GOAL")
+        if r.skipped is not None or r.failed is not None:
+            why = f"SKIPPED: {r.skipped}" if r.failed is None else f"FAILED: {r.failed}"
+            rows.append((r.name, "-", "-", "", "", "", why))
+            continue
+        ok = r.meets_goal
+        if ok is None and r.goal is not None:
+            ok = r.per_second >= r.goal
+        verdict = "" if ok is None else ("ok" if ok else "BELOW GOAL")
         rows.append(
             (
                 r.name,
                 f"{r.median_s * 1e6:.2f} us/{r.unit}",
                 _format_rate(r.per_second),
+                _ms(r.p50_s),
+                _ms(r.p99_s),
                 "" if r.goal is None else _format_rate(r.goal),
-                ok,
+                "  ".join(x for x in (verdict, r.note) if x),
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = []
     for n, row in enumerate(rows):
         cells = [row[0].ljust(widths[0])] + [
-            c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)
+            c.rjust(w) for c, w in zip(row[1:-1], widths[1:-1], strict=True)
         ]
+        cells.append(row[-1])
         lines.append("  ".join(cells).rstrip())
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
+    by_name = {r.name: r for r in results if r.median_s > 0}
+    ratios = [
+        f"  {r.name}: {r.per_second / by_name[r.compare_to].per_second:.2f}x {r.compare_to}"
+        for r in results
+        if r.median_s > 0 and r.compare_to in by_name
+    ]
+    if ratios:
+        lines += ["", "ratios (calls/s of the case / calls/s of the reference):", *ratios]
     return "\n".join(lines)
 
 
@@ -180,15 +338,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("no benchmarks match", file=sys.stderr)
         return 1
     results = []
-    for case in cases:
-        results.append(run_case(case, sample_seconds=seconds, repeat=repeat))
-        if not args.smoke:
-            print(f"  {case.name}: {results[-1].per_second:,.0f}/s", file=sys.stderr)
+    try:
+        for case in cases:
+            result = run_any(case, smoke=args.smoke, sample_seconds=seconds, repeat=repeat)
+            results.append(result)
+            if not args.smoke:
+                rate = f"{result.per_second:,.0f}/s {result.note}"
+                what = result.skipped or (f"FAILED: {result.failed}" if result.failed else rate)
+                print(f"  {case.name}: {what}", file=sys.stderr, flush=True)
+    finally:
+        if "bench._peers" in sys.modules:
+            sys.modules["bench._peers"].close_shared()
     speed = calibrate()
     print(table(results))
     print(f"machine reference: sum(range(1000)) takes {speed:.1f} us here (~8 us on a fast core)")
     if args.no_save:
-        return 0
+        return 1 if any(r.failed for r in results) else 0
     now = dt.datetime.now(dt.UTC)
     out = args.out or RESULTS / f"{now:%Y%m%dT%H%M%SZ}{'-smoke' if args.smoke else ''}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -206,10 +371,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "goal_per_second": r.goal,
                 "samples": r.samples,
                 "loops": r.loops,
+                "p50_seconds": r.p50_s,
+                "p99_seconds": r.p99_s,
+                "max_seconds": r.max_s,
+                "note": r.note,
+                "meets_goal": r.meets_goal,
+                "skipped": r.skipped,
+                "failed": r.failed,
+                "compare_to": r.compare_to,
+                "extra": r.extra,
             }
             for r in results
         ],
     }
     out.write_text(json.dumps(doc, indent=2) + "\n")
     print(f"results written to {out}")
-    return 0
+    return 1 if any(r.failed for r in results) else 0

@@ -3,18 +3,37 @@
 import json
 from pathlib import Path
 
-from bench import Result, discover, run_case
-from bench._harness import main, table
+import pytest
+
+from bench import Case, Measurement, Result, Scenario, SkipError, discover, percentile, run_any
+from bench._harness import main, run_scenario, table
 
 
 def test_every_case_runs_and_the_table_lists_it() -> None:
     cases = discover()
     assert any(c.name.startswith("dnode.") for c in cases)
-    results = [run_case(c, sample_seconds=0.0005, repeat=1) for c in cases]
-    assert all(isinstance(r, Result) and r.median_s > 0 for r in results)
+    try:
+        results = [run_any(c, smoke=True, sample_seconds=0.0005, repeat=1) for c in cases]
+    finally:
+        from bench._peers import close_shared
+
+        close_shared()
+    for r in results:
+        assert isinstance(r, Result)
+        # Known bug (bench/README.md, "XHR"): our XHR client takes sockjs-go's
+        # c[2010,"Another connection still open"] poll answer for the session's end, which a
+        # fast Go server gives now and then. Remove this allowance once the client re-polls.
+        if "[py->go xhr]" in r.name and r.failed is not None:
+            assert "disconnect" in r.failed.lower(), r.failed
+            continue
+        assert r.failed is None, f"{r.name}: {r.failed}"
+        assert r.skipped is not None or r.median_s > 0, r.name
     text = table(results)
     for c in cases:
         assert c.name in text
+    for r in results:
+        if r.skipped is not None:
+            assert f"SKIPPED: {r.skipped}" in text
 
 
 def test_main_smoke_writes_json(tmp_path: Path) -> None:
@@ -29,3 +48,78 @@ def test_the_dnode_request_is_about_one_kilobyte() -> None:
     from bench.dnode_bench import REQUEST_TEXT
 
     assert 900 <= len(REQUEST_TEXT) <= 1200
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 0.5) == 50.0
+    assert percentile(values, 0.99) == 99.0
+    assert percentile(values, 1.0) == 100.0
+    assert percentile([7.0], 0.99) == 7.0
+    with pytest.raises(ValueError, match="no values"):
+        percentile([], 0.5)
+
+
+def _missing(smoke: bool) -> Measurement:
+    raise SkipError("no frobnicator here")
+
+
+def _ten_calls(smoke: bool) -> Measurement:
+    return Measurement(10, 0.5, [0.01] * 9 + [0.2], note="n", extra={"k": 1})
+
+
+def test_a_scenario_reports_rate_latencies_and_ratio() -> None:
+    fast = run_scenario(Scenario("x.fast", _ten_calls, goal=10.0, unit="call", compare_to="x.ref"))
+    ref = run_scenario(Scenario("x.ref", lambda smoke: Measurement(10, 1.0), unit="call"))
+    assert fast.per_second == pytest.approx(20.0)
+    assert fast.p50_s == pytest.approx(0.01)
+    assert fast.p99_s == pytest.approx(0.2)
+    assert fast.meets_goal is True
+    assert fast.extra == {"ops": 10, "seconds": 0.5, "k": 1}
+    text = table([fast, ref])
+    assert "x.fast: 2.00x x.ref" in text
+    assert "10.00 ms" in text
+
+
+def test_a_skipped_scenario_is_listed_with_its_reason(tmp_path: Path) -> None:
+    result = run_scenario(Scenario("x.missing", _missing))
+    assert result.skipped == "no frobnicator here"
+    assert "SKIPPED: no frobnicator here" in table([result])
+
+
+def test_a_case_below_its_goal_is_flagged() -> None:
+    slow = run_any(
+        Case("x.slow", lambda: sum(range(100_000)), goal=1e12),
+        smoke=True,
+        sample_seconds=0.0005,
+        repeat=1,
+    )
+    assert "BELOW GOAL" in table([slow])
+
+
+def _broken(smoke: bool) -> Measurement:
+    raise RuntimeError("peer went away")
+
+
+def test_a_failing_scenario_is_reported_and_the_run_goes_on() -> None:
+    result = run_scenario(Scenario("x.broken", _broken))
+    assert result.failed == "RuntimeError: peer went away"
+    assert "FAILED: RuntimeError: peer went away" in table([result])
+
+
+def _broken_in_a_nursery(smoke: bool) -> Measurement:
+    raise ExceptionGroup("nursery", [RuntimeError("closed by server")])
+
+
+def test_a_failure_inside_one_task_group_names_the_real_error() -> None:
+    result = run_scenario(Scenario("x.group", _broken_in_a_nursery))
+    assert result.failed == "RuntimeError: closed by server"
+
+
+def _broken_twice(smoke: bool) -> Measurement:
+    raise ExceptionGroup("nursery", [RuntimeError("first"), ValueError("second")])
+
+
+def test_a_failure_in_several_tasks_names_the_first_and_counts_the_rest() -> None:
+    result = run_scenario(Scenario("x.groups", _broken_twice))
+    assert result.failed == "RuntimeError: first (and 1 more)"
