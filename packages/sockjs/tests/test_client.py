@@ -214,6 +214,10 @@ def test_xhr_requests_and_reactions() -> None:
     c.receive_poll_response(200, b"o\n")  # mid-session 'o': the server started over
     c.receive_poll_response(200, b'a["x","y"]\n')
     c.receive_poll_response(200, b'm"z"\n')
+    # sockjs-go's c[2010] to a poll racing the previous one: the session lives, poll again
+    c.receive_poll_response(200, b'c[2010,"Another connection still open"]\n')
+    assert c.state is ClientState.OPEN
+    assert c.poll_request().url.endswith("/491/eb0c/xhr")
     send = c.send_request("<&>")
     assert send.url.endswith("/xhr_send")
     assert send.body == b'["\\u003c\\u0026\\u003e"]'

@@ -8,7 +8,10 @@ Go's XHR client (PROTOCOL.md §2.8, Appendix A) talks to ``<kite URL>/<server_id
 1. open: ``POST …/xhr`` with an empty body; the answer must be 200 and start with ``o``;
 2. poll: ``POST …/xhr`` again and again; each answer is one frame: ``o``/``h`` → poll again,
    ``a``/``m`` → messages, ``c`` → closed by the server, 404 → the server forgot the session,
-   any other status → error;
+   any other status → error. **Except** ``c[2010,"Another connection still open"]``: sockjs-go
+   answers a poll with it when the previous poll is not yet detached (a race at high call
+   rates, PROTOCOL.md §2.7) while the session stays open. Go's client takes it as the end of the
+   session and its next call hangs; we poll again (a deliberate difference, documented);
 3. send: ``POST …/xhr_send`` with ``["<message>"]``, one message per request; 200 or 204 is
    success, 404 → session gone, anything else → error;
 4. close: nothing is sent; the runtime aborts the pending poll.
@@ -35,13 +38,16 @@ from ._client import (
 )
 from ._errors import LocalProtocolError, RemoteProtocolError
 from ._events import ClientEvent, Opened, SessionNotFound
-from ._frames import FrameStreamDecoder
+from ._frames import CloseFrame, FrameStreamDecoder
 
 __all__ = ["XHR_HEADERS", "XHR_TRANSITIONS", "HTTPRequest", "XHRClient"]
 
 #: The one header Go sets on every XHR request (Host, User-Agent, Content-Length and
 #: Accept-Encoding come from the HTTP client).
 XHR_HEADERS: Final = (("Content-Type", "text/plain"),)
+
+#: sockjs-go's close code for a poll that found another receiver attached (the session lives).
+ANOTHER_CONNECTION_CODE: Final = 2010
 
 _C = ClientState
 _In = ClientInput
@@ -187,6 +193,8 @@ class XHRClient:
                 raise self._fail(str(exc)) from None
             if frame is None:
                 break
+            if isinstance(frame, CloseFrame) and frame.code == ANOTHER_CONNECTION_CODE:
+                continue  # the session lives on; the runtime polls again (see module doc)
             event_input, event = frame_events(frame)
             self._process(event_input)
             if event is not None:
