@@ -1,7 +1,8 @@
 """``python -m conformance replay [DIR]``: replay recorded Go traffic against our code.
 
 Prints one line per scenario and role (``pass``, ``fail`` with the first difference, ``skip``
-with the reason), then a summary line; exits 1 when any replay failed, 2 on bad usage.
+with the reason, ``n/a`` when there is nothing of ours to test in that role), then a summary
+line; exits 1 when any replay failed, 2 on bad usage.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from ._replay import Outcome, replay_all
 
 def _summary(outcomes: list[Outcome]) -> str:
     counts = {
-        status: sum(o.status == status for o in outcomes) for status in ("pass", "fail", "skip")
+        status: sum(o.status == status for o in outcomes)
+        for status in ("pass", "fail", "skip", "n/a")
     }
     tolerated = sum(bool(o.tolerated) for o in outcomes)
     return (
-        f"replay: {counts['pass']} passed, {counts['fail']} failed, {counts['skip']} skipped"
-        f" ({tolerated} with tolerated divergences)"
+        f"replay: {counts['pass']} passed, {counts['fail']} failed, {counts['skip']} skipped,"
+        f" {counts['n/a']} n/a ({tolerated} with tolerated divergences)"
     )
 
 

@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 Role = Literal["server", "client"]
-Status = Literal["pass", "fail", "skip"]
+Status = Literal["pass", "fail", "skip", "n/a"]
 
 #: Seconds to wait for each thing our server should send.
 EVENT_TIMEOUT = 5.0
@@ -116,7 +116,7 @@ class Outcome:
     scenario: str
     role: Role
     status: Status
-    detail: str = ""  # the first difference (fail) or the reason (skip)
+    detail: str = ""  # the first difference (fail) or the reason (skip, n/a)
     layer: str = ""  # what was exercised, e.g. "sockets"
     tolerated: tuple[str, ...] = ()  # documented divergences accepted on the way
 
@@ -458,43 +458,52 @@ async def replay_scenario(
     ]
 
 
-def _other_client(sc: Scenario) -> str:
-    """Why a capture without ``goclient`` has no client role replayed."""
+#: The client role of a capture whose client is a raw script: there is no client to test.
+NO_CLIENT = (
+    "no client under test: the recorded client is a raw script (recorder/rawclient.py); "
+    "the server role covers this scenario"
+)
+NO_CLIENT_NO_SERVER = (
+    "no client under test: the recorded client is a raw script (recorder/rawclient.py); "
+    "the server role is skipped too (see its line)"
+)
+
+
+def _other_client(sc: Scenario) -> Outcome:
+    """The client role of a capture whose client we have no twin for: n/a or skip."""
     programs = [
         str(step.get("cmd", "")).split()[0]
         for step in sc.steps
         if step.get("during_capture") and str(step.get("cmd", ""))
     ]
     if any("rawclient" in " ".join(str(s.get("cmd", "")).split()[:2]) for s in sc.steps):
-        return "the client is a raw Python script (recorder/rawclient.py), not a kite"
+        why = NO_CLIENT_NO_SERVER if sc.name in SERVER_SKIPS else NO_CLIENT
+        return Outcome(sc.name, "client", "n/a", why)
     names = ", ".join(p.removeprefix("bin/") for p in programs) or "not recorded"
-    return f"the client is {names}; only goclient's client role is replayed so far"
+    return Outcome(sc.name, "client", "skip", f"no Python twin for the client {names}")
 
 
 async def replay_client_role(
     sc: Scenario, *, captures: Path = CAPTURES_DIR, slow: bool = False
 ) -> Outcome:
-    """Replay one scenario's server side against our client (`_replay_client`)."""
-    from ._replay_client import goclient_command, gomath_registering, replay_client_role_diff
+    """Replay one scenario's server side against our client: ``goclient`` captures with
+    `_replay_client`, ``goquery`` and ``gomath -register`` ones with our Kontrol client
+    (`_replay_kontrol_client`, on a mock clock). `slow` is accepted for scenarios that would
+    take seconds of real time; none does today."""
+    from ._replay_client import goclient_command, replay_client_role_diff
+    from ._replay_kontrol_client import kontrol_client_plan, replay_kontrol_client_diff
 
     argv = goclient_command(sc)
+    plan = kontrol_client_plan(sc)
+    tolerated: set[str] = set()
     if argv is not None:
         layer = "sockets, XHR requests paired by order" if "xhr" in argv else "sockets"
-    elif gomath_registering(sc) is not None:
-        layer = "sockets, register called by hand: no kite registration API on this branch"
-        sent = [e.t for e in sc.events if e.dir == "c2s" and e.kind == "ws-text"]
-        seconds = sent[-1] - sent[0] if sent else 0.0
-        if seconds > 1 and not slow:  # our kite's heartbeats tick in real time
-            return Outcome(
-                sc.name,
-                "client",
-                "skip",
-                f"real time: {seconds:.0f} s of heartbeats; `replay --slow` runs it",
-            )
+        diff = await replay_client_role_diff(sc, tolerated, captures=captures)
+    elif plan is not None:
+        layer = plan.layer
+        diff = await replay_kontrol_client_diff(sc, tolerated, captures=captures)
     else:
-        return Outcome(sc.name, "client", "skip", _other_client(sc))
-    tolerated: set[str] = set()
-    diff = await replay_client_role_diff(sc, tolerated, captures=captures)
+        return _other_client(sc)
     notes = tuple(sorted(tolerated))
     if diff is None:
         return Outcome(sc.name, "client", "pass", layer=layer, tolerated=notes)
