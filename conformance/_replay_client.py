@@ -207,7 +207,14 @@ async def _fake_server(
             want_kind = f"ws-{ev.opcode}" if ev.kind == "ws-message" else ev.kind
             if got.kind != want_kind:
                 return f"{where}: want {want_kind}, got {got.kind} {got.body[:60]!r}"
-            diff = compare_text(ev.data or "", got.body.decode("utf-8", "replace"), what="payload")
+            from ._replay import NUMBER_TEXT
+
+            diff = compare_text(
+                ev.data or "",
+                got.body.decode("utf-8", "replace"),
+                what="payload",
+                numbers=tolerated if sc.name in NUMBER_TEXT else None,
+            )
             if diff is not None:
                 return f"{where}: {diff}"
             if arrived is not None:

@@ -16,7 +16,13 @@ from hypothesis import strategies as st
 from conformance.__main__ import main
 from conformance._captures import CAPTURES_DIR, Event, Scenario, load_scenario
 from conformance._gomath import gomath_kite
-from conformance._normalise import first_difference, normalise_headers, normalise_json
+from conformance._normalise import (
+    first_difference,
+    normalise_headers,
+    normalise_json,
+    number_spellings,
+    numbers_in_place,
+)
 from conformance._replay import (
     NO_CLIENT,
     NO_CLIENT_NO_SERVER,
@@ -332,3 +338,49 @@ def test_cli_fails_when_our_client_would_send_other_things(
 
 def test_cli_refuses_an_empty_folder(tmp_path: Path) -> None:
     assert main(["replay", str(tmp_path)]) == 2
+
+
+def test_number_spellings_accept_only_equal_numbers() -> None:
+    assert number_spellings(
+        '[1e300,-0,"a",2.5E+20,1.0]', '[1e+300,0,"a",250000000000000000000,1]'
+    ) == [
+        ("1e300", "1e+300"),
+        ("-0", "0"),
+        ("2.5E+20", "250000000000000000000"),
+        ("1.0", "1"),
+    ]
+    assert number_spellings("[1e300]", "[1e301]") is None  # another value
+    assert number_spellings("[0.1]", "[0.10000000000000001]") is None  # same float, not decimal
+    assert number_spellings('["1e300"]', '["1e+300"]') is None  # strings stay byte-exact
+    assert number_spellings("[1]", "[1,2]") is None
+    assert numbers_in_place('a["[1e300,\\"x\\"]"]', 'a["[1e+300,\\"x\\"]"]')
+    assert not numbers_in_place('a["[1e300,\\"x\\"]"]', 'a["[1e+300,\\"y\\"]"]')
+
+
+@pytest.mark.parametrize("role", ["server", "client"])
+async def test_echo_values_passes_with_numbers_respelled(role: str) -> None:
+    """Go's echo forwards number text; ours re-encodes values: tolerated, and named."""
+    replay = replay_server_role if role == "server" else replay_client_role
+    outcome = await replay(load_scenario("echo-values"))
+    assert (outcome.status, outcome.detail) == ("pass", "")
+    assert (
+        "numbers re-spelled, equal as values: -0 → 0, 1e300 → 1e+300, "
+        "2.5E+20 → 250000000000000000000, 1.0 → 1"
+    ) in outcome.tolerated
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [("1e300", "1e301"), ("unicode: h\u00e9llo", "unicode: hello")],
+)
+async def test_echo_values_still_catches_other_values(old: str, new: str) -> None:
+    """Another number value or another string in Go's answer is still a failure."""
+    sc = load_scenario("echo-values")
+    events = tuple(
+        dataclasses.replace(e, data=e.data.replace(old, new))
+        if e.dir == "s2c" and e.data and old in e.data
+        else e
+        for e in sc.events
+    )
+    outcome = await replay_server_role(dataclasses.replace(sc, events=events))
+    assert outcome.status == "fail"
