@@ -35,15 +35,12 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     replay = commands.add_parser("replay", help="replay recorded Go traffic (conformance/captures)")
     replay.add_argument("directory", nargs="?", type=Path, default=CAPTURES_DIR)
-    replay.add_argument(
-        "--slow", action="store_true", help="also replay scenarios that take seconds of real time"
-    )
     args = parser.parse_args(argv)
     directory: Path = args.directory
     if not any(directory.glob("*.meta.json")):
         print(f"replay: no scenarios (*.meta.json) in {directory}", file=sys.stderr)
         return 2
-    outcomes = trio.run(replay_all, directory, args.slow)
+    outcomes = trio.run(replay_all, directory)
     for outcome in outcomes:
         print(outcome.line())
     print(_summary(outcomes))

@@ -1,7 +1,8 @@
 """Replaying recorded Go-kite traffic against our code: ``python -m conformance replay``.
 
 How this works: for each scenario of a captures folder and each role, `replay_scenario` returns
-an `Outcome` (pass, fail with the first difference, or skip with the reason).
+an `Outcome` (pass, fail with the first difference, skip with the reason, or n/a when the role
+has nothing of ours to test: the client role of captures whose client is a raw script).
 
 - **server role, over sockets**: our server (the Python `gomath` twin of `_gomath`) listens on
   127.0.0.1 with ``kite.serve``; the capture's client side is played at it over real TCP
@@ -13,9 +14,11 @@ an `Outcome` (pass, fail with the first difference, or skip with the reason).
   byte-identical once the nondeterministic values the scenario's ``meta.json`` names (kite ids,
   hostnames, request ids, JWTs, SockJS entropy) are masked; when they are not, the first
   difference is reported as a JSON path (frame → dnode message → kite envelope) if the JSON
-  values differ, else as the first differing byte.
-- **client role** (`_replay_client`): our client against a fake server playing the Go
-  server's recorded side; captures of `goclient` (WebSocket and XHR) so far.
+  values differ, else as the first differing byte. In `NUMBER_TEXT` scenarios numbers are
+  compared as exact decimal values (strings and structure stay byte-exact).
+- **client role**: our client against fake servers playing the Go servers' recorded side:
+  captures of ``goclient`` (WebSocket and XHR, `_replay_client`), of ``goquery`` and
+  ``gomath -register ws|http`` (our Kontrol client, `_replay_kontrol_client`, on a mock clock).
 """
 
 from __future__ import annotations
@@ -478,13 +481,11 @@ async def _servers(
         yield servers
 
 
-async def replay_scenario(
-    sc: Scenario, *, captures: Path = CAPTURES_DIR, slow: bool = False
-) -> list[Outcome]:
-    """Replay one scenario in each role (`slow`: also those taking seconds of real time)."""
+async def replay_scenario(sc: Scenario, *, captures: Path = CAPTURES_DIR) -> list[Outcome]:
+    """Replay one scenario in each role."""
     return [
         await replay_server_role(sc, captures=captures),
-        await replay_client_role(sc, captures=captures, slow=slow),
+        await replay_client_role(sc, captures=captures),
     ]
 
 
@@ -513,13 +514,10 @@ def _other_client(sc: Scenario) -> Outcome:
     return Outcome(sc.name, "client", "skip", f"no Python twin for the client {names}")
 
 
-async def replay_client_role(
-    sc: Scenario, *, captures: Path = CAPTURES_DIR, slow: bool = False
-) -> Outcome:
+async def replay_client_role(sc: Scenario, *, captures: Path = CAPTURES_DIR) -> Outcome:
     """Replay one scenario's server side against our client: ``goclient`` captures with
     `_replay_client`, ``goquery`` and ``gomath -register`` ones with our Kontrol client
-    (`_replay_kontrol_client`, on a mock clock). `slow` is accepted for scenarios that would
-    take seconds of real time; none does today."""
+    (`_replay_kontrol_client`, on a mock clock, so Kontrol's heartbeats take no real time)."""
     from ._replay_client import goclient_command, replay_client_role_diff
     from ._replay_kontrol_client import kontrol_client_plan, replay_kontrol_client_diff
 
@@ -543,9 +541,9 @@ async def replay_client_role(
     return Outcome(sc.name, "client", "fail", diff, layer=layer, tolerated=notes)
 
 
-async def replay_all(directory: Path = CAPTURES_DIR, slow: bool = False) -> list[Outcome]:
+async def replay_all(directory: Path = CAPTURES_DIR) -> list[Outcome]:
     """Replay every scenario of `directory` in each role."""
     out: list[Outcome] = []
     for sc in load_scenarios(directory):
-        out.extend(await replay_scenario(sc, captures=directory, slow=slow))
+        out.extend(await replay_scenario(sc, captures=directory))
     return out
