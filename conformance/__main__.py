@@ -1,7 +1,8 @@
 """``python -m conformance replay [DIR]``: replay recorded Go traffic against our code.
 
 Prints one line per scenario and role (``pass``, ``fail`` with the first difference, ``skip``
-with the reason), then a summary line; exits 1 when any replay failed, 2 on bad usage.
+with the reason, ``n/a`` when there is nothing of ours to test in that role), then a summary
+line; exits 1 when any replay failed, 2 on bad usage.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from ._replay import Outcome, replay_all
 
 def _summary(outcomes: list[Outcome]) -> str:
     counts = {
-        status: sum(o.status == status for o in outcomes) for status in ("pass", "fail", "skip")
+        status: sum(o.status == status for o in outcomes)
+        for status in ("pass", "fail", "skip", "n/a")
     }
     tolerated = sum(bool(o.tolerated) for o in outcomes)
     return (
-        f"replay: {counts['pass']} passed, {counts['fail']} failed, {counts['skip']} skipped"
-        f" ({tolerated} with tolerated divergences)"
+        f"replay: {counts['pass']} passed, {counts['fail']} failed, {counts['skip']} skipped,"
+        f" {counts['n/a']} n/a ({tolerated} with tolerated divergences)"
     )
 
 
@@ -33,15 +35,12 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     replay = commands.add_parser("replay", help="replay recorded Go traffic (conformance/captures)")
     replay.add_argument("directory", nargs="?", type=Path, default=CAPTURES_DIR)
-    replay.add_argument(
-        "--slow", action="store_true", help="also replay scenarios that take seconds of real time"
-    )
     args = parser.parse_args(argv)
     directory: Path = args.directory
     if not any(directory.glob("*.meta.json")):
         print(f"replay: no scenarios (*.meta.json) in {directory}", file=sys.stderr)
         return 2
-    outcomes = trio.run(replay_all, directory, args.slow)
+    outcomes = trio.run(replay_all, directory)
     for outcome in outcomes:
         print(outcome.line())
     print(_summary(outcomes))

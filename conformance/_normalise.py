@@ -6,13 +6,15 @@ SockJS server and session ids in URLs, WebSocket keys and masks). `normalise_jso
 parsed JSON value and replaces those values with fixed placeholders (``"<id>"``, ``"<jwt>"``
 ...); `normalise_headers` does the same for HTTP headers. Everything else is left as it is, so
 any other difference is a real one. `first_difference` names the first place two JSON values
-differ, as a path like ``arguments[0].error.message``.
+differ, as a path like ``arguments[0].error.message``. `number_spellings` tells whether two
+JSON texts differ only in how numbers are written (``1e300`` / ``1e+300``), token by token.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 __all__ = [
@@ -20,6 +22,8 @@ __all__ = [
     "normalise_headers",
     "normalise_json",
     "normalise_text",
+    "number_spellings",
+    "numbers_in_place",
 ]
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -117,3 +121,60 @@ def first_difference(want: Any, got: Any, path: str = "") -> str | None:
 def _short(value: Any, limit: int = 80) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+#: JSON tokens: strings (escapes kept), numbers, literals, punctuation; whitespace between.
+_TOKEN = re.compile(
+    r'\s*(?:(?P<string>"(?:[^"\\]|\\.)*")'
+    r"|(?P<number>-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)"
+    r"|(?P<other>true|false|null|[\[\]{}:,]))"
+)
+
+
+def _tokens(text: str) -> list[tuple[str, str]] | None:
+    out, i = [], 0
+    while i < len(text.rstrip()):
+        m = _TOKEN.match(text, i)
+        if m is None:
+            return None
+        kind = m.lastgroup or ""
+        out.append((kind, m.group(kind)))
+        i = m.end()
+    return out
+
+
+def number_spellings(want: str, got: str) -> list[tuple[str, str]] | None:
+    """The (want, got) number spellings by which two JSON texts differ, when that is their
+    only difference and each pair is the same number (exact decimal value: ``1e300`` /
+    ``1e+300``, ``2.5E+20`` / ``250000000000000000000``, ``1.0`` / ``1``, ``-0`` / ``0``);
+    None when anything else differs (a string, the structure, a number's value)."""
+    a, b = _tokens(want), _tokens(got)
+    if a is None or b is None or len(a) != len(b):
+        return None
+    spellings = []
+    for (kind_a, text_a), (kind_b, text_b) in zip(a, b, strict=True):
+        if text_a == text_b:
+            continue
+        if kind_a != "number" or kind_b != "number" or Decimal(text_a) != Decimal(text_b):
+            return None
+        spellings.append((text_a, text_b))
+    return spellings
+
+
+#: A JSON number in raw (possibly escaped) JSON text: after ``[``, ``,`` or ``:``, before
+#: ``,``, ``]`` or ``}``. Its characters are never escaped, at any depth.
+_NUMBER_IN_TEXT = re.compile(
+    r"(?<=[\[,:])(-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)(?=[,\]}])"
+)
+
+
+def numbers_in_place(want: str, got: str) -> bool:
+    """True when two raw texts (e.g. SockJS frames carrying escaped JSON) are byte-equal
+    outside their numbers and each pair of numbers is the same exact decimal value."""
+    a, b = _NUMBER_IN_TEXT.split(want), _NUMBER_IN_TEXT.split(got)
+    if len(a) != len(b):
+        return False
+    for i, (x, y) in enumerate(zip(a, b, strict=True)):
+        if x != y and (i % 2 == 0 or Decimal(x) != Decimal(y)):
+            return False
+    return True

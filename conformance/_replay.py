@@ -1,7 +1,8 @@
 """Replaying recorded Go-kite traffic against our code: ``python -m conformance replay``.
 
 How this works: for each scenario of a captures folder and each role, `replay_scenario` returns
-an `Outcome` (pass, fail with the first difference, or skip with the reason).
+an `Outcome` (pass, fail with the first difference, skip with the reason, or n/a when the role
+has nothing of ours to test: the client role of captures whose client is a raw script).
 
 - **server role, over sockets**: our server (the Python `gomath` twin of `_gomath`) listens on
   127.0.0.1 with ``kite.serve``; the capture's client side is played at it over real TCP
@@ -13,9 +14,11 @@ an `Outcome` (pass, fail with the first difference, or skip with the reason).
   byte-identical once the nondeterministic values the scenario's ``meta.json`` names (kite ids,
   hostnames, request ids, JWTs, SockJS entropy) are masked; when they are not, the first
   difference is reported as a JSON path (frame → dnode message → kite envelope) if the JSON
-  values differ, else as the first differing byte.
-- **client role** (`_replay_client`): our client against a fake server playing the Go
-  server's recorded side; captures of `goclient` (WebSocket and XHR) so far.
+  values differ, else as the first differing byte. In `NUMBER_TEXT` scenarios numbers are
+  compared as exact decimal values (strings and structure stay byte-exact).
+- **client role**: our client against fake servers playing the Go servers' recorded side:
+  captures of ``goclient`` (WebSocket and XHR, `_replay_client`), of ``goquery`` and
+  ``gomath -register ws|http`` (our Kontrol client, `_replay_kontrol_client`, on a mock clock).
 """
 
 from __future__ import annotations
@@ -34,7 +37,13 @@ from kite import Kite, kite_sockjs_options
 
 from ._captures import CAPTURES_DIR, Event, Scenario
 from ._gomath import gomath_kite
-from ._normalise import first_difference, normalise_headers, normalise_json
+from ._normalise import (
+    first_difference,
+    normalise_headers,
+    normalise_json,
+    number_spellings,
+    numbers_in_place,
+)
 from ._replay_wire import ReplayError, ServerEvent, ServerReader, request_bytes, ws_frame_bytes
 
 __all__ = [
@@ -46,7 +55,7 @@ __all__ = [
 ]
 
 Role = Literal["server", "client"]
-Status = Literal["pass", "fail", "skip"]
+Status = Literal["pass", "fail", "skip", "n/a"]
 
 #: Seconds to wait for each thing our server should send.
 EVENT_TIMEOUT = 5.0
@@ -70,13 +79,14 @@ DOCUMENTED_BODIES: dict[str, str] = {"/kite/iframe.html": "iframe page"}
 
 #: Differences nobody has documented yet: the scenario is skipped with the reason, so that the
 #: replay stays green while the difference is looked at. Keyed by a substring of the difference.
-KNOWN_DIVERGENCES: dict[tuple[str, str], str] = {
-    ("echo-values", "same JSON, other bytes"): (
-        "known divergence (dnode): we re-encode numbers from Python values (-0 → 0, 1e300 → "
-        "1e+300) where Go forwards their JSON text verbatim (echo's raw arguments, goclient's "
-        "json.Number)"
-    ),
-}
+KNOWN_DIVERGENCES: dict[tuple[str, str], str] = {}
+
+#: Scenarios where Go forwards numbers as their original JSON text (Go's ``echo`` returns its
+#: raw arguments, ``goclient`` sends ``json.Number``s), which a Python handler or caller
+#: holding parsed values cannot reproduce: there a number may be spelled differently when it
+#: is the same exact decimal value (``1e300`` / ``1e+300``, ``-0`` / ``0``); strings and
+#: structure stay byte-exact. The respellings are named on the line.
+NUMBER_TEXT: frozenset[str] = frozenset({"echo-values"})
 
 #: After a client's TCP EOF, sockjs-go still writes: on a WebSocket session an empty text frame
 #: (its unset close frame), to a pending XHR poll an empty ``200``; ours just closes. The client
@@ -116,7 +126,7 @@ class Outcome:
     scenario: str
     role: Role
     status: Status
-    detail: str = ""  # the first difference (fail) or the reason (skip)
+    detail: str = ""  # the first difference (fail) or the reason (skip, n/a)
     layer: str = ""  # what was exercised, e.g. "sockets"
     tolerated: tuple[str, ...] = ()  # documented divergences accepted on the way
 
@@ -164,12 +174,16 @@ def _json_or_none(text: str) -> Any:
         return None
 
 
-def compare_text(want: str, got: str, *, what: str = "frame") -> str | None:
+def compare_text(
+    want: str, got: str, *, what: str = "frame", numbers: set[str] | None = None
+) -> str | None:
     """Compare a Go text (SockJS frame, body) with ours; None when equal after masking.
 
     The first difference is given as a JSON path through the SockJS frame, its messages (the
     dnode messages) and, where it applies, the kite envelope; as a byte offset when the JSON
-    values agree but the bytes do not.
+    values agree but the bytes do not. With `numbers` (scenarios of `NUMBER_TEXT`), messages
+    that differ only in the spelling of equal numbers are accepted and the respellings noted
+    in `numbers`.
     """
     masked_want, masked_got = mask_text(want), mask_text(got)
     if masked_want == masked_got:
@@ -178,6 +192,7 @@ def compare_text(want: str, got: str, *, what: str = "frame") -> str | None:
     if want_msgs is not None and got_msgs is not None and want[:1] == got[:1]:
         if len(want_msgs) != len(got_msgs):
             return f"{what}: want {len(want_msgs)} SockJS messages, got {len(got_msgs)}"
+        respelled: list[tuple[str, str]] = []
         for i, (w, g) in enumerate(zip(want_msgs, got_msgs, strict=True)):
             wv, gv = _json_or_none(w), _json_or_none(g)
             if wv is not None and gv is not None:
@@ -185,8 +200,18 @@ def compare_text(want: str, got: str, *, what: str = "frame") -> str | None:
                 if diff is not None:
                     return f"{what} message {i} (dnode): {diff}"
             if mask_text(w) != mask_text(g):
+                spellings = (
+                    number_spellings(mask_text(w), mask_text(g)) if numbers is not None else None
+                )
+                if spellings:
+                    respelled.extend(spellings)
+                    continue
                 diff = _byte_diff(mask_text(w), mask_text(g))
                 return f"{what} message {i}: same JSON, other bytes: {diff}"
+        if numbers is not None and respelled and numbers_in_place(masked_want, masked_got):
+            pairs = ", ".join(dict.fromkeys(f"{a} → {b}" for a, b in respelled))
+            numbers.add(f"numbers re-spelled, equal as values: {pairs}")
+            return None
     else:
         wv, gv = _json_or_none(want), _json_or_none(got)
         if wv is not None and gv is not None:
@@ -239,7 +264,11 @@ def _documented_headers(
 
 
 def _compare_event(
-    want: Event, got: ServerEvent, request: str = "", tolerated: set[str] | None = None
+    want: Event,
+    got: ServerEvent,
+    request: str = "",
+    tolerated: set[str] | None = None,
+    numbers: bool = False,
 ) -> str | None:
     tolerated = set() if tolerated is None else tolerated
     want_kind = "ws-text" if want.kind == "ws-message" else want.kind
@@ -271,7 +300,11 @@ def _compare_event(
             return f"close: want {want.code} {want.reason!r}, got {got.code} {got.close_reason!r}"
         return None
     if want.kind in ("ws-text", "ws-message"):
-        return compare_text(want.data or "", got.body.decode("utf-8", "replace"))
+        return compare_text(
+            want.data or "",
+            got.body.decode("utf-8", "replace"),
+            numbers=tolerated if numbers else None,
+        )
     if want.payload != got.body:
         return f"{want.kind} payload: want {want.payload[:60]!r}, got {got.body[:60]!r}"
     return None
@@ -369,7 +402,7 @@ async def _replay_server(
                     target = ""
                     if ev.kind == "http-response" and requests.get(ev.conn):
                         target = requests[ev.conn].pop(0)
-                    diff = _compare_event(ev, got, target, tolerated)
+                    diff = _compare_event(ev, got, target, tolerated, sc.name in NUMBER_TEXT)
                     after_eof = ev.conn in eof_sent and got.kind == "tcp-close"
                     if diff is not None and after_eof and ev.kind == "ws-text" and not ev.data:
                         tolerated.add(EOF_EMPTY_FRAME)
@@ -448,53 +481,57 @@ async def _servers(
         yield servers
 
 
-async def replay_scenario(
-    sc: Scenario, *, captures: Path = CAPTURES_DIR, slow: bool = False
-) -> list[Outcome]:
-    """Replay one scenario in each role (`slow`: also those taking seconds of real time)."""
+async def replay_scenario(sc: Scenario, *, captures: Path = CAPTURES_DIR) -> list[Outcome]:
+    """Replay one scenario in each role."""
     return [
         await replay_server_role(sc, captures=captures),
-        await replay_client_role(sc, captures=captures, slow=slow),
+        await replay_client_role(sc, captures=captures),
     ]
 
 
-def _other_client(sc: Scenario) -> str:
-    """Why a capture without ``goclient`` has no client role replayed."""
+#: The client role of a capture whose client is a raw script: there is no client to test.
+NO_CLIENT = (
+    "no client under test: the recorded client is a raw script (recorder/rawclient.py); "
+    "the server role covers this scenario"
+)
+NO_CLIENT_NO_SERVER = (
+    "no client under test: the recorded client is a raw script (recorder/rawclient.py); "
+    "the server role is skipped too (see its line)"
+)
+
+
+def _other_client(sc: Scenario) -> Outcome:
+    """The client role of a capture whose client we have no twin for: n/a or skip."""
     programs = [
         str(step.get("cmd", "")).split()[0]
         for step in sc.steps
         if step.get("during_capture") and str(step.get("cmd", ""))
     ]
     if any("rawclient" in " ".join(str(s.get("cmd", "")).split()[:2]) for s in sc.steps):
-        return "the client is a raw Python script (recorder/rawclient.py), not a kite"
+        why = NO_CLIENT_NO_SERVER if sc.name in SERVER_SKIPS else NO_CLIENT
+        return Outcome(sc.name, "client", "n/a", why)
     names = ", ".join(p.removeprefix("bin/") for p in programs) or "not recorded"
-    return f"the client is {names}; only goclient's client role is replayed so far"
+    return Outcome(sc.name, "client", "skip", f"no Python twin for the client {names}")
 
 
-async def replay_client_role(
-    sc: Scenario, *, captures: Path = CAPTURES_DIR, slow: bool = False
-) -> Outcome:
-    """Replay one scenario's server side against our client (`_replay_client`)."""
-    from ._replay_client import goclient_command, gomath_registering, replay_client_role_diff
+async def replay_client_role(sc: Scenario, *, captures: Path = CAPTURES_DIR) -> Outcome:
+    """Replay one scenario's server side against our client: ``goclient`` captures with
+    `_replay_client`, ``goquery`` and ``gomath -register`` ones with our Kontrol client
+    (`_replay_kontrol_client`, on a mock clock, so Kontrol's heartbeats take no real time)."""
+    from ._replay_client import goclient_command, replay_client_role_diff
+    from ._replay_kontrol_client import kontrol_client_plan, replay_kontrol_client_diff
 
     argv = goclient_command(sc)
+    plan = kontrol_client_plan(sc)
+    tolerated: set[str] = set()
     if argv is not None:
         layer = "sockets, XHR requests paired by order" if "xhr" in argv else "sockets"
-    elif gomath_registering(sc) is not None:
-        layer = "sockets, register called by hand: no kite registration API on this branch"
-        sent = [e.t for e in sc.events if e.dir == "c2s" and e.kind == "ws-text"]
-        seconds = sent[-1] - sent[0] if sent else 0.0
-        if seconds > 1 and not slow:  # our kite's heartbeats tick in real time
-            return Outcome(
-                sc.name,
-                "client",
-                "skip",
-                f"real time: {seconds:.0f} s of heartbeats; `replay --slow` runs it",
-            )
+        diff = await replay_client_role_diff(sc, tolerated, captures=captures)
+    elif plan is not None:
+        layer = plan.layer
+        diff = await replay_kontrol_client_diff(sc, tolerated, captures=captures)
     else:
-        return Outcome(sc.name, "client", "skip", _other_client(sc))
-    tolerated: set[str] = set()
-    diff = await replay_client_role_diff(sc, tolerated, captures=captures)
+        return _other_client(sc)
     notes = tuple(sorted(tolerated))
     if diff is None:
         return Outcome(sc.name, "client", "pass", layer=layer, tolerated=notes)
@@ -504,9 +541,9 @@ async def replay_client_role(
     return Outcome(sc.name, "client", "fail", diff, layer=layer, tolerated=notes)
 
 
-async def replay_all(directory: Path = CAPTURES_DIR, slow: bool = False) -> list[Outcome]:
+async def replay_all(directory: Path = CAPTURES_DIR) -> list[Outcome]:
     """Replay every scenario of `directory` in each role."""
     out: list[Outcome] = []
     for sc in load_scenarios(directory):
-        out.extend(await replay_scenario(sc, captures=directory, slow=slow))
+        out.extend(await replay_scenario(sc, captures=directory))
     return out

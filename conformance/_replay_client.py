@@ -31,10 +31,10 @@ import trio
 from kite import Auth, Config, Kite, KiteError, KiteKey
 
 from ._captures import CAPTURES_DIR, Event, Scenario
-from ._gomath import _recording_time, gomath_kite, keys_dir
+from ._gomath import _recording_time, keys_dir
 from ._replay_wire import ReplayError, ServerReader
 
-__all__ = ["goclient_command", "gomath_registering", "replay_client_role_diff"]
+__all__ = ["goclient_command", "replay_client_role_diff"]
 
 _WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 _WS_TARGET = re.compile(r"^/kite/[0-9]{3}/[^/.]+/websocket$")
@@ -80,8 +80,13 @@ def _with_callbacks(value: Any, path: list[str], seen: list[Any]) -> Any:
     return value
 
 
-def _server_frame(event: Event) -> bytes:
+def _server_frame(event: Event, replace: dict[str, str] | None = None) -> bytes:
     payload = event.payload
+    if replace and event.kind == "ws-text" and event.data is not None:
+        text = event.data
+        for old, new in replace.items():
+            text = text.replace(old, new)
+        payload = text.encode()
     if event.kind == "ws-close" and event.code is not None:
         payload = struct.pack("!H", event.code) + (event.reason or "").encode()
     first = (0x80 if event.fin else 0) | ((event.rsv or 0) << 4) | _OPCODES[event.kind]
@@ -124,12 +129,23 @@ async def _fake_server(
     tolerated: set[str],
     may_close: trio.Event,
     event_timeout: float,
+    *,
+    conn: int | None = None,
+    replace: dict[str, str] | None = None,
+    arrived: list[tuple[Event, float]] | None = None,
 ) -> str | None:
-    """Play the Go server's side of `sc` on `stream`; the first difference, or None."""
+    """Play the Go server's side of `sc` on `stream`; the first difference, or None.
+
+    `conn`: play only that captured connection; `replace`: text replaced in the frames sent
+    (the recorded URLs of other servers, pointed at their fake twins); `arrived` gets each
+    compared client message with the time (``trio.current_time()``) ours arrived.
+    """
     reader = ServerReader(stream)
     reader._websocket = True
     client_closed = False
     for ev in sc.events:
+        if conn is not None and ev.conn != conn:
+            continue
         if ev.kind == "tcp-open" or (ev.kind == "ws-message" and ev.dir == "s2c"):
             continue
         if ev.dir == "c2s" and ev.is_ws and ev.kind != "ws-message" and _fragment(ev):
@@ -142,7 +158,7 @@ async def _fake_server(
                 if ev.kind == "tcp-close":
                     await stream.aclose()
                 elif ev.is_ws and not client_closed:
-                    await stream.send_all(_server_frame(ev))
+                    await stream.send_all(_server_frame(ev, replace))
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 pass
             continue
@@ -191,9 +207,18 @@ async def _fake_server(
             want_kind = f"ws-{ev.opcode}" if ev.kind == "ws-message" else ev.kind
             if got.kind != want_kind:
                 return f"{where}: want {want_kind}, got {got.kind} {got.body[:60]!r}"
-            diff = compare_text(ev.data or "", got.body.decode("utf-8", "replace"), what="payload")
+            from ._replay import NUMBER_TEXT
+
+            diff = compare_text(
+                ev.data or "",
+                got.body.decode("utf-8", "replace"),
+                what="payload",
+                numbers=tolerated if sc.name in NUMBER_TEXT else None,
+            )
             if diff is not None:
                 return f"{where}: {diff}"
+            if arrived is not None:
+                arrived.append((ev, trio.current_time()))
             continue
         return f"{where}: our client sent nothing within {event_timeout:g} s"
     return None
@@ -205,17 +230,9 @@ async def replay_client_role_diff(
     """Replay the Go server's side of `sc` at our client; the first difference, or None."""
     seen: list[Any] = []
     argv = goclient_command(sc)
-    registering = gomath_registering(sc)
-    if argv is not None:
-        client, method, args, auth, transport = _goclient(argv, captures, seen)
-    elif registering is not None:
-        # gomath -register ws: Go's RegisterForever dials Kontrol with the kite key and calls
-        # register({"url": <register url>}); the heartbeats are the kite.heartbeat built-in.
-        client = gomath_kite(auth=True, captures=captures)
-        method, args = "register", [{"url": registering}]
-        auth, transport = Auth("kiteKey", client.config.kite_key), "websocket"
-    else:
-        raise ValueError(f"{sc.name}: no goclient or gomath -register ws during the capture")
+    if argv is None:
+        raise ValueError(f"{sc.name}: no goclient during the capture")
+    client, method, args, auth, transport = _goclient(argv, captures, seen)
 
     outcome: list[str | None] = []
     may_close = trio.Event()
@@ -445,17 +462,6 @@ def _goclient(
     client = Kite("goclient", "1.0.0", config)
     client.handle_func("client.hello", lambda r: "hello from go client")
     return client, flags["method"], args, auth, transport
-
-
-def gomath_registering(sc: Scenario) -> str | None:
-    """The ``-register-url`` of a ``gomath -register ws`` that ran during the capture."""
-    for step in sc.steps:
-        cmd = str(step.get("cmd", "")).split()
-        running = cmd[:1] == ["bin/gomath"] and bool(step.get("during_capture"))
-        registers = running and "-register" in cmd and "-register-url" in cmd
-        if registers and cmd[cmd.index("-register") + 1] == "ws":
-            return cmd[cmd.index("-register-url") + 1]
-    return None
 
 
 def _compare_output(sc: Scenario, result: list[Any], seen: list[Any]) -> str | None:

@@ -9,8 +9,9 @@ the ``kontrol serve`` command does. The caller serves it with ``Kite.serve`` as 
 
 When the scenario started ``gomath -register ws`` before the recording (its registration is not
 in the capture, but the queries see it), the same registration is made first: our `gomath`
-twin with ``keys/anchor.kite.key`` calls ``register`` with the ``-register-url`` over a memory
-pipe that stays open for the block (a registration lives as long as its connection).
+twin with ``keys/anchor.kite.key`` registers the ``-register-url`` with its real Kontrol client
+(``kite.register``), dialling over a memory pipe that stays open for the block (a
+registration lives as long as its connection).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import kite
-from kite import Auth, memory_pipe_pair, parse_duration
+from kite import Peer, memory_pipe_pair, parse_duration
 from kontrol import Kontrol, KontrolOptions, open_sqlite_storage
 
 from ._captures import CAPTURES_DIR, Scenario
@@ -75,10 +76,15 @@ async def running_kontrol(sc: Scenario, captures: Path = CAPTURES_DIR) -> AsyncI
                 yield k
                 return
             math = gomath_kite(auth=True, captures=captures)
-            auth = Auth("kiteKey", math.config.kite_key)
-            a, b = memory_pipe_pair()
-            async with k.accept(a), math.connect_pipe(b, auth=auth) as peer:
-                await peer.tell("register", {"url": url}, timeout=5)
+
+            @asynccontextmanager
+            async def over_a_pipe(_url: str) -> AsyncIterator[Peer]:
+                a, b = memory_pipe_pair()
+                async with k.accept(a), math.connect_pipe(b) as peer:
+                    yield peer
+
+            async with math.kontrol_client(dialler=over_a_pipe, url="memory:kontrol"):
+                await math.register(url)  # gomath's RegisterForever; one registration suffices
                 yield k
 
 
