@@ -148,9 +148,10 @@ class RecordingProxy:
                     nursery.start_soon(self._accept, link, listener, nursery)
                 task_status.started()
         finally:
-            for _, listener in listeners:
-                await listener.aclose()
             self._write({"event": "stop", "t": self._t()})
+            with trio.CancelScope(shield=True):
+                for _, listener in listeners:
+                    await listener.aclose()
 
     async def wait_idle(self) -> None:
         """Wait until no proxied connection is open (put a deadline around the call)."""
@@ -319,11 +320,12 @@ class _Direction:
         self.conn = conn
         self.dir = direction
         self.buf = _Bytes()
-        self.mode = "http"  # "http", "ws", "raw"
+        self.mode = "http"  # "http", "ws", "raw", "wait" (an Upgrade request awaits its answer)
         self.owner = decoder
         self.fragments: list[Json] = []  # a fragmented WebSocket message so far
         self.fragment_data = bytearray()
         self.streaming: Json | None = None  # a chunked response being streamed
+        self.closed = False  # this direction's EOF has been seen
 
     def base(self, t: float, t_end: float) -> Json:
         return {"t": t, "t_end": t_end, "conn": self.conn, "dir": self.dir}
@@ -333,7 +335,7 @@ class _Direction:
         yield from self.parse(eof=False)
 
     def parse(self, *, eof: bool) -> Iterator[Json]:
-        while self.buf.data:
+        while self.buf.data and self.mode != "wait":
             if self.mode == "http":
                 event = self._http(eof)
             elif self.mode == "ws":
@@ -344,7 +346,13 @@ class _Direction:
                 return
             yield from event
 
-    def close(self) -> Iterator[Json]:
+    def close(self, *, final: bool = False) -> Iterator[Json]:
+        """At EOF: the rest. Bytes waiting for an upgrade's answer wait on unless `final`."""
+        self.closed = True
+        if self.mode == "wait" and not final:
+            return
+        if self.mode == "wait":
+            self.mode = "raw"
         yield from self.parse(eof=True)
         if self.buf.data:
             yield from self._raw()
@@ -402,8 +410,9 @@ class _Direction:
                 self.mode = "raw"
                 return []
             status = int(status_text)
-            request = self.owner.requests.pop(0) if self.owner.requests else ""
-            head_request = self.owner.heads.pop(0) if self.owner.heads else False
+            # the request it answers leaves the queue once the response is complete
+            request = self.owner.requests[0] if self.owner.requests else ""
+            head_request = self.owner.heads[0] if self.owner.heads else False
             fields = {
                 "kind": "http-response",
                 "version": version,
@@ -438,16 +447,21 @@ class _Direction:
     def _with_body(self, event: Json, body: bytes) -> Json:
         key, text = _text(body)
         event["body" if key == "data" else "body_b64"] = text
+        kind = event["kind"]
+        if kind == "http-response":
+            self.owner.answered()
+        if kind == "http-request" and any(k.lower() == "upgrade" for k, _ in event["headers"]):
+            self.mode = "wait"  # what follows is WebSocket if the answer is a 101
+        elif event.get("status") == 101:
+            self.owner.upgrade()
+        elif kind == "http-response" and self.owner.sides["c2s"].mode == "wait":
+            self.owner.sides["c2s"].mode = "http"
         if key != "data":
             return event
-        if event["kind"] == "http-request" and _path(event["target"]).endswith("/xhr_send"):
+        if kind == "http-request" and _path(event["target"]).endswith("/xhr_send"):
             event["sockjs"] = sockjs_client(text)
-        elif event["kind"] == "http-response":
-            target = _path(event["request"].partition(" ")[2])
-            if target.endswith("/xhr"):
-                event["sockjs"] = sockjs_server(text.removesuffix("\n"))
-        if event.get("status") == 101:
-            self.owner.upgrade()
+        elif kind == "http-response" and _path(event["request"].partition(" ")[2]).endswith("/xhr"):
+            event["sockjs"] = sockjs_server(text.removesuffix("\n"))
         return event
 
     def _chunked(self, fields: Json, offset: int, eof: bool) -> list[Json] | None:
@@ -477,6 +491,7 @@ class _Direction:
         t = self.buf.t_at(0)
         self.buf.consume(offset)
         self.streaming = fields
+        self.owner.answered()
         return [{**self.base(t, t), **fields, "body": ""}]
 
     def _body_chunk(self, eof: bool) -> list[Json] | None:
@@ -500,8 +515,13 @@ class _Direction:
         key, text = _text(chunk)
         event = {**self.base(t, t_end), "kind": "http-body-chunk", key: text}
         if key == "data":
-            readings = [sockjs_server(line) for line in text.split("\n") if line.strip("h")]
-            event["sockjs"] = readings[0] if len(readings) == 1 else readings or None
+            # one frame per line; the xhr_streaming prelude (2048 ``h`` then ``\n``) is none
+            lines = [x for x in text.split("\n") if x and not (len(x) > 1 and x.strip("h") == "")]
+            readings = [sockjs_server(x) for x in lines]
+            if len(readings) <= 1:
+                event["sockjs"] = readings[0] if readings else None
+            else:
+                event["sockjs"] = {"frames": readings}
         return [event]
 
     # -- WebSocket frames
@@ -604,6 +624,11 @@ class _Connection:
         self.heads: list[bool] = []
         self.sides = {d: _Direction(conn, d, self) for d in ("c2s", "s2c")}
 
+    def answered(self) -> None:
+        """The oldest request has its (complete) response."""
+        if self.requests:
+            del self.requests[0], self.heads[0]
+
     def upgrade(self) -> None:
         for side in self.sides.values():
             side.mode = "ws"
@@ -634,10 +659,13 @@ def decode_raw(lines: Iterable[Mapping[str, Any]]) -> list[Json]:
         except binascii.Error:
             continue
         out.extend(side.feed(chunk, line["t"]))
-    for conn_ in conns.values():  # a capture cut short: what was pending
+        other = conns[conn].sides["s2c" if line["dir"] == "c2s" else "c2s"]
+        if other.buf.data:  # bytes that waited for this side (e.g. frames after an upgrade)
+            out.extend(other.close() if other.closed else other.parse(eof=False))
+    for conn_ in conns.values():  # what was left waiting (a capture cut short)
         for side in conn_.sides.values():
             if side.buf.data:
-                out.extend(side.close())
+                out.extend(side.close(final=True))
     out.sort(key=lambda e: e["t"])  # stable: by first byte, ties in completion order
     return out
 
