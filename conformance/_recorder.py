@@ -303,6 +303,9 @@ def _path(target: str) -> str:
     return target.split("?", 1)[0]
 
 
+#: SockJS transports whose answer streams (chunked) for as long as the session lasts.
+_STREAMING = ("/xhr_streaming", "/eventsource", "/htmlfile")
+
 _OPCODES = {
     0: "ws-continuation",
     1: "ws-text",
@@ -336,12 +339,16 @@ class _Direction:
 
     def parse(self, *, eof: bool) -> Iterator[Json]:
         while self.buf.data and self.mode != "wait":
-            if self.mode == "http":
-                event = self._http(eof)
-            elif self.mode == "ws":
-                event = self._ws()
-            else:
-                event = self._raw()
+            try:
+                if self.mode == "http":
+                    event = self._http(eof)
+                elif self.mode == "ws":
+                    event = self._ws()
+                else:
+                    event = self._raw()
+            except ValueError:  # a bad length or chunk size: the rest is kept as bytes
+                self.mode, self.streaming = "raw", None
+                continue
             if event is None:
                 return
             yield from event
@@ -465,34 +472,31 @@ class _Direction:
         return event
 
     def _chunked(self, fields: Json, offset: int, eof: bool) -> list[Json] | None:
-        """A chunked body: whole when complete; a response streams as ``http-body-chunk``s."""
+        """A chunked body, whole once complete; a streaming SockJS answer as it comes."""
+        target = _path(str(fields.get("request", "")).partition(" ")[2])
+        if fields["kind"] == "http-response" and target.endswith(_STREAMING):
+            # its head now, then one ``http-body-chunk`` per HTTP chunk as it arrives
+            t = self.buf.t_at(0)
+            self.buf.consume(offset)
+            self.streaming = fields
+            self.owner.answered()
+            return [{**self.base(t, t), **fields, "body": ""}]
         data = self.buf.data
         pos, body = offset, bytearray()
-        while True:
-            line_end = data.find(b"\r\n", pos)
-            if line_end < 0:
-                break
-            size = int(bytes(data[pos:line_end]).split(b";")[0] or b"0", 16)
+        while (line_end := data.find(b"\r\n", pos)) >= 0:
+            size = int(bytes(data[pos:line_end]).split(b";")[0], 16)
             if size == 0:
                 trailer = data.find(b"\r\n\r\n", line_end)
-                if trailer < 0 and data[line_end : line_end + 4] != b"\r\n\r\n":
+                if trailer < 0:
                     break
-                end = line_end + 4 if data[line_end : line_end + 4] == b"\r\n\r\n" else trailer + 4
-                t, t_end = self.buf.t_at(0), self.buf.t_at(end - 1)
-                self.buf.consume(end)
+                t, t_end = self.buf.t_at(0), self.buf.t_at(trailer + 3)
+                self.buf.consume(trailer + 4)
                 return [self._with_body({**self.base(t, t_end), **fields}, bytes(body))]
             if len(data) < line_end + 2 + size + 2:
                 break
             body += data[line_end + 2 : line_end + 2 + size]
             pos = line_end + 2 + size + 2
-        if fields["kind"] != "http-response" or eof:
-            return None if not eof else self._raw()
-        # a response whose body is still coming: its head now, its chunks as they arrive
-        t = self.buf.t_at(0)
-        self.buf.consume(offset)
-        self.streaming = fields
-        self.owner.answered()
-        return [{**self.base(t, t), **fields, "body": ""}]
+        return self._raw() if eof else None
 
     def _body_chunk(self, eof: bool) -> list[Json] | None:
         data = self.buf.data

@@ -197,6 +197,21 @@ def test_chunked_streaming_response_and_chunked_request() -> None:
     assert events[4]["sockjs"] == {"frames": [{"frame": "h"}, {"frame": "h"}]}
 
 
+def test_chunked_response_split_across_chunks_is_one_message() -> None:
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nab"
+    events = decode_raw(
+        _raw(
+            ("c2s", b"GET /kite/info HTTP/1.1\r\nHost: x\r\n\r\n"),
+            ("s2c", head),
+            ("s2c", b"c\r\n0\r\n\r\n"),
+            ("c2s", b"GET / HTTP/1.1\r\nContent-Length: nope\r\n\r\n"),
+        )
+    )
+    assert [e["kind"] for e in events] == ["tcp-open", "http-request", "http-response", "tcp-data"]
+    assert events[2]["body"] == "abc"
+    assert (events[2]["t"], events[2]["t_end"]) == (1, 2)
+
+
 def test_response_to_head_has_no_body_and_garbage_is_kept() -> None:
     events = decode_raw(
         [
