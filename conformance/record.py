@@ -1,0 +1,78 @@
+"""``python -m conformance.record NAME --method M [...]``: record a scenario from live peers.
+
+Runs ``goclient`` → recording proxy → ``gomath`` (Go's, or our Python twin with ``--python``) and
+writes ``NAME.raw.jsonl``, ``NAME.jsonl`` and ``NAME.meta.json`` (``captures/FORMAT.md``) into
+``--out DIR`` (default: a new temporary folder). ``conformance/captures`` itself is written only
+when named with ``--into``. Prints the files written; exits 0 once they are, 1 when the peers
+cannot run, 2 on bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import trio
+
+from ._captures import CAPTURES_DIR
+from ._gopeers import GoPeerError, GoPeersUnavailableError
+from ._recorder import RecordError, record_scenario
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = argparse.ArgumentParser(
+        prog="python -m conformance.record",
+        description="record goclient -> proxy -> gomath in the captures' format",
+    )
+    parser.add_argument("name", help="scenario name (NAME.raw.jsonl, NAME.jsonl, NAME.meta.json)")
+    parser.add_argument("--method", required=True, help="goclient -method")
+    parser.add_argument("--args", default="[]", help="goclient -args (JSON array text)")
+    parser.add_argument("--transport", choices=("websocket", "xhr"), default="websocket")
+    parser.add_argument("--python", action="store_true", help="serve our Python gomath twin")
+    parser.add_argument(
+        "--server-flag", action="append", default=[], help="extra flag for Go's gomath (repeat)"
+    )
+    parser.add_argument("--description", help="meta.json description")
+    parser.add_argument("--expect", help="regex goclient's stdout must match (meta.json checks)")
+    parser.add_argument("--settle", type=float, default=2.0, help="seconds to wait for closes")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--out", type=Path, help="output folder (default: a new temporary one)")
+    where.add_argument("--into", type=Path, help="write into this folder, conformance/captures too")
+    args = parser.parse_args(argv)
+    if args.out is not None and args.out.resolve() == CAPTURES_DIR.resolve():
+        parser.error("--out names conformance/captures: use --into to write there on purpose")
+    directory: Path = args.into or args.out or Path(tempfile.mkdtemp(prefix="kite-record-"))
+    try:
+        recording = trio.run(
+            lambda: record_scenario(
+                args.name,
+                directory=directory,
+                method=args.method,
+                args=args.args,
+                transport=args.transport,
+                python_server=args.python,
+                server_flags=args.server_flag,
+                description=args.description,
+                expect=args.expect,
+                settle=args.settle,
+            )
+        )
+    except RecordError as exc:
+        parser.error(str(exc))
+    except (GoPeersUnavailableError, GoPeerError) as exc:
+        print(f"record: {exc}", file=sys.stderr)
+        return 1
+    for path in recording.files:
+        print(path)
+    print(
+        f"record: {recording.name}: {recording.events} events, goclient exit "
+        f"{recording.returncode}, stdout {recording.stdout.strip()[:200]!r}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
