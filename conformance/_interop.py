@@ -1,0 +1,135 @@
+"""Shared pieces of the live interop matrix (``conformance/tests/test_interop_*.py``).
+
+How this works: `python_math_kite` is the Python twin of the Go peer ``gomath`` (kite ``math``
+1.0.0, the same methods, the same error types), so that every call the matrix makes to a Go kite
+can be made to a Python kite too, and the Go client's output compared. `goclient` runs the Go
+client with a bounded deadline (and, over XHR only, once more when Go's XHR client lost its one
+call: a Go quirk described in ``conformance/README.md``). `postgres_dsn_or_skip` and
+`go_kontrol_args` are the PostgreSQL side: the DSN from ``KITE_TEST_POSTGRES_DSN`` and the flags
+that start ``gokontrol`` on it with the captures' key pair.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from kite import Config, Kite, KiteError, Request
+
+from ._gopeers import GoBuild, GoResult, kite_module_dir, run_go_program
+
+__all__ = [
+    "KEYS",
+    "go_kontrol_args",
+    "goclient",
+    "parse_lines",
+    "postgres_dsn_or_skip",
+    "python_math_kite",
+]
+
+#: The captures' keys: ``kontrol.pem``/``kontrol.pub`` (a Kontrol key pair), ``anchor.kite.key``.
+KEYS: Path = Path(__file__).resolve().parent / "captures" / "keys"
+
+
+def python_math_kite(config: Config | None = None) -> Kite:
+    """A kite ``math`` 1.0.0 serving what the Go peer ``gomath`` serves.
+
+    Args:
+        config: the kite's configuration; default: authentication disabled (``gomath`` without
+            ``-auth``). Pass a config with a kite key and Kontrol key for ``gomath -auth``.
+    """
+    k = Kite("math", "1.0.0", config or Config(disable_authentication=True))
+
+    @k.handle("square")
+    def square(r: Request) -> float:
+        n = r.args.one().float()
+        return n * n
+
+    @k.handle("echo")
+    def echo(r: Request) -> Any:
+        return r.args.raw
+
+    @k.handle("add")
+    def add(r: Request) -> float:
+        a, b = r.args.slice(2)
+        return a.float() + b.float()
+
+    @k.handle("fail")
+    def fail(r: Request) -> None:
+        raise ValueError(r.args.one().string())
+
+    @k.handle("failTyped")
+    def fail_typed(r: Request) -> None:
+        raise KiteError(r.args.one().string(), type="customError", code="E_CUSTOM")
+
+    @k.handle("boom")
+    def boom(r: Request) -> None:
+        raise RuntimeError("boom: deliberate panic in handler")
+
+    @k.handle("countdown")
+    async def countdown(r: Request) -> str:
+        opts = r.args.one().map()
+        cb = opts["cb"].function()
+        for i in range(opts["from"].int(), 0, -1):
+            await cb(i)
+        return "done"
+
+    @k.handle("callMeBack")
+    async def call_me_back(r: Request) -> Any:
+        return await r.client.tell("client.hello", "hello from math", timeout=10)
+
+    k.handle_func("limited", lambda r: "ok").throttle(60.0, 2)
+    return k
+
+
+async def goclient(
+    build: GoBuild,
+    url: str,
+    transport: str,
+    method: str,
+    args: str | None = None,
+    *extra: str,
+    time_limit: float = 25.0,
+) -> GoResult:
+    """Run ``goclient -url URL -transport T -method M [-args JSON] EXTRA...`` (10 s call timeout).
+
+    Over XHR a run whose one call timed out is repeated once (Go's XHR client quirk).
+    """
+    argv = ["-url", url, "-transport", transport, "-method", method, "-timeout", "10s"]
+    if args is not None:
+        argv += ["-args", args]
+    argv += extra
+    result = await run_go_program(build, "goclient", argv, time_limit=time_limit)
+    if transport == "xhr" and result.returncode == 1 and '"type":"timeout"' in result.stdout:
+        result = await run_go_program(build, "goclient", argv, time_limit=time_limit)
+    return result
+
+
+def parse_lines(result: GoResult) -> list[Any]:
+    """Each stdout line of a Go program as JSON."""
+    return [json.loads(line) for line in result.lines()]
+
+
+def postgres_dsn_or_skip() -> str:
+    """``KITE_TEST_POSTGRES_DSN``, or skip the calling test saying it is missing."""
+    import pytest
+
+    dsn = os.environ.get("KITE_TEST_POSTGRES_DSN")
+    if not dsn:
+        pytest.skip("KITE_TEST_POSTGRES_DSN is not set (.ci/install-peers.sh sets it up)")
+    return dsn
+
+
+def go_kontrol_args(dsn: str, kitekey: Path, *extra: str) -> list[str]:
+    """Flags starting ``gokontrol`` on ``dsn`` with the captures' Kontrol key pair."""
+    return [
+        "-dsn", dsn,
+        "-create-schema", str(kite_module_dir() / "kontrol"),
+        "-public-key", str(KEYS / "kontrol.pub"),
+        "-private-key", str(KEYS / "kontrol.pem"),
+        "-kitekey", str(kitekey),
+        "-quiet",
+        *extra,
+    ]  # fmt: skip
