@@ -13,19 +13,26 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
-from kite import Config, Kite, KiteError, Request
+import trio
+
+from kite import Config, Kite, KiteError, KiteKey, Request
 
 from ._gopeers import GoBuild, GoResult, kite_module_dir, run_go_program
 
 __all__ = [
     "KEYS",
     "go_kontrol_args",
+    "go_kontrol_initial",
     "goclient",
+    "key_config",
     "parse_lines",
     "postgres_dsn_or_skip",
+    "python_kontrol_init",
     "python_math_kite",
 ]
 
@@ -133,3 +140,49 @@ def go_kontrol_args(dsn: str, kitekey: Path, *extra: str) -> list[str]:
         "-quiet",
         *extra,
     ]  # fmt: skip
+
+
+def key_config(key: Path | str, **changes: Any) -> Config:
+    """A `Config` carrying a kite key (a file or the JWT), as ``Config.from_env`` would load it."""
+    raw = key.read_text() if isinstance(key, Path) else key
+    config = Config().with_kite_key(KiteKey.parse(raw.strip(), now=time.time()))
+    return config.replace(**changes) if changes else config
+
+
+async def python_kontrol_init(data_dir: Path, username: str, url: str) -> Path:
+    """Run ``kontrol init`` (the Python Kontrol's command, SQLite in ``data_dir``) for
+    ``username``; return the kite key it wrote (``data_dir/home-<username>/kite.key``)."""
+    home = data_dir / f"home-{username}"
+    env = {**os.environ, "KITE_HOME": str(home)}
+    argv = [sys.executable, "-m", "kontrol", "init", "--data-dir", str(data_dir)]
+    with trio.fail_after(30):
+        proc = await trio.run_process(
+            [*argv, "--username", username, "--url", url],
+            env=env,
+            capture_stdout=True,
+            capture_stderr=True,
+            check=False,
+        )
+    if proc.returncode != 0:
+        raise RuntimeError(f"kontrol init failed: {proc.stderr.decode(errors='replace')}")
+    return home / "kite.key"
+
+
+async def go_kontrol_initial(build: GoBuild, out: Path, username: str, url: str) -> Path:
+    """Run ``gokontrol -initial`` (Go Kontrol's key issuing, the captures' key pair) for
+    ``username``; return the kite key file ``out``."""
+    result = await run_go_program(
+        build,
+        "gokontrol",
+        [
+            "-initial",
+            "-username", username,
+            "-kontrol-url", url,
+            "-public-key", str(KEYS / "kontrol.pub"),
+            "-private-key", str(KEYS / "kontrol.pem"),
+            "-out", str(out),
+        ],
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise RuntimeError(f"gokontrol -initial failed: {result.stderr}")
+    return out
