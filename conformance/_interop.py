@@ -15,21 +15,27 @@ import json
 import os
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import trio
 
-from kite import Config, Kite, KiteError, KiteKey, Request
+import kite
+from kite import Config, Kite, KiteError, KiteKey, KiteServer, Request
+from kontrol import Kontrol, open_storage
 
 from ._gopeers import GoBuild, GoResult, kite_module_dir, run_go_program
 
 __all__ = [
     "KEYS",
+    "captures_key_pair",
     "go_kontrol_args",
     "go_kontrol_initial",
     "goclient",
     "key_config",
+    "open_python_kontrol",
     "parse_lines",
     "postgres_dsn_or_skip",
     "python_kontrol_init",
@@ -186,3 +192,22 @@ async def go_kontrol_initial(build: GoBuild, out: Path, username: str, url: str)
     if result.returncode != 0:
         raise RuntimeError(f"gokontrol -initial failed: {result.stderr}")
     return out
+
+
+def captures_key_pair() -> kite.KeyPair:
+    """The captures' Kontrol key pair (the one ``gokontrol`` runs with in these tests)."""
+    return kite.KeyPair(
+        public=(KEYS / "kontrol.pub").read_text(), private=(KEYS / "kontrol.pem").read_text()
+    )
+
+
+@asynccontextmanager
+async def open_python_kontrol(
+    storage_url: str, kite_key: Path, key_pair: kite.KeyPair | None = None
+) -> AsyncIterator[KiteServer]:
+    """The Python Kontrol on ``storage_url`` (``sqlite:///...`` or a PostgreSQL DSN), running as
+    the owner of ``kite_key``, served on 127.0.0.1 (a free port); yields its server."""
+    async with open_storage(storage_url) as storage:
+        kontrol = Kontrol(config=key_config(kite_key), storage=storage, key_pair=key_pair)
+        async with kontrol.running(), kontrol.serve("127.0.0.1", 0) as server:
+            yield server
