@@ -4,9 +4,12 @@ How this works: `python_math_kite` is the Python twin of the Go peer ``gomath`` 
 1.0.0, the same methods, the same error types), so that every call the matrix makes to a Go kite
 can be made to a Python kite too, and the Go client's output compared. `goclient` runs the Go
 client with a bounded deadline (and, over XHR only, once more when Go's XHR client lost its one
-call: a Go quirk described in ``conformance/README.md``). `postgres_dsn_or_skip` and
-`go_kontrol_args` are the PostgreSQL side: the DSN from ``KITE_TEST_POSTGRES_DSN`` and the flags
-that start ``gokontrol`` on it with the captures' key pair.
+call: a Go quirk described in ``conformance/README.md``). Keys come from both authorities:
+`python_kontrol_init` runs the Python ``kontrol init`` command (SQLite in a test folder),
+`go_kontrol_initial` runs ``gokontrol -initial`` with the captures' key pair; `key_config` turns
+a kite key into the `kite.Config` a kite or client runs with. `open_python_kontrol` serves the
+Python Kontrol on 127.0.0.1 (SQLite or PostgreSQL); `go_kontrol_args` are the flags starting
+``gokontrol`` on PostgreSQL (``KITE_TEST_POSTGRES_DSN``, see `postgres_dsn_or_skip`).
 """
 
 from __future__ import annotations
