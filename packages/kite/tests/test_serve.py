@@ -130,3 +130,27 @@ def test_backoff_is_gos(steps: int) -> None:
         interval = min(interval * 1.5, 60.0)
     backoff.reset()
     assert backoff.next_delay() <= 0.75
+
+
+async def test_http_sessions_are_bounded() -> None:
+    """One session over `ServerLimits.sessions` is refused with 503; the open ones still work."""
+    server = math_kite()
+    limits = ServerLimits(sessions=2)
+    async with server.serve(host="127.0.0.1", port=0, limits=limits) as served, HTTPClient() as c:
+        opened = [await c.request("POST", f"{served.url}/000/s{i}/xhr") for i in range(2)]
+        assert [(r.status, r.body) for r in opened] == [(200, b"o\n"), (200, b"o\n")]
+        refused = await c.request("POST", f"{served.url}/000/s2/xhr")
+        assert (refused.status, refused.body) == (503, b"too many sessions\n")
+        sent = await c.request("POST", f"{served.url}/000/s2/xhr_send", body=b'["x"]')
+        assert sent.status == 404  # nothing was created for the refused one
+        ping = '{"method":"kite.ping","arguments":[{"responseCallback":"[Function]"}],'
+        ping += '"callbacks":{"0":[0,"responseCallback"]}}'
+        body = json.dumps([ping]).encode()
+        assert (await c.request("POST", f"{served.url}/000/s0/xhr_send", body=body)).status == 204
+        answer = await c.request("POST", f"{served.url}/000/s0/xhr")
+        assert b"pong" in answer.body
+
+
+def test_server_limits_refuse_nonsense() -> None:
+    with pytest.raises(ValueError, match="sessions"):
+        ServerLimits(sessions=0)

@@ -48,6 +48,7 @@ import sockjs
 
 from ._http import (
     ConnectionClosedError,
+    Hixie76Connection,
     HTTPLimits,
     HTTPRequest,
     HTTPServer,
@@ -57,6 +58,9 @@ from ._http import (
 )
 from ._http import Handler as HTTPHandler
 from ._session import PipeClosedError
+
+#: An RFC 6455 WebSocket or, with ``Options(hixie76=True)``, a hixie-76 one.
+_AnyWebSocket = WebSocketConnection | Hixie76Connection
 
 if TYPE_CHECKING:
     from ._kite import Kite
@@ -88,15 +92,19 @@ class ServerLimits:
             (default 1024); the wait ends when they go out or the session closes.
         inbox: messages delivered by `xhr_send`/`jsonp_send` and not yet read by the
             application before the sender waits (default 64; Go's xhr_send waits too).
+        sessions: HTTP (polling and streaming) sessions alive at once (default 10,000); a
+            request that would open one more is answered 503 `too many sessions` and nothing
+            else changes. WebSocket sessions are bounded by `HTTPLimits.max_connections`.
     """
 
-    __slots__ = ("inbox", "outbox")
+    __slots__ = ("inbox", "outbox", "sessions")
 
-    def __init__(self, *, outbox: int = 1024, inbox: int = 64) -> None:
-        if outbox < 1 or inbox < 0:
-            raise ValueError("outbox must be at least 1 and inbox not negative")
+    def __init__(self, *, outbox: int = 1024, inbox: int = 64, sessions: int = 10_000) -> None:
+        if outbox < 1 or inbox < 0 or sessions < 1:
+            raise ValueError("outbox and sessions must be at least 1 and inbox not negative")
         self.outbox = outbox
         self.inbox = inbox
+        self.sessions = sessions
 
 
 def kite_sockjs_options(config: object | None = None, **changes: object) -> sockjs.Options:
@@ -139,7 +147,7 @@ class SockJSPipe:
 class _RawWebSocketSession(SockJSPipe):
     """The raw `<prefix>/websocket` endpoint: one text message is one application message."""
 
-    def __init__(self, ws: WebSocketConnection, options: sockjs.Options) -> None:
+    def __init__(self, ws: _AnyWebSocket, options: sockjs.Options) -> None:
         self.session_id = ""
         self.transport = "raw_websocket"
         self._ws = ws
@@ -217,6 +225,7 @@ class _Session(SockJSPipe):
             trio.current_time(),
             heartbeat_delay=options.heartbeat_delay,
             disconnect_delay=options.disconnect_delay,
+            escape_unicode=options.escape_unicode,
         )
         self._limits = limits
         self._table = table
@@ -415,7 +424,12 @@ class SockJSEndpoint:
     # -- WebSocket ---------------------------------------------------------------------------
 
     async def _websocket(self, request: HTTPRequest, plan: sockjs.Upgrade) -> None:
-        ws = await request.accept_websocket()
+        # The plan is an Upgrade for a hixie-76 request only with Options(hixie76=True).
+        ws: _AnyWebSocket
+        if request.is_hixie76_upgrade:
+            ws = await request.accept_hixie76()
+        else:
+            ws = await request.accept_websocket()
         if plan.endpoint.kind is sockjs.EndpointKind.RAW_WEBSOCKET:
             await self._run_handler(_RawWebSocketSession(ws, self.options))
             return
@@ -435,9 +449,7 @@ class SockJSEndpoint:
             nursery.cancel_scope.cancel()
         await ws.abort()
 
-    async def _ws_writer(
-        self, ws: WebSocketConnection, receiver: _Receiver, flushed: trio.Event
-    ) -> None:
+    async def _ws_writer(self, ws: _AnyWebSocket, receiver: _Receiver, flushed: trio.Event) -> None:
         """Write the session's frames (`o`, `h`, `a[...]`, the close frame) until it is done;
         then drop TCP without a close frame, as sockjs-go does."""
         try:
@@ -450,7 +462,7 @@ class SockJSEndpoint:
             with trio.CancelScope(shield=True):
                 await ws.abort()
 
-    async def _ws_reader(self, ws: WebSocketConnection, session: _Session) -> None:
+    async def _ws_reader(self, ws: _AnyWebSocket, session: _Session) -> None:
         limit = self.options.max_payload_size
         while True:
             try:
@@ -485,6 +497,10 @@ class SockJSEndpoint:
         head = plan.head
         session = self._sessions.get(session_id)
         if session is None:
+            if len(self._sessions) >= self.limits.sessions:
+                log.warning("refused a new SockJS session: %d sessions open", len(self._sessions))
+                await request.respond(503, _SHUTTING_DOWN_HEADERS, b"too many sessions\n")
+                return
             session = _Session(
                 session_id, writer.transport.value, self.options, self.limits, self._sessions
             )

@@ -68,6 +68,7 @@ from ._frames import (
     encode_heartbeat,
     encode_messages,
     encode_open,
+    escape_unicode,
     quote,
 )
 from ._http import (
@@ -76,6 +77,7 @@ from ._http import (
     Receive,
     Reply,
     Upgrade,
+    is_hixie76_upgrade,
     is_websocket_upgrade,
     plan_request,
 )
@@ -173,6 +175,8 @@ __all__ = [
     "encode_messages",
     "encode_open",
     "encode_payload",
+    "escape_unicode",
+    "is_hixie76_upgrade",
     "is_websocket_upgrade",
     "plan_request",
     "quote",

@@ -68,6 +68,7 @@ __all__ = [
     "encode_heartbeat",
     "encode_messages",
     "encode_open",
+    "escape_unicode",
     "quote",
 ]
 
@@ -168,6 +169,33 @@ def quote(text: str) -> str:
     return out
 
 
+# The characters the SockJS protocol asks a server to escape (sockjs-protocol's
+# ``escapable_by_server`` above U+001F; sockjs-node escapes them, Go does not). quote() leaves
+# every one of them raw except U+2028/U+2029, so escaping its output is safe: none of them
+# occurs inside an escape sequence.
+_SOCKJS_ESCAPE_RE = re.compile("[\u200c-\u200f\u202a-\u202f\u2060-\u206f\ufff0-\uffff]")
+
+
+def _sockjs_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def escape_unicode(quoted: str) -> str:
+    """Escape the characters the SockJS protocol wants servers to escape in a quoted string.
+
+    U+200C-U+200F, U+202A-U+202F, U+2060-U+206F and U+FFF0-U+FFFF become lower-case
+    ``\\uXXXX`` (sockjs-node's spelling; browsers mangle some of them on the XHR
+    transports). Go writes them raw; any JSON decoder reads both spellings alike. ASCII
+    strings are returned unchanged at once.
+
+    Args:
+        quoted: a string as :func:`quote` (or :func:`encode_messages`) returns it.
+    """
+    if quoted.isascii():
+        return quoted
+    return _SOCKJS_ESCAPE_RE.sub(_sockjs_escape, quoted)
+
+
 def encode_open() -> str:
     """The open frame ``o``, sent once when a session starts."""
     return OPEN_FRAME
@@ -178,16 +206,19 @@ def encode_heartbeat() -> str:
     return HEARTBEAT_FRAME
 
 
-def encode_messages(messages: Sequence[str]) -> str:
+def encode_messages(messages: Sequence[str], *, escape: bool = False) -> str:
     """The frame ``a[...]`` carrying ``messages`` in order, spelled as sockjs-go spells it.
 
     Args:
         messages: one or more application messages (sockjs-go never sends ``a[]``; an empty
             sequence still encodes, as ``a[]``).
+        escape: also apply :func:`escape_unicode` (``Options.escape_unicode``).
     """
     if len(messages) == 1:
-        return "a[" + quote(messages[0]) + "]"
-    return "a[" + ",".join([quote(m) for m in messages]) + "]"
+        frame = "a[" + quote(messages[0]) + "]"
+    else:
+        frame = "a[" + ",".join([quote(m) for m in messages]) + "]"
+    return escape_unicode(frame) if escape else frame
 
 
 def encode_close(code: int, reason: str) -> str:

@@ -13,7 +13,9 @@ sessions: the runtime owns the session table and acts on the plan.
   it the messages and answer ``ok``; otherwise answer ``not_found``. As in sockjs-go, the payload
   is checked before the session, so a bad body to an unknown session still gets the 500.
 * `Upgrade`: a valid WebSocket upgrade (SockJS or raw); the runtime completes the handshake and
-  runs a fresh session (WebSocket sessions are never registered: ids may repeat).
+  runs a fresh session (WebSocket sessions are never registered: ids may repeat). With
+  ``Options(hixie76=True)`` a hixie-76 (draft) upgrade is an `Upgrade` too; the runtime tells
+  the two apart with `is_hixie76_upgrade`.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ __all__ = [
     "Receive",
     "Reply",
     "Upgrade",
+    "is_hixie76_upgrade",
     "is_websocket_upgrade",
     "plan_request",
 ]
@@ -106,6 +109,19 @@ def is_websocket_upgrade(request: Request) -> bool:
     )
 
 
+def is_hixie76_upgrade(request: Request) -> bool:
+    """Whether ``request`` is a hixie-76 (draft) upgrade: GET, ``Upgrade: WebSocket``,
+    ``Connection: upgrade``, ``Sec-WebSocket-Key1`` and ``Key2``, no ``Sec-WebSocket-Version``."""
+    return (
+        request.method == "GET"
+        and "websocket" in _tokens(request.header("Upgrade"))
+        and "upgrade" in _tokens(request.header("Connection"))
+        and bool(request.header("Sec-WebSocket-Key1"))
+        and bool(request.header("Sec-WebSocket-Key2"))
+        and request.header("Sec-WebSocket-Version") is None
+    )
+
+
 def plan_request(request: Request, options: Options, *, now: dt.datetime, entropy: int) -> Plan:
     """Decide what to do with one HTTP request to the SockJS endpoint.
 
@@ -123,7 +139,7 @@ def plan_request(request: Request, options: Options, *, now: dt.datetime, entrop
     kind = found.kind
     transport = kind.transport
     if kind is EndpointKind.WEBSOCKET or kind is EndpointKind.RAW_WEBSOCKET:
-        if is_websocket_upgrade(request):
+        if is_websocket_upgrade(request) or (options.hixie76 and is_hixie76_upgrade(request)):
             return Upgrade(found)
         return Reply(websocket_bad_request_response(now=now), found)
     if transport is not None:

@@ -36,6 +36,13 @@ class Options:
         max_payload_size: the largest client payload (an ``xhr_send``/``jsonp_send`` body or a
             WebSocket message) accepted, in bytes; larger ones raise `MessageTooLargeError`.
             Go has no limit; 16 MiB leaves room for the megabyte-sized calls Go clients make.
+        hixie76: also accept hixie-76 (draft) WebSocket upgrades on the WebSocket endpoints
+            (``Sec-WebSocket-Key1``/``Key2``, no ``Sec-WebSocket-Version``), as sockjs-node
+            does. Go (gorilla/websocket) answers them 400, so off by default.
+        escape_unicode: escape the characters the SockJS protocol asks servers to escape
+            (U+200C-U+200F, U+2028-U+202F, U+2060-U+206F, U+FFF0-U+FFFF) as ``\\uXXXX`` in
+            frames, as sockjs-node does. JSON-equivalent, but Go writes them raw, so off by
+            default to keep our frames byte-identical to Go's.
     """
 
     prefix: str = "/kite"
@@ -47,6 +54,8 @@ class Options:
     response_limit: int = 128 * 1024
     sockjs_url: str = DEFAULT_SOCKJS_URL
     max_payload_size: int = 16 * 1024 * 1024
+    hixie76: bool = False
+    escape_unicode: bool = False
 
     def __post_init__(self) -> None:
         if self.prefix and (not self.prefix.startswith("/") or self.prefix.endswith("/")):

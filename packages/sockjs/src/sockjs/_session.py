@@ -51,7 +51,7 @@ from ._events import (
     SessionEvent,
     SessionFinished,
 )
-from ._frames import CLOSE_ANOTHER_CONNECTION, encode_close, encode_messages
+from ._frames import CLOSE_ANOTHER_CONNECTION, encode_close, encode_messages, escape_unicode
 
 __all__ = [
     "DEFAULT_DISCONNECT_DELAY",
@@ -155,6 +155,7 @@ class ServerSession:
         "close_code",
         "close_reason",
         "disconnect_delay",
+        "escape_unicode",
         "heartbeat_delay",
         "session_id",
     )
@@ -166,6 +167,7 @@ class ServerSession:
         *,
         heartbeat_delay: float = DEFAULT_HEARTBEAT_DELAY,
         disconnect_delay: float = DEFAULT_DISCONNECT_DELAY,
+        escape_unicode: bool = False,
     ) -> None:
         """Create a session at time ``now``.
 
@@ -175,10 +177,13 @@ class ServerSession:
             heartbeat_delay: seconds between ``h`` frames to an attached receiver; ``0``
                 disables heartbeats. Go kite: 10 s.
             disconnect_delay: seconds a session without receiver lives on. Go kite: 10 s.
+            escape_unicode: escape the characters the SockJS protocol asks servers to
+                escape in ``a``/``c`` frames (see :func:`~sockjs.escape_unicode`); Go: off.
         """
         self.session_id = session_id
         self.heartbeat_delay = heartbeat_delay
         self.disconnect_delay = disconnect_delay
+        self.escape_unicode = escape_unicode
         self.close_code: int | None = None
         self.close_reason: str | None = None
         self._state = _S.NEW
@@ -280,7 +285,7 @@ class ServerSession:
         if previous is _S.NEW and self._write("o", now):
             return rid  # a poll is full after 'o'; the queue waits for the next one
         if self._queue:
-            frame = encode_messages(self._queue)
+            frame = encode_messages(self._queue, escape=self.escape_unicode)
             self._queue.clear()
             self._write(frame, now)
         return rid
@@ -377,7 +382,7 @@ class ServerSession:
             LocalProtocolError: the session is closing or closed (Go: ``ErrSessionNotOpen``).
         """
         if self._process(_I.SEND) is _S.ATTACHED:
-            self._write(encode_messages((message,)), now)
+            self._write(encode_messages((message,), escape=self.escape_unicode), now)
         else:
             self._queue.append(message)
 
@@ -386,7 +391,7 @@ class ServerSession:
         if not messages:
             return
         if self._process(_I.SEND) is _S.ATTACHED:
-            self._write(encode_messages(messages), now)
+            self._write(encode_messages(messages, escape=self.escape_unicode), now)
         else:
             self._queue.extend(messages)
 
@@ -401,6 +406,8 @@ class ServerSession:
             LocalProtocolError: the session is already closing or closed.
         """
         frame = encode_close(code, reason)
+        if self.escape_unicode:
+            frame = escape_unicode(frame)
         self._process(_I.CLOSE)
         self.close_code = code
         self.close_reason = reason

@@ -4,7 +4,9 @@ How this works: `open_http_server()` runs one listener that serves plain HTTP (k
 streaming bodies) and WebSocket upgrades on the same port, routing by path like Go kite's
 gorilla mux (`/kite` → SockJS, user routes via `handle_http`). `open_ws_client()` dials a
 WebSocket and `HTTPClient` makes keep-alive HTTP requests (XHR polling). Both ends of a
-WebSocket are a `WebSocketConnection` with `send(text)` / `receive()` / `aclose()`.
+WebSocket are a `WebSocketConnection` with `send(text)` / `receive()` / `aclose()`;
+the SockJS endpoint can also accept hixie-76 (draft) WebSockets as a `Hixie76Connection`
+with the same surface.
 Errors leave this package only as `TransportError` subclasses.
 
 Why h11 + wsproto directly (not trio-websocket): one listener must answer plain HTTP and
@@ -25,6 +27,7 @@ from ._errors import (
     TransportError,
     TransportTimeoutError,
 )
+from ._hixie76_connection import Hixie76Connection
 from ._limits import HTTPLimits
 from ._router import Handler
 from ._server import HTTPRequest, HTTPServer, open_http_server
@@ -41,6 +44,7 @@ __all__ = [
     "HTTPServer",
     "Handler",
     "HandshakeError",
+    "Hixie76Connection",
     "ProtocolError",
     "TransportError",
     "TransportTimeoutError",

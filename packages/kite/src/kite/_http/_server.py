@@ -44,6 +44,9 @@ from ._errors import (
     TransportError,
     map_errors,
 )
+from ._hixie76 import Hixie76Error, is_hixie76_request, key_number
+from ._hixie76 import response_headers as hixie76_response_headers
+from ._hixie76_connection import Hixie76Connection
 from ._limits import HTTPLimits, set_keepalive
 from ._router import Handler, Router
 from ._websocket import WebSocketConnection
@@ -422,6 +425,58 @@ class HTTPRequest:
             path=self.path,
             request_headers=self.headers,
         )
+
+    @property
+    def is_hixie76_upgrade(self) -> bool:
+        """True if this is a hixie-76 (draft WebSocket) upgrade: Key1/Key2, no version."""
+        return is_hixie76_request(self.method, self.headers)
+
+    async def accept_hixie76(self) -> Hixie76Connection:
+        """Answer 101 to a hixie-76 upgrade, then read the nonce and send the MD5 answer.
+
+        The head goes out before the nonce is read (HAProxy forwards the nonce only after
+        the 101). Only the SockJS endpoint uses this, and only with ``Options(hixie76=True)``.
+
+        Raises:
+            HandshakeError: not a hixie-76 request, bad keys, or no nonce.
+        """
+        if not self.is_hixie76_upgrade:
+            raise HandshakeError("not a hixie-76 WebSocket upgrade request", status=400)
+        if self._started:
+            raise RuntimeError("the response was already started")
+        key1 = self.header("sec-websocket-key1") or ""
+        key2 = self.header("sec-websocket-key2") or ""
+        try:
+            key_number(key1), key_number(key2)
+        except Hixie76Error as exc:
+            raise HandshakeError(str(exc), status=400) from None
+        await self.body()  # no Content-Length: the nonce is not part of the HTTP body
+        conn = self._conn
+        secure = isinstance(conn.stream, trio.SSLStream)
+        raw = hixie76_response_headers(
+            self.header("host") or "", self.target, self.header("origin"), secure=secure
+        )
+        self._start()
+        self._finished = True
+        data = conn.h11.send(
+            h11.InformationalResponse(
+                status_code=101, headers=raw, reason=b"WebSocket Protocol Handshake"
+            )
+        )
+        assert data is not None
+        trailing, _closed = conn.h11.trailing_data
+        conn.upgraded = True
+        del conn.h11
+        await conn.send(data)
+        ws = Hixie76Connection(
+            conn.stream,
+            conn.server.limits,
+            trailing_data=bytes(trailing),
+            path=self.path,
+            request_headers=self.headers,
+        )
+        await ws.handshake(key1, key2)
+        return ws
 
 
 class HTTPServer:

@@ -8,8 +8,9 @@ on one HTTP server; each is a `SockJSEndpoint` with its own options and session 
 * `/cookie_needed_echo`: the same with `cookie_needed` (JSESSIONID);
 * `/close`: closes every session at once with `c[3000,"Go away!"]`.
 
-Raw WebSocket (`<prefix>/websocket`) is on except where WebSocket is disabled. Timings are the
-SockJS defaults the suite assumes (heartbeat 25 s, disconnect delay 5 s).
+Raw WebSocket (`<prefix>/websocket`) is on except where WebSocket is disabled; every service
+accepts hixie-76 WebSockets and escapes the characters the protocol wants escaped. Timings are
+the SockJS defaults the suite assumes (heartbeat 25 s, disconnect delay 5 s).
 Run it with `python -m kite.testing.sockjs_app --port 8081` and point the suite at
 `http://localhost:8081`.
 """
@@ -17,6 +18,7 @@ Run it with `python -m kite.testing.sockjs_app --port 8081` and point the suite 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
@@ -46,7 +48,7 @@ async def close(pipe: SockJSPipe) -> None:
 
 
 #: prefix -> (options, handler) of every service the protocol suite uses.
-SERVICES: dict[str, tuple[sockjs.Options, SessionHandler]] = {
+_SERVICES: dict[str, tuple[sockjs.Options, SessionHandler]] = {
     "/echo": (sockjs.Options(prefix="/echo", response_limit=4096, raw_websocket=True), echo),
     "/disabled_websocket_echo": (
         sockjs.Options(prefix="/disabled_websocket_echo", websocket=False),
@@ -57,6 +59,13 @@ SERVICES: dict[str, tuple[sockjs.Options, SessionHandler]] = {
         echo,
     ),
     "/close": (sockjs.Options(prefix="/close", raw_websocket=True), close),
+}
+# What the suite checks beyond Go's behaviour: hixie-76 WebSockets (`test_haproxy`) and the
+# server-side escaping of U+200C-U+200F, U+2028-U+202F, U+2060-U+206F, U+FFF0-U+FFFF
+# (`test_xhr_server_encodes`). Both are off in Go kite (and by default).
+SERVICES: dict[str, tuple[sockjs.Options, SessionHandler]] = {
+    prefix: (dataclasses.replace(options, hixie76=True, escape_unicode=True), handler)
+    for prefix, (options, handler) in _SERVICES.items()
 }
 
 

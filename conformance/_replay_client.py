@@ -1,0 +1,478 @@
+"""The client role of the replay: our client against a server that plays Go's recorded answers.
+
+How this works: `replay_client_role` reads the scenario's ``goclient`` command line (method,
+``-args`` with ``"$callback"`` markers, ``-kitekey`` / ``-auth-type`` / ``-auth-key``), builds the
+same client with our `kite.Kite` (``goclient`` 1.0.0 with ``client.hello``) and dials a fake
+server on 127.0.0.1 that plays the Go server's side of the capture. The fake server accepts
+one connection and walks the capture's events in order: where the Go server sent something, it
+sends the recorded bytes (the ``101`` with ``Sec-WebSocket-Accept`` recomputed for our key, the
+recorded WebSocket frames); where the Go client sent something, it reads what our client sent
+and compares: the request line (SockJS server/session ids free), the WebSocket messages as
+SockJS payloads, dnode messages and kite envelopes with the nondeterministic values masked
+(`_replay.compare_text`), and the end of the connection. What the call returned is compared
+with what ``goclient`` printed. Over XHR (`_fake_xhr_server`) connections are not paired: our
+polls and sends take Go's recorded ones in order.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import shlex
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import trio
+
+from kite import Auth, Config, Kite, KiteError, KiteKey
+
+from ._captures import CAPTURES_DIR, Event, Scenario
+from ._gomath import _recording_time, gomath_kite, keys_dir
+from ._replay_wire import ReplayError, ServerReader
+
+__all__ = ["goclient_command", "gomath_registering", "replay_client_role_diff"]
+
+_WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+_WS_TARGET = re.compile(r"^/kite/[0-9]{3}/[^/.]+/websocket$")
+_OPCODES = {"ws-continuation": 0, "ws-text": 1, "ws-binary": 2, "ws-close": 8, "ws-ping": 9}
+
+#: Our client ends a WebSocket session with a close frame; Go's just drops the TCP connection.
+CLOSE_FRAME = "our client sends a close frame before closing (Go just drops TCP)"
+
+
+def goclient_command(sc: Scenario) -> list[str] | None:
+    """The ``goclient`` command line of the scenario, split like a shell would."""
+    for step in sc.steps:
+        cmd = str(step.get("cmd", ""))
+        if cmd.startswith("bin/goclient"):
+            return shlex.split(cmd)[1:]
+    return None
+
+
+def _flags(argv: list[str]) -> dict[str, str]:
+    return {argv[i].lstrip("-"): argv[i + 1] for i in range(0, len(argv) - 1, 2)}
+
+
+def _arg_text(value: str, captures: Path) -> str:
+    """``-args``/``-auth-key`` values: ``@file`` (relative to the recording root) or the text."""
+    if not value.startswith("@"):
+        return value
+    path = value[1:].removeprefix("captures/")
+    return (captures / path).read_text(encoding="utf-8").strip()
+
+
+def _with_callbacks(value: Any, path: list[str], seen: list[Any]) -> Any:
+    if value == "$callback":
+        where = ".".join(path)
+
+        def callback(*args: Any) -> None:
+            seen.append({"args": list(args), "callback": where})
+
+        return callback
+    if isinstance(value, list):
+        return [_with_callbacks(v, [*path, str(i)], seen) for i, v in enumerate(value)]
+    if isinstance(value, dict):  # goclient decodes into a Go map: encoded with sorted keys
+        return {k: _with_callbacks(value[k], [*path, k], seen) for k in sorted(value)}
+    return value
+
+
+def _server_frame(event: Event) -> bytes:
+    payload = event.payload
+    if event.kind == "ws-close" and event.code is not None:
+        payload = struct.pack("!H", event.code) + (event.reason or "").encode()
+    first = (0x80 if event.fin else 0) | ((event.rsv or 0) << 4) | _OPCODES[event.kind]
+    n = len(payload)
+    if n < 126:
+        head = struct.pack("!BB", first, n)
+    elif n < 1 << 16:
+        head = struct.pack("!BBH", first, 126, n)
+    else:
+        head = struct.pack("!BBQ", first, 127, n)
+    return head + payload
+
+
+def _fragment(ev: Event) -> bool:
+    """True for a frame that is part of a fragmented message the decoder reassembled."""
+    return ev.kind == "ws-continuation" or ev.fin is False
+
+
+async def _read_request(stream: trio.SocketStream) -> tuple[str, dict[str, str]]:
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        data = await stream.receive_some(65536)
+        if not data:
+            raise ReplayError("our client closed before sending a request")
+        buf += data
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    if rest:
+        raise ReplayError("our client sent data before the handshake answer")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return lines[0], headers
+
+
+async def _fake_server(
+    sc: Scenario,
+    stream: trio.SocketStream,
+    tolerated: set[str],
+    may_close: trio.Event,
+    event_timeout: float,
+) -> str | None:
+    """Play the Go server's side of `sc` on `stream`; the first difference, or None."""
+    reader = ServerReader(stream)
+    reader._websocket = True
+    client_closed = False
+    for ev in sc.events:
+        if ev.kind == "tcp-open" or (ev.kind == "ws-message" and ev.dir == "s2c"):
+            continue
+        if ev.dir == "c2s" and ev.is_ws and ev.kind != "ws-message" and _fragment(ev):
+            continue  # compared as the whole message (the decoder's ws-message)
+        where = f"event {ev.index} ({ev.dir} {ev.kind})"
+        if ev.dir == "s2c":
+            try:
+                if ev.kind == "http-response":
+                    continue  # answered with the request below
+                if ev.kind == "tcp-close":
+                    await stream.aclose()
+                elif ev.is_ws and not client_closed:
+                    await stream.send_all(_server_frame(ev))
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                pass
+            continue
+        if ev.kind == "http-request":
+            with trio.move_on_after(event_timeout):
+                line, headers = await _read_request(stream)
+                method, _, rest = line.partition(" ")
+                target = rest.rpartition(" ")[0]
+                if method != ev.method or not _WS_TARGET.match(target):
+                    want = f"{ev.method} /kite/<server>/<session>/websocket"
+                    return f"{where}: want {want}, got {line!r}"
+                response = next(
+                    e for e in sc.events if e.kind == "http-response" and e.conn == ev.conn
+                )
+                accept = base64.b64encode(
+                    hashlib.sha1(
+                        (headers.get("sec-websocket-key", "") + _WS_GUID).encode()
+                    ).digest()
+                ).decode()
+                head = f"HTTP/1.1 {response.status} {response.reason}\r\n"
+                for name, value in response.headers:
+                    if name.lower() == "sec-websocket-accept":
+                        value = accept
+                    head += f"{name}: {value}\r\n"
+                await stream.send_all((head + "\r\n").encode("latin-1"))
+                continue
+            return f"{where}: our client sent no request within {event_timeout:g} s"
+        if ev.kind == "tcp-close":
+            may_close.set()
+            with trio.move_on_after(event_timeout):
+                got = await reader.next_event()
+                if got.kind == "ws-close":
+                    tolerated.add(CLOSE_FRAME)
+                    got = await reader.next_event()
+                if got.kind != "tcp-close":
+                    return (
+                        f"{where}: want the end of the connection, got {got.kind} {got.body[:60]!r}"
+                    )
+                client_closed = True
+                continue
+            return f"{where}: our client did not close within {event_timeout:g} s"
+        with trio.move_on_after(event_timeout):
+            got = await reader.next_event()
+            from ._replay import compare_text
+
+            want_kind = f"ws-{ev.opcode}" if ev.kind == "ws-message" else ev.kind
+            if got.kind != want_kind:
+                return f"{where}: want {want_kind}, got {got.kind} {got.body[:60]!r}"
+            diff = compare_text(ev.data or "", got.body.decode("utf-8", "replace"), what="payload")
+            if diff is not None:
+                return f"{where}: {diff}"
+            continue
+        return f"{where}: our client sent nothing within {event_timeout:g} s"
+    return None
+
+
+async def replay_client_role_diff(
+    sc: Scenario, tolerated: set[str], *, captures: Path = CAPTURES_DIR, event_timeout: float = 5.0
+) -> str | None:
+    """Replay the Go server's side of `sc` at our client; the first difference, or None."""
+    seen: list[Any] = []
+    argv = goclient_command(sc)
+    registering = gomath_registering(sc)
+    if argv is not None:
+        client, method, args, auth, transport = _goclient(argv, captures, seen)
+    elif registering is not None:
+        # gomath -register ws: Go's RegisterForever dials Kontrol with the kite key and calls
+        # register({"url": <register url>}); the heartbeats are the kite.heartbeat built-in.
+        client = gomath_kite(auth=True, captures=captures)
+        method, args = "register", [{"url": registering}]
+        auth, transport = Auth("kiteKey", client.config.kite_key), "websocket"
+    else:
+        raise ValueError(f"{sc.name}: no goclient or gomath -register ws during the capture")
+
+    outcome: list[str | None] = []
+    may_close = trio.Event()
+    result: list[Any] = []
+    done = trio.Event()
+    listener = (await trio.open_tcp_listeners(0, host="127.0.0.1"))[0]
+    port = listener.socket.getsockname()[1]
+    async with trio.open_nursery() as nursery:
+
+        async def serve_one() -> None:
+            if transport == "xhr":
+                diff = await _fake_xhr_server(sc, listener, may_close, event_timeout)
+            else:
+                async with listener:
+                    stream = await listener.accept()
+                async with stream:
+                    diff = await _fake_server(sc, stream, tolerated, may_close, event_timeout)
+            outcome.append(diff)
+            done.set()
+            if diff is not None:
+                nursery.cancel_scope.cancel()  # no need to wait for our client
+
+        nursery.start_soon(serve_one)
+        with trio.move_on_after(event_timeout * 4):
+            try:
+                async with client.dial(
+                    f"http://127.0.0.1:{port}/kite", transport=transport, auth=auth
+                ) as remote:
+                    try:
+                        result.append(await remote.call(method, args, timeout=event_timeout))
+                    except KiteError as exc:
+                        result.append(
+                            {"error": {"type": exc.type, "message": exc.message, "code": exc.code}}
+                        )
+                    await may_close.wait()  # bounded by the deadline above
+            except (OSError, trio.BrokenResourceError) as exc:
+                result.append({"dial error": repr(exc)})
+        with trio.move_on_after(event_timeout):
+            await done.wait()
+        nursery.cancel_scope.cancel()
+    if outcome and outcome[0] is not None:
+        return outcome[0]
+    if not outcome:
+        return "the fake server did not finish"
+    return _compare_output(sc, result, seen)
+
+
+_XHR_TARGET = re.compile(r"^/kite/[0-9]{3}/[^/.]+/(xhr|xhr_send)$")
+
+
+@dataclass
+class _XHRScript:
+    """The captured XHR exchanges, matched in order per kind (poll / send) with ours."""
+
+    exchanges: list[tuple[Event, Event | None]]  # (request, response) in capture order
+    matched: set[int] = field(default_factory=set)  # request event indices matched so far
+    changed: trio.Event = field(default_factory=trio.Event)
+    next_of: dict[str, int] = field(default_factory=dict)
+
+    def take(self, kind: str) -> tuple[Event, Event | None] | None:
+        """The next captured exchange of `kind` (``xhr`` or ``xhr_send``) not yet taken."""
+        start = self.next_of.get(kind, 0)
+        for i in range(start, len(self.exchanges)):
+            request, response = self.exchanges[i]
+            if (request.target or "").endswith("/" + kind):
+                self.next_of[kind] = i + 1
+                return request, response
+        return None
+
+    def mark(self, request: Event) -> None:
+        self.matched.add(request.index)
+        self.changed.set()
+        self.changed = trio.Event()
+
+    def released(self, response: Event) -> bool:
+        """True once every request the client made before `response` was matched."""
+        return all(
+            request.index in self.matched
+            for request, _ in self.exchanges
+            if request.index < response.index
+        )
+
+
+async def _read_http_request(stream: trio.SocketStream, buf: bytearray) -> tuple[str, bytes] | None:
+    """One request (``METHOD target``, body) from `stream`; None at end of stream."""
+    while b"\r\n\r\n" not in buf:
+        data = await stream.receive_some(65536)
+        if not data:
+            return None
+        buf += data
+    end = buf.index(b"\r\n\r\n")
+    head = bytes(buf[:end]).decode("latin-1").split("\r\n")
+    del buf[: end + 4]
+    length = 0
+    for line in head[1:]:
+        name, _, value = line.partition(":")
+        if name.strip().lower() == "content-length":
+            length = int(value.strip())
+    while len(buf) < length:
+        data = await stream.receive_some(65536)
+        if not data:
+            return None
+        buf += data
+    body = bytes(buf[:length])
+    del buf[:length]
+    return head[0].rsplit(" ", 1)[0], body
+
+
+def _response_bytes(response: Event) -> bytes:
+    head = f"HTTP/1.1 {response.status} {response.reason}\r\n"
+    head += "".join(f"{name}: {value}\r\n" for name, value in response.headers)
+    return (head + "\r\n").encode("latin-1") + (response.body or "").encode()
+
+
+async def _fake_xhr_server(
+    sc: Scenario, listener: trio.SocketListener, may_close: trio.Event, event_timeout: float
+) -> str | None:
+    """Play the Go server's XHR answers to our client's polls and sends, in capture order.
+
+    Connections are not paired (our client may spread its requests differently over TCP):
+    our polls take Go's polls in order and our sends Go's sends; a poll is answered once every
+    request the Go client made before that answer has been matched by one of ours.
+    """
+    from ._captures import http_exchanges
+    from ._replay import compare_text
+
+    exchanges = [(x.request, x.response) for x in http_exchanges([sc])]
+    script = _XHRScript(exchanges)
+    errors: list[str] = []
+    closes = [e.index for e in sc.events if e.dir == "c2s" and e.kind == "tcp-close"]
+    first_close = min(closes, default=len(sc.events))
+
+    async def handle(stream: trio.SocketStream) -> None:
+        buf = bytearray()
+        async with stream:
+            while True:
+                try:
+                    got = await _read_http_request(stream, buf)
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    return
+                if got is None:
+                    return
+                line, body = got
+                target = line.partition(" ")[2]
+                match = _XHR_TARGET.match(target)
+                if not line.startswith("POST ") or match is None:
+                    errors.append(f"unexpected request {line!r}")
+                    nursery.cancel_scope.cancel()
+                    return
+                taken = script.take(match.group(1))
+                if taken is None:
+                    if match.group(1) == "xhr":
+                        await trio.sleep_forever()  # a poll beyond the recording: held open
+                    errors.append(f"our client sent more than Go's: {line!r} {body[:60]!r}")
+                    nursery.cancel_scope.cancel()
+                    return
+                request, response = taken
+                where = f"event {request.index} (c2s http-request {request.target})"
+                if request.body or body:
+                    diff = compare_text(
+                        request.body or "", body.decode("utf-8", "replace"), what="payload"
+                    )
+                    if diff is not None:
+                        errors.append(f"{where}: {diff}")
+                        nursery.cancel_scope.cancel()
+                        return
+                script.mark(request)
+                if all(r.index in script.matched for r, _ in script.exchanges):
+                    may_close.set()
+                if response is None:
+                    continue
+                if response.index > first_close:
+                    await trio.sleep_forever()  # Go answered after its client had gone
+                while not script.released(response):
+                    await script.changed.wait()
+                try:
+                    await stream.send_all(_response_bytes(response))
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    return
+
+    with trio.move_on_after(event_timeout * 4) as scope:
+        async with trio.open_nursery() as nursery:
+
+            async def accept_all() -> None:
+                async with listener:
+                    while True:
+                        nursery.start_soon(handle, await listener.accept())
+
+            nursery.start_soon(accept_all)
+            await may_close.wait()
+            # our client has made every request Go's did; let it finish and close
+            await trio.sleep(0.2)
+            nursery.cancel_scope.cancel()
+    if errors:
+        return errors[0]
+    if scope.cancelled_caught:
+        missing = [r for r, _ in script.exchanges if r.index not in script.matched]
+        where = (
+            f"event {missing[0].index} ({missing[0].method} {missing[0].target})" if missing else ""
+        )
+        return f"our client did not make the request of {where} within {event_timeout * 4:g} s"
+    return None
+
+
+def _goclient(
+    argv: list[str], captures: Path, seen: list[Any]
+) -> tuple[Kite, str, list[Any], Auth | None, Literal["websocket", "xhr"]]:
+    """Our twin of a ``goclient`` command line: (kite, method, args, auth, transport)."""
+    flags = _flags(argv)
+    args = json.loads(_arg_text(flags.get("args", "[]"), captures))
+    args = [_with_callbacks(a, [str(i)], seen) for i, a in enumerate(args)]
+    now = _recording_time(keys_dir(captures))
+    config = Config()
+    auth: Auth | None = None
+    if "kitekey" in flags:
+        raw_key = (keys_dir(captures) / Path(flags["kitekey"]).name).read_text()
+        config = config.with_kite_key(KiteKey.parse(raw_key, now=now))
+        auth = Auth("kiteKey", config.kite_key)
+    if "auth-type" in flags:
+        key = flags.get("auth-key", "")
+        if key.startswith("@"):
+            key = (keys_dir(captures) / Path(key[1:]).name).read_text().strip()
+        auth = Auth(flags["auth-type"], key)
+    transport: Literal["websocket", "xhr"] = (
+        "xhr" if flags.get("transport") == "xhr" else "websocket"
+    )
+    client = Kite("goclient", "1.0.0", config)
+    client.handle_func("client.hello", lambda r: "hello from go client")
+    return client, flags["method"], args, auth, transport
+
+
+def gomath_registering(sc: Scenario) -> str | None:
+    """The ``-register-url`` of a ``gomath -register ws`` that ran during the capture."""
+    for step in sc.steps:
+        cmd = str(step.get("cmd", "")).split()
+        running = cmd[:1] == ["bin/gomath"] and bool(step.get("during_capture"))
+        registers = running and "-register" in cmd and "-register-url" in cmd
+        if registers and cmd[cmd.index("-register") + 1] == "ws":
+            return cmd[cmd.index("-register-url") + 1]
+    return None
+
+
+def _compare_output(sc: Scenario, result: list[Any], seen: list[Any]) -> str | None:
+    """Compare what our call returned (and callbacks saw) with what goclient printed."""
+    printed = [o for o in sc.client_outputs if o.get("label") == "goclient"]
+    if not printed or not result:
+        return None
+    lines = [json.loads(line) for line in str(printed[0].get("stdout", "")).split("\n") if line]
+    want_result = lines[-1] if lines else None
+    got = result[0]
+    if isinstance(want_result, dict) and "error" in want_result and isinstance(got, dict):
+        want_error = {k: want_result["error"].get(k) for k in ("type", "message")}
+        got_error = {k: got.get("error", {}).get(k) for k in ("type", "message")}
+        if want_error != got_error:
+            return f"call result: want error {want_error}, got {got}"
+    elif want_result != got:
+        return f"call result: want {want_result!r:.80}, got {got!r:.80}"
+    if lines[:-1] != seen:
+        return f"callbacks: want {lines[:-1]!r:.120}, got {seen!r:.120}"
+    return None
