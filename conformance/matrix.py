@@ -145,6 +145,13 @@ CELLS: tuple[Cell, ...] = (
         _AUTH,
     ),
     Cell(
+        "Go client, bad credentials (8 kinds)",
+        "Python kite and Go kite (gomath -auth)",
+        "same refusal (type, message, code) from both",
+        _select(_AUTH, "test_refusals_match_go"),
+        _AUTH,
+    ),
+    Cell(
         "Go kite registering (gomath -register ws/http)",
         "Python Kontrol",
         "found by Python `get_kites` and goquery, called with Python-issued `token`",

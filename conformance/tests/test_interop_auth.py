@@ -97,3 +97,45 @@ async def test_python_client_with_go_issued_key(
                     await remote.tell("square", 7, timeout=10)
                 assert await remote.tell("kite.ping", timeout=10) == "pong"  # never needs auth
     assert caught.value.message == "kiteKey: kontrol key is not trusted"
+
+
+AUTH_VARIANTS = [
+    pytest.param([], id="none"),
+    pytest.param(["-auth-type", "kiteKey", "-auth-key", f"@{KEYS / 'rogue.kite.key'}"], id="rogue"),
+    pytest.param(
+        ["-auth-type", "kiteKey", "-auth-key", f"@{KEYS / 'badsig.kite.key'}"], id="badsig"
+    ),
+    pytest.param(["-auth-type", "kiteKey", "-auth-key", "not-a-jwt"], id="garbage-key"),
+    # valid for 48 h after the recording, refused since: both kites must agree either way
+    pytest.param(
+        ["-auth-type", "token", "-auth-key", f"@{KEYS / 'token-auth-token-ok.jwt'}"],
+        id="recorded-token",
+    ),
+    pytest.param(
+        ["-auth-type", "token", "-auth-key", f"@{KEYS / 'token-auth-token-bad-signature.jwt'}"],
+        id="bad-token",
+    ),
+    pytest.param(["-auth-type", "token", "-auth-key", "x.y.z"], id="garbage-token"),
+    pytest.param(["-auth-type", "sessionID", "-auth-key", "abc"], id="unknown-type"),
+]
+
+
+@pytest.mark.parametrize("auth", AUTH_VARIANTS)
+async def test_refusals_match_go(go_build: GoBuild, auth: list[str]) -> None:
+    """Bad credentials from the Go client get the same error from a Python kite as from
+    ``gomath -auth`` on the same key (the captures' anchor key)."""
+    anchor = KEYS / "anchor.kite.key"
+    outcomes: dict[str, tuple[int, object]] = {}
+    with trio.fail_after(60):
+        for impl in ("go", "python"):
+            async with math_kite(go_build, impl, anchor) as url:
+                result = await goclient(go_build, url, "websocket", "square", "[7]", *auth)
+            value = json.loads(result.stdout)
+            if isinstance(value, dict) and "error" in value:
+                value["error"].pop("id")  # the random request id
+            outcomes[impl] = (result.returncode, value)
+    assert outcomes["python"] == outcomes["go"]
+    if "token-auth-token-ok.jwt" not in str(auth):
+        rc, value = outcomes["go"]
+        assert rc == 1
+        assert value["error"]["type"] == "authenticationError"  # type: ignore[index]
