@@ -166,14 +166,14 @@ CELLS: tuple[Cell, ...] = (
         "test_go_peers",
     ),
     Cell(
-        "Python kite registering",
+        "Python kite registering (kite connection, HTTP /register)",
         "Python Kontrol",
         "found by goquery, called with Python-issued `token`",
         _select(_KON, "test_python_kite_registers_to_python_kontrol"),
         _KON,
     ),
     Cell(
-        "Python kite registering",
+        "Python kite registering (kite connection, HTTP /register)",
         "Go Kontrol (gokontrol)",
         "found by goquery and Python `get_kites`, called with Go-issued `token`",
         _select(_KON, "test_python_kite_registers_to_go_kontrol"),

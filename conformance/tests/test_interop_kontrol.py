@@ -4,7 +4,7 @@ implementations, and Go and Python Kontrol sharing one PostgreSQL database.
 * Python Kontrol (SQLite, keys from ``kontrol init``): ``gomath -register`` (over its kite
   connection and over HTTP) is found by the Python client's `get_kites` and called with the
   token Kontrol returned; ``goquery`` finds a Python kite and ``gomath`` and calls them with
-  Python-issued tokens.
+  Python-issued tokens. Python kites register over their kite connection and over HTTP.
 * Go Kontrol (``gokontrol``, PostgreSQL, keys from ``gokontrol -initial``): a Python kite
   registers, ``goquery`` finds it and calls it with the Go-issued token; the Python client finds
   it and ``gomath`` and calls them with Go-issued tokens.
@@ -68,11 +68,17 @@ async def registered_gomath(
 
 
 @asynccontextmanager
-async def registered_python_math(key: Path, kontrol_url: str) -> AsyncIterator[tuple[str, str]]:
-    """The Python twin of gomath on ``key``, registered to ``kontrol_url``; yields URL and id."""
+async def registered_python_math(
+    key: Path, kontrol_url: str, how: str = "ws"
+) -> AsyncIterator[tuple[str, str]]:
+    """The Python twin of gomath on ``key``, registered to ``kontrol_url`` over its kite
+    connection (``ws``) or HTTP ``/register`` (``http``); yields its URL and id."""
     math = python_math_kite(key_config(key, kontrol_url=kontrol_url))
     async with math.serve(host="127.0.0.1", port=0) as server, math.kontrol_client():
-        await math.register_forever(server.url)
+        if how == "http":
+            await math.register_http(server.url)
+        else:
+            await math.register_forever(server.url)
         yield server.url, math.id
 
 
@@ -141,14 +147,17 @@ async def test_go_kite_registers_to_python_kontrol(
     assert called == {"method": "square", "result": 25}
 
 
-async def test_python_kite_registers_to_python_kontrol(go_build: GoBuild, tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", ["ws", "http"])
+async def test_python_kite_registers_to_python_kontrol(
+    go_build: GoBuild, tmp_path: Path, how: str
+) -> None:
     """A Python kite registered to Python Kontrol is found by goquery and accepts its token."""
     owner = await python_kontrol_init(tmp_path, "anchor", KEY_URL)
     alice = await python_kontrol_init(tmp_path, "alice", KEY_URL)
     with trio.fail_after(90):
         async with (
             open_python_kontrol(f"sqlite:///{tmp_path / 'kontrol.db'}", owner) as kontrol,
-            registered_python_math(owner, kontrol.url) as (url, kite_id),
+            registered_python_math(owner, kontrol.url, how) as (url, kite_id),
         ):
             found, called = await goquery_call(go_build, alice, kontrol.url, kite_id, 4)
     (entry,) = found["kites"]
@@ -160,9 +169,10 @@ async def test_python_kite_registers_to_python_kontrol(go_build: GoBuild, tmp_pa
 # -- Go Kontrol -------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("how", ["ws", "http"])
 @pytest.mark.postgres
 async def test_python_kite_registers_to_go_kontrol(
-    go_build: GoBuild, tmp_path: Path, postgres_dsn: str
+    go_build: GoBuild, tmp_path: Path, postgres_dsn: str, how: str
 ) -> None:
     """A Python kite registers to gokontrol; goquery and the Python client find it and call it
     with Go-issued tokens."""
@@ -171,7 +181,7 @@ async def test_python_kite_registers_to_go_kontrol(
     with trio.fail_after(90):
         async with (
             open_go_peer(go_build, "gokontrol", *go_kontrol_args(postgres_dsn, owner)) as kontrol,
-            registered_python_math(owner, kontrol.url) as (url, kite_id),
+            registered_python_math(owner, kontrol.url, how) as (url, kite_id),
         ):
             found, called = await goquery_call(go_build, alice, kontrol.url, kite_id, 3)
             py_url, result = await python_query_call(alice, kontrol.url, kite_id, 8)

@@ -49,7 +49,9 @@ def test_render_groups_cases_into_cells(tmp_path: Path) -> None:
     )
     assert (
         "skipped: KITE_TEST_POSTGRES_DSN"
-        in rows["| Python kite registering → Go Kontrol (gokontrol)"]
+        in rows[
+            "| Python kite registering (kite connection, HTTP /register) → Go Kontrol (gokontrol)"
+        ]
     )
     assert "not run" in rows["| Go client (goclient), XHR → Python kite"]
     assert len(cells) == len(CELLS) + 1  # and the header
