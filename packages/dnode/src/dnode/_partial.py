@@ -138,7 +138,8 @@ class Partial:
             raise _type_error(value, "[]*dnode.Partial")
         if length is not None and len(items) != length:
             raise ArgumentError("Invalid array length")
-        return [Partial(v) for v in items]
+        # Go decodes a JSON null element of []*Partial as a nil *Partial.
+        return [Partial() if v is None else Partial(v) for v in items]
 
     def one(self) -> Partial:
         """The single element of a one-element list (Go's ``One()``)."""
@@ -151,7 +152,8 @@ class Partial:
             return {}
         if not isinstance(value, dict):
             raise _type_error(value, "map[string]*dnode.Partial")
-        return {k: Partial(v) for k, v in value.items()}
+        # Go decodes a JSON null value of map[string]*Partial as a nil *Partial.
+        return {k: Partial() if v is None else Partial(v) for k, v in value.items()}
 
     def string(self) -> str:
         """The value as a string (``null`` gives ``""``)."""
