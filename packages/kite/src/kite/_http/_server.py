@@ -728,15 +728,25 @@ async def open_http_server(
     limits = limits if limits is not None else HTTPLimits()
     with map_errors(connecting=True):
         listeners = await trio.open_tcp_listeners(port, host=host, backlog=backlog)
-    async with trio.open_nursery() as nursery:
-        server = HTTPServer(
-            listeners, nursery, limits=limits, ssl_context=ssl_context, grace_period=grace_period
-        )
+    try:
+        async with trio.open_nursery() as nursery:
+            server = HTTPServer(
+                listeners,
+                nursery,
+                limits=limits,
+                ssl_context=ssl_context,
+                grace_period=grace_period,
+            )
+            for listener in listeners:
+                nursery.start_soon(server._accept_loop, listener)
+            try:
+                yield server
+            except BaseException:
+                nursery.cancel_scope.cancel()
+                raise
+            await server.aclose()
+    finally:
+        # On cancellation or error `aclose()` never ran: close the listening sockets here
+        # (synchronously, so it works inside a cancelled scope) or they leak until GC.
         for listener in listeners:
-            nursery.start_soon(server._accept_loop, listener)
-        try:
-            yield server
-        except BaseException:
-            nursery.cancel_scope.cancel()
-            raise
-        await server.aclose()
+            listener.socket.close()
