@@ -42,6 +42,7 @@ from ._errors import (
     SendError,
 )
 from ._handlers import FinalFunc, Handler, Method, MethodHandling
+from ._http import ListenError
 from ._keys import (
     KeyFormatError,
     KeyPair,
@@ -146,6 +147,7 @@ __all__ = [
     "KontrolClient",
     "KontrolError",
     "KontrolQuery",
+    "ListenError",
     "MemoryPipe",
     "MessagePipe",
     "Method",

@@ -41,6 +41,7 @@ from ._errors import (
     BodyTooLargeError,
     ConnectionClosedError,
     HandshakeError,
+    ListenError,
     TransportError,
     map_errors,
 )
@@ -723,11 +724,16 @@ async def open_http_server(
         grace_period: seconds busy handlers get at shutdown before being cancelled.
         backlog: listen backlog (trio's default when None).
 
+    Raises:
+        ListenError: the address cannot be bound (in use, not permitted, unknown host).
+
     Routes are added with `server.handle_http(path, handler)`.
     """
     limits = limits if limits is not None else HTTPLimits()
-    with map_errors(connecting=True):
+    try:
         listeners = await trio.open_tcp_listeners(port, host=host, backlog=backlog)
+    except OSError as exc:
+        raise ListenError(host, port, exc) from exc
     try:
         async with trio.open_nursery() as nursery:
             server = HTTPServer(
