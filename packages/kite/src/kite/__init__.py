@@ -25,9 +25,10 @@ from ._authenticators import (
     is_token_expiry,
     verify_audience,
 )
+from ._backoff import Backoff, ExponentialBackoff
 from ._config import Config, Transport
 from ._configerrors import ConfigError, KiteKeyError
-from ._dial import Backoff, Client, ClientHook
+from ._dial import Client, ClientHook
 from ._duration import DurationError, format_duration, parse_duration
 from ._errors import (
     ArgumentError,
@@ -69,7 +70,6 @@ from ._kontrol_client import (
 )
 from ._peer import Peer, PeerLimits, open_peer
 from ._registration import (
-    ExponentialBackoff,
     HTTPRequester,
     KontrolError,
     RegisterResult,

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import inspect
 import logging
-import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Literal
 
 import trio
 
+from ._backoff import Backoff
 from ._client import WebSocketClientSession, XHRClientSession
 from ._config import Transport
 from ._envelope import go_duration
@@ -39,7 +39,7 @@ from .protocol import Auth, KiteIdentity
 if TYPE_CHECKING:
     from ._kite import Kite
 
-__all__ = ["Backoff", "Client", "ClientHook", "TransportName", "dial", "open_session"]
+__all__ = ["Client", "ClientHook", "TransportName", "dial", "open_session"]
 
 log = logging.getLogger("kite.client")
 
@@ -52,34 +52,6 @@ _TRANSPORTS: dict[Transport, TransportName] = {
     Transport.WEBSOCKET: "websocket",
     Transport.XHR_POLLING: "xhr",
 }
-
-
-class Backoff:
-    """Go's `backoff.ExponentialBackOff` as kite configures it for redialling."""
-
-    def __init__(
-        self,
-        initial: float = 0.5,
-        multiplier: float = 1.5,
-        randomization: float = 0.5,
-        maximum: float = 60.0,
-    ) -> None:
-        self.initial = initial
-        self.multiplier = multiplier
-        self.randomization = randomization
-        self.maximum = maximum
-        self._current = initial
-
-    def reset(self) -> None:
-        """Start again from the initial interval (after a successful dial)."""
-        self._current = self.initial
-
-    def next_delay(self) -> float:
-        """The next wait: the current interval ± `randomization`, then grow the interval."""
-        delta = self.randomization * self._current
-        delay = random.uniform(self._current - delta, self._current + delta)
-        self._current = min(self._current * self.multiplier, self.maximum)
-        return delay
 
 
 async def open_session(

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import trio
 
 from ._authenticators import is_token_expiry
+from ._backoff import ExponentialBackoff
 from ._envelope import go_duration
 from ._errors import KiteError, KiteTimeoutError
 from ._peer import Peer
@@ -48,7 +49,6 @@ from ._registration import (
     DIAL_BACKOFF,
     HEARTBEAT_HEADERS,
     HTTP_REGISTER_BACKOFF,
-    ExponentialBackoff,
     HTTPRequester,
     KontrolError,
     RegisterAgainError,
