@@ -36,7 +36,7 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 
 import trio
 
@@ -145,7 +145,32 @@ def _unwrap_group(group: BaseExceptionGroup[BaseException]) -> BaseException:
     return group.exceptions[0] if len(group.exceptions) == 1 else group
 
 
-class KontrolClient:
+class _OpenedByAsyncWith:
+    """`async with obj:` runs the object's `_open()` context for the duration of the block."""
+
+    _stack: AsyncExitStack | None = None
+
+    def _open(self) -> AbstractAsyncContextManager[None]:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        stack = AsyncExitStack()
+        await stack.enter_async_context(self._open())
+        self._stack = stack
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        stack, self._stack = self._stack, None
+        assert stack is not None
+        return await stack.__aexit__(exc_type, exc, tb)
+
+
+class KontrolClient(_OpenedByAsyncWith):
     """A kite's client of Kontrol (see the module docstring). Use as `async with`.
 
     Args:
@@ -179,7 +204,6 @@ class KontrolClient:
         self._dialler = dialler
         self._http = http
         self._nursery: trio.Nursery | None = None
-        self._stack: AsyncExitStack | None = None
         self._closed = False
         self._peer: Peer | None = None
         self._connected = trio.Event()
@@ -198,22 +222,6 @@ class KontrolClient:
 
     # ----------------------------------------------------------------------------------------
     # lifetime
-
-    async def __aenter__(self) -> KontrolClient:
-        stack = AsyncExitStack()
-        await stack.enter_async_context(self._open())
-        self._stack = stack
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> bool | None:
-        stack, self._stack = self._stack, None
-        assert stack is not None
-        return await stack.__aexit__(exc_type, exc, tb)
 
     @asynccontextmanager
     async def _open(self) -> AsyncIterator[None]:
@@ -569,7 +577,7 @@ def _string(value: Any, method: str) -> str:
     return value
 
 
-class KiteClient:
+class KiteClient(_OpenedByAsyncWith):
     """A kite found through Kontrol: its identity, URL and token, ready to dial.
 
     `async with client:` dials it (token authentication) and runs its `TokenRenewer`; both
@@ -601,7 +609,6 @@ class KiteClient:
         self.peer: Peer | None = None
         self._on_token_renew: list[Callable[[str], Any]] = []
         self._on_token_expire: list[Callable[[], Any]] = []
-        self._stack: AsyncExitStack | None = None
         self.renewer = TokenRenewer(
             self._fetch_token,
             lambda: self.auth.key,
@@ -641,22 +648,6 @@ class KiteClient:
                 await _maybe_await(hook(token))
             except Exception:
                 log.exception("on_token_renew hook %r failed", hook)
-
-    async def __aenter__(self) -> KiteClient:
-        stack = AsyncExitStack()
-        await stack.enter_async_context(self._open())
-        self._stack = stack
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> bool | None:
-        stack, self._stack = self._stack, None
-        assert stack is not None
-        return await stack.__aexit__(exc_type, exc, tb)
 
     @asynccontextmanager
     async def _open(self) -> AsyncIterator[None]:
