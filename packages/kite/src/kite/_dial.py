@@ -18,7 +18,6 @@ by their timeout). With `reconnect=True` the first dial is retried too (Go's `Di
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -31,6 +30,7 @@ from ._client import WebSocketClientSession, XHRClientSession
 from ._config import Transport
 from ._envelope import go_duration
 from ._errors import KiteTimeoutError, SendError
+from ._hooks import run_hooks
 from ._http import HandshakeError, HTTPLimits, TransportError
 from ._peer import Peer
 from ._session import MessagePipe
@@ -72,16 +72,6 @@ async def open_session(
             raise
         log.debug("WebSocket handshake refused by %s, falling back to XHR polling", url)
     return await XHRClientSession.open(url, timeout=xhr_timeout, limits=limits)
-
-
-async def _call_hooks(hooks: list[ClientHook], client: Client) -> None:
-    for hook in hooks:
-        try:
-            result = hook(client)
-            if inspect.isawaitable(result):
-                await result
-        except Exception:  # Go swallows panics of hooks
-            log.exception("client hook %r failed", hook)
 
 
 class Client:
@@ -248,13 +238,13 @@ class Client:
                     if not started:
                         started = True
                         task_status.started()
-                    await _call_hooks(self._on_connect, self)
+                    await run_hooks(self._on_connect, self, log=log, what="client hook")
                     await peer.wait_closed()
             finally:
                 self._connected = trio.Event()
                 pipe = None
                 with trio.CancelScope(shield=True):
-                    await _call_hooks(self._on_disconnect, self)
+                    await run_hooks(self._on_disconnect, self, log=log, what="client hook")
             if not self.reconnect or self._closing:
                 return
 

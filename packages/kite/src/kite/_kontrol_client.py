@@ -28,7 +28,6 @@ Message shapes are Go's, key order included (checked against the kontrol-* captu
 
 from __future__ import annotations
 
-import inspect
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -44,6 +43,7 @@ from ._authenticators import is_token_expiry
 from ._backoff import ExponentialBackoff
 from ._envelope import go_duration
 from ._errors import KiteError, KiteTimeoutError
+from ._hooks import run_hooks
 from ._peer import Peer
 from ._registration import (
     DIAL_BACKOFF,
@@ -133,12 +133,6 @@ class KontrolQuery:
         else:
             fields = {k: v for k, v in value.items() if isinstance(v, str)}
         return cls(**{k: fields.get(k, "") for k in cls.__dataclass_fields__})
-
-
-async def _maybe_await(value: Any) -> Any:
-    if inspect.isawaitable(value):
-        return await value
-    return value
 
 
 def _unwrap_group(group: BaseExceptionGroup[BaseException]) -> BaseException:
@@ -402,11 +396,7 @@ class KontrolClient(_OpenedByAsyncWith):
             peer.auth = Auth("kiteKey", kite_key_of(self.kite))
         self._last_result = result
         self._registered.set()
-        for hook in list(self.kite._on_register_hooks):
-            try:
-                await _maybe_await(hook(result))
-            except Exception:  # Go swallows panics of hooks
-                log.exception("on_register hook %r failed", hook)
+        await run_hooks(self.kite._on_register_hooks, result, log=log, what="on_register hook")
 
     # ----------------------------------------------------------------------------------------
     # registration over HTTP
@@ -643,11 +633,7 @@ class KiteClient(_OpenedByAsyncWith):
         self.auth = Auth("token", token)
         if self.peer is not None:
             self.peer.auth = self.auth
-        for hook in list(self._on_token_renew):
-            try:
-                await _maybe_await(hook(token))
-            except Exception:
-                log.exception("on_token_renew hook %r failed", hook)
+        await run_hooks(self._on_token_renew, token, log=log, what="on_token_renew hook")
 
     @asynccontextmanager
     async def _open(self) -> AsyncIterator[None]:
@@ -687,11 +673,7 @@ class KiteClient(_OpenedByAsyncWith):
         except KiteError as exc:
             if is_token_expiry(exc):
                 self.renewer.renew_now()
-                for hook in list(self._on_token_expire):
-                    try:
-                        await _maybe_await(hook())
-                    except Exception:
-                        log.exception("on_token_expire hook %r failed", hook)
+                await run_hooks(self._on_token_expire, log=log, what="on_token_expire hook")
             raise
 
 
