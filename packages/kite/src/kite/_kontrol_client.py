@@ -32,7 +32,6 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
@@ -63,7 +62,7 @@ from ._registration import (
     update_config,
 )
 from ._renewer import TokenRenewer
-from .protocol import Auth, KiteIdentity
+from .protocol import Auth, KiteIdentity, KontrolQuery
 
 if TYPE_CHECKING:
     from ._kite import Kite
@@ -96,43 +95,6 @@ class NoKitesAvailableError(KontrolError):
 
     def __init__(self, message: str = "no kites availabile") -> None:
         super().__init__(message)
-
-
-@dataclass(frozen=True, slots=True)
-class KontrolQuery:
-    """Go's `protocol.KontrolQuery`; empty fields match anything. `username` is required by
-    Kontrol's storages."""
-
-    username: str = ""
-    environment: str = ""
-    name: str = ""
-    version: str = ""
-    region: str = ""
-    hostname: str = ""
-    id: str = ""
-
-    def to_json(self) -> dict[str, str]:
-        """Go's JSON: all seven keys, in Go's order."""
-        return {
-            "username": self.username,
-            "environment": self.environment,
-            "name": self.name,
-            "version": self.version,
-            "region": self.region,
-            "hostname": self.hostname,
-            "id": self.id,
-        }
-
-    @classmethod
-    def of(cls, value: KontrolQuery | KiteIdentity | Mapping[str, str]) -> KontrolQuery:
-        """A query from a query, a kite identity or a mapping of field names."""
-        if isinstance(value, KontrolQuery):
-            return value
-        if isinstance(value, KiteIdentity):
-            fields = value.to_json()
-        else:
-            fields = {k: v for k, v in value.items() if isinstance(v, str)}
-        return cls(**{k: fields.get(k, "") for k in cls.__dataclass_fields__})
 
 
 def _unwrap_group(group: BaseExceptionGroup[BaseException]) -> BaseException:
