@@ -11,7 +11,9 @@
 - Kontrol: `KontrolClient` (`async with kite.kontrol_client(...)`), `kite.register`,
   `register_forever`, `register_http(_forever)`, `get_kites` (`KiteClient`s with a
   `TokenRenewer`), `get_token`, `get_key`, `on_register`.
-- Errors: one tree under `KiteError`, keyed by Go's error `type` strings.
+- Errors: one tree under `KiteError`, keyed by Go's error `type` strings; network failures
+  are `TransportError`s (`ConnectError`, `HandshakeError`, `ConnectionClosedError`,
+  `TransportTimeoutError`, `ProtocolError`, `BodyTooLargeError`, `ListenError`).
 """
 
 from ._authenticators import (
@@ -43,7 +45,16 @@ from ._errors import (
     SendError,
 )
 from ._handlers import FinalFunc, Handler, Method, MethodHandling
-from ._http import ListenError
+from ._http import (
+    BodyTooLargeError,
+    ConnectError,
+    ConnectionClosedError,
+    HandshakeError,
+    ListenError,
+    ProtocolError,
+    TransportError,
+    TransportTimeoutError,
+)
 from ._keys import (
     KeyFormatError,
     KeyPair,
@@ -118,10 +129,13 @@ __all__ = [
     "Authenticator",
     "Authenticators",
     "Backoff",
+    "BodyTooLargeError",
     "Client",
     "ClientHook",
     "Config",
     "ConfigError",
+    "ConnectError",
+    "ConnectionClosedError",
     "Dialler",
     "DisconnectError",
     "DurationError",
@@ -130,6 +144,7 @@ __all__ = [
     "GenericError",
     "HTTPRequester",
     "Handler",
+    "HandshakeError",
     "InvalidResponseError",
     "KeyFormatError",
     "KeyNotTrustedError",
@@ -158,6 +173,7 @@ __all__ = [
     "Peer",
     "PeerLimits",
     "PipeClosedError",
+    "ProtocolError",
     "RegisterResult",
     "Request",
     "RequestLimitError",
@@ -170,6 +186,8 @@ __all__ = [
     "TokenError",
     "TokenRenewer",
     "Transport",
+    "TransportError",
+    "TransportTimeoutError",
     "TrustCache",
     "ValidationFlag",
     "audience_for_query",
