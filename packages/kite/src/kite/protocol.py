@@ -19,6 +19,7 @@ __all__ = [
     "InvalidKiteStringError",
     "KiteIdentity",
     "KontrolQuery",
+    "go_json_kind",
 ]
 
 #: Key order of `protocol.Kite` on the wire (also the order of `to_json()`).
@@ -137,3 +138,18 @@ class KontrolQuery:
         if isinstance(value, KiteIdentity):
             return cls.from_kite(value)
         return cls(**{f: v for f, v in value.items() if f in STRING_ORDER and isinstance(v, str)})
+
+
+def go_json_kind(value: Any) -> str:
+    """The JSON kind Go names in `json: cannot unmarshal <kind> into ...` errors."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
