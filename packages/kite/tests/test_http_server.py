@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime
+import errno
 import http.client
 import ipaddress
+import socket
 import ssl
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -24,6 +26,8 @@ from kite._http import (
     HTTPLimits,
     HTTPRequest,
     HTTPServer,
+    ListenError,
+    TransportError,
     TransportTimeoutError,
     open_http_server,
     open_ws_client,
@@ -458,6 +462,22 @@ async def test_client_timeout_and_refused() -> None:
     async with HTTPClient() as client:
         with pytest.raises(ConnectError):
             await client.request("GET", f"http://127.0.0.1:{port}/")
+
+
+async def test_listen_on_a_busy_port_is_a_listen_error() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(ListenError) as caught:
+            async with open_http_server("127.0.0.1", port):
+                pytest.fail("served on a port in use")  # pragma: no cover
+    err = caught.value
+    assert isinstance(err, OSError)
+    assert isinstance(err, TransportError)
+    assert (err.errno, err.host, err.port) == (errno.EADDRINUSE, "127.0.0.1", port)
+    assert str(err) == f"cannot listen on 127.0.0.1:{port}: address already in use"
+    assert isinstance(err.__cause__, OSError)
 
 
 async def test_client_retries_a_stale_pooled_connection() -> None:

@@ -3,7 +3,10 @@ session timers (driven by `sockjs.ServerSession` deadlines) on a mock clock."""
 
 from __future__ import annotations
 
+import gc
 import json
+import socket
+import warnings
 from typing import Any
 
 import pytest
@@ -14,7 +17,7 @@ from kite_rpc_helpers import math_kite
 
 import sockjs
 from kite import Backoff, Config, PipeClosedError, ServerLimits, kite_sockjs_options
-from kite._http import HTTPClient, HTTPRequest
+from kite._http import HTTPClient, HTTPRequest, open_http_server
 from kite._server import _Session
 
 
@@ -154,3 +157,48 @@ async def test_http_sessions_are_bounded() -> None:
 def test_server_limits_refuse_nonsense() -> None:
     with pytest.raises(ValueError, match="sessions"):
         ServerLimits(sessions=0)
+
+
+def _port_is_free(port: int) -> bool:
+    """True when a fresh socket can listen on 127.0.0.1:`port` (no other listener holds it)."""
+    probe = socket.socket()
+    try:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(("127.0.0.1", port))
+        probe.listen()
+    except OSError:
+        return False
+    finally:
+        probe.close()
+    return True
+
+
+async def test_cancelled_run_closes_its_listener() -> None:
+    k = math_kite(config=Config(ip="127.0.0.1", port=0))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        async with trio.open_nursery() as nursery:
+            served = await nursery.start(k.run)
+            port = served.port
+            assert not _port_is_free(port)
+            nursery.cancel_scope.cancel()
+        del served
+        gc.collect()
+    assert _port_is_free(port)
+    assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
+async def test_cancelled_http_server_closes_its_listener() -> None:
+    """Cancelling the block (no `aclose()` on the way out) still closes the listening socket."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        with trio.CancelScope() as scope:
+            async with open_http_server("127.0.0.1", 0) as http:
+                port = http.port
+                assert not _port_is_free(port)
+                scope.cancel()
+                await trio.sleep_forever()
+        del http
+        gc.collect()
+    assert _port_is_free(port)
+    assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []

@@ -11,7 +11,9 @@
 - Kontrol: `KontrolClient` (`async with kite.kontrol_client(...)`), `kite.register`,
   `register_forever`, `register_http(_forever)`, `get_kites` (`KiteClient`s with a
   `TokenRenewer`), `get_token`, `get_key`, `on_register`.
-- Errors: one tree under `KiteError`, keyed by Go's error `type` strings.
+- Errors: one tree under `KiteError`, keyed by Go's error `type` strings; network failures
+  are `TransportError`s (`ConnectError`, `HandshakeError`, `ConnectionClosedError`,
+  `TransportTimeoutError`, `ProtocolError`, `BodyTooLargeError`, `ListenError`).
 """
 
 from ._authenticators import (
@@ -25,9 +27,10 @@ from ._authenticators import (
     is_token_expiry,
     verify_audience,
 )
+from ._backoff import Backoff, ExponentialBackoff
 from ._config import Config, Transport
 from ._configerrors import ConfigError, KiteKeyError
-from ._dial import Backoff, Client, ClientHook
+from ._dial import Client, ClientHook
 from ._duration import DurationError, format_duration, parse_duration
 from ._errors import (
     ArgumentError,
@@ -42,6 +45,16 @@ from ._errors import (
     SendError,
 )
 from ._handlers import FinalFunc, Handler, Method, MethodHandling
+from ._http import (
+    BodyTooLargeError,
+    ConnectError,
+    ConnectionClosedError,
+    HandshakeError,
+    ListenError,
+    ProtocolError,
+    TransportError,
+    TransportTimeoutError,
+)
 from ._keys import (
     KeyFormatError,
     KeyPair,
@@ -68,7 +81,6 @@ from ._kontrol_client import (
 )
 from ._peer import Peer, PeerLimits, open_peer
 from ._registration import (
-    ExponentialBackoff,
     HTTPRequester,
     KontrolError,
     RegisterResult,
@@ -117,10 +129,13 @@ __all__ = [
     "Authenticator",
     "Authenticators",
     "Backoff",
+    "BodyTooLargeError",
     "Client",
     "ClientHook",
     "Config",
     "ConfigError",
+    "ConnectError",
+    "ConnectionClosedError",
     "Dialler",
     "DisconnectError",
     "DurationError",
@@ -129,6 +144,7 @@ __all__ = [
     "GenericError",
     "HTTPRequester",
     "Handler",
+    "HandshakeError",
     "InvalidResponseError",
     "KeyFormatError",
     "KeyNotTrustedError",
@@ -146,6 +162,7 @@ __all__ = [
     "KontrolClient",
     "KontrolError",
     "KontrolQuery",
+    "ListenError",
     "MemoryPipe",
     "MessagePipe",
     "Method",
@@ -156,6 +173,7 @@ __all__ = [
     "Peer",
     "PeerLimits",
     "PipeClosedError",
+    "ProtocolError",
     "RegisterResult",
     "Request",
     "RequestLimitError",
@@ -168,6 +186,8 @@ __all__ = [
     "TokenError",
     "TokenRenewer",
     "Transport",
+    "TransportError",
+    "TransportTimeoutError",
     "TrustCache",
     "ValidationFlag",
     "audience_for_query",

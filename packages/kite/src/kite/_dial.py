@@ -18,19 +18,19 @@ by their timeout). With `reconnect=True` the first dial is retried too (Go's `Di
 
 from __future__ import annotations
 
-import inspect
 import logging
-import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Literal
 
 import trio
 
+from ._backoff import Backoff
 from ._client import WebSocketClientSession, XHRClientSession
 from ._config import Transport
 from ._envelope import go_duration
 from ._errors import KiteTimeoutError, SendError
+from ._hooks import run_hooks
 from ._http import HandshakeError, HTTPLimits, TransportError
 from ._peer import Peer
 from ._session import MessagePipe
@@ -39,7 +39,7 @@ from .protocol import Auth, KiteIdentity
 if TYPE_CHECKING:
     from ._kite import Kite
 
-__all__ = ["Backoff", "Client", "ClientHook", "TransportName", "dial", "open_session"]
+__all__ = ["Client", "ClientHook", "TransportName", "dial", "open_session"]
 
 log = logging.getLogger("kite.client")
 
@@ -52,34 +52,6 @@ _TRANSPORTS: dict[Transport, TransportName] = {
     Transport.WEBSOCKET: "websocket",
     Transport.XHR_POLLING: "xhr",
 }
-
-
-class Backoff:
-    """Go's `backoff.ExponentialBackOff` as kite configures it for redialling."""
-
-    def __init__(
-        self,
-        initial: float = 0.5,
-        multiplier: float = 1.5,
-        randomization: float = 0.5,
-        maximum: float = 60.0,
-    ) -> None:
-        self.initial = initial
-        self.multiplier = multiplier
-        self.randomization = randomization
-        self.maximum = maximum
-        self._current = initial
-
-    def reset(self) -> None:
-        """Start again from the initial interval (after a successful dial)."""
-        self._current = self.initial
-
-    def next_delay(self) -> float:
-        """The next wait: the current interval ± `randomization`, then grow the interval."""
-        delta = self.randomization * self._current
-        delay = random.uniform(self._current - delta, self._current + delta)
-        self._current = min(self._current * self.multiplier, self.maximum)
-        return delay
 
 
 async def open_session(
@@ -100,16 +72,6 @@ async def open_session(
             raise
         log.debug("WebSocket handshake refused by %s, falling back to XHR polling", url)
     return await XHRClientSession.open(url, timeout=xhr_timeout, limits=limits)
-
-
-async def _call_hooks(hooks: list[ClientHook], client: Client) -> None:
-    for hook in hooks:
-        try:
-            result = hook(client)
-            if inspect.isawaitable(result):
-                await result
-        except Exception:  # Go swallows panics of hooks
-            log.exception("client hook %r failed", hook)
 
 
 class Client:
@@ -276,13 +238,13 @@ class Client:
                     if not started:
                         started = True
                         task_status.started()
-                    await _call_hooks(self._on_connect, self)
+                    await run_hooks(self._on_connect, self, log=log, what="client hook")
                     await peer.wait_closed()
             finally:
                 self._connected = trio.Event()
                 pipe = None
                 with trio.CancelScope(shield=True):
-                    await _call_hooks(self._on_disconnect, self)
+                    await run_hooks(self._on_disconnect, self, log=log, what="client hook")
             if not self.reconnect or self._closing:
                 return
 

@@ -20,7 +20,7 @@ from typing import Any, Final
 import dnode
 
 from ._errors import InvalidResponseError, KiteError
-from .protocol import Auth
+from .protocol import Auth, go_json_kind
 
 __all__ = [
     "Envelope",
@@ -135,7 +135,8 @@ def parse_envelope(arguments: list[Any]) -> Envelope:
         if len(arguments) != 1:
             raise EnvelopeError("Invalid array length", callback)
         raise EnvelopeError(
-            f"json: cannot unmarshal {_kind(first)} into Go value of type kite.callOptions", None
+            f"json: cannot unmarshal {go_json_kind(first)} into Go value of type kite.callOptions",
+            None,
         )
     obj: dict[str, Any] = first
     if len(obj) != 4 or "withArgs" not in obj or "responseCallback" not in obj:
@@ -167,20 +168,6 @@ def error_json(exc: BaseException, request_id: str) -> dict[str, str]:
     return {"type": type_, "message": str(exc), "code": "", "id": request_id}
 
 
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
-
-
 def parse_response(arguments: list[Any]) -> Any:
     """The result of a call from the arguments of its response callback (§4.3).
 
@@ -193,7 +180,7 @@ def parse_response(arguments: list[Any]) -> Any:
     obj = arguments[0]
     if type(obj) is not dict:
         raise InvalidResponseError(
-            f"json: cannot unmarshal {_kind(obj)} into Go value of type kite.Response"
+            f"json: cannot unmarshal {go_json_kind(obj)} into Go value of type kite.Response"
         )
     if "error" in obj:
         error, result = obj["error"], obj.get("result")
@@ -205,7 +192,7 @@ def parse_response(arguments: list[Any]) -> Any:
     if error is not None:
         if type(error) is not dict:
             raise InvalidResponseError(
-                f"json: cannot unmarshal {_kind(error)} into Go value of type kite.Error"
+                f"json: cannot unmarshal {go_json_kind(error)} into Go value of type kite.Error"
             )
         raise KiteError.from_json(error)
     return result

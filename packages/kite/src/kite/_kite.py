@@ -21,7 +21,6 @@ running the RPC `Peer` (see `_peer`). For every incoming method request the peer
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import logging
 import socket
 import uuid
@@ -38,6 +37,7 @@ from ._config import Config
 from ._envelope import EnvelopeError, error_json, parse_envelope
 from ._errors import RequestLimitError, SendError
 from ._handlers import FinalFunc, Handler, Method, MethodHandling, run_chain
+from ._hooks import maybe_await, run_hooks
 from ._kontrol_client import KontrolClient, KontrolMethods, RegisterHook
 from ._peer import Peer, PeerLimits, open_peer
 from ._request import Request, new_request_id
@@ -68,12 +68,6 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 def _error(type_: str, message: str, request_id: str) -> dict[str, str]:
     return {"type": type_, "message": message, "code": "", "id": request_id}
-
-
-async def _maybe_await(value: Any) -> Any:
-    if inspect.isawaitable(value):
-        return await value
-    return value
 
 
 class Kite(KontrolMethods):
@@ -249,11 +243,7 @@ class Kite(KontrolMethods):
         return fn
 
     async def _fire(self, hooks: list[PeerHook], peer: Peer) -> None:
-        for hook in hooks:
-            try:
-                await _maybe_await(hook(peer))
-            except Exception:  # Go swallows panics of hooks
-                log.exception("hook %r failed", hook)
+        await run_hooks(hooks, peer, log=log)
 
     # ----------------------------------------------------------------------------------------
     # connections
@@ -461,7 +451,7 @@ class Kite(KontrolMethods):
             if not method.authenticate:
                 request.username = peer.kite.username
             elif not peer.trusted:
-                username = str(await _maybe_await(self.authenticate(request)))
+                username = str(await maybe_await(self.authenticate(request)))
                 request.username = username
                 peer.kite = dataclasses.replace(peer.kite, username=username)
             if method.bucket is not None and not method.bucket.take():

@@ -28,27 +28,26 @@ Message shapes are Go's, key order included (checked against the kontrol-* captu
 
 from __future__ import annotations
 
-import inspect
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 
 import trio
 
 from ._authenticators import is_token_expiry
+from ._backoff import ExponentialBackoff
 from ._envelope import go_duration
 from ._errors import KiteError, KiteTimeoutError
+from ._hooks import run_hooks
 from ._peer import Peer
 from ._registration import (
     DIAL_BACKOFF,
     HEARTBEAT_HEADERS,
     HTTP_REGISTER_BACKOFF,
-    ExponentialBackoff,
     HTTPRequester,
     KontrolError,
     RegisterAgainError,
@@ -63,7 +62,7 @@ from ._registration import (
     update_config,
 )
 from ._renewer import TokenRenewer
-from .protocol import Auth, KiteIdentity
+from .protocol import Auth, KiteIdentity, KontrolQuery
 
 if TYPE_CHECKING:
     from ._kite import Kite
@@ -98,54 +97,36 @@ class NoKitesAvailableError(KontrolError):
         super().__init__(message)
 
 
-@dataclass(frozen=True, slots=True)
-class KontrolQuery:
-    """Go's `protocol.KontrolQuery`; empty fields match anything. `username` is required by
-    Kontrol's storages."""
-
-    username: str = ""
-    environment: str = ""
-    name: str = ""
-    version: str = ""
-    region: str = ""
-    hostname: str = ""
-    id: str = ""
-
-    def to_json(self) -> dict[str, str]:
-        """Go's JSON: all seven keys, in Go's order."""
-        return {
-            "username": self.username,
-            "environment": self.environment,
-            "name": self.name,
-            "version": self.version,
-            "region": self.region,
-            "hostname": self.hostname,
-            "id": self.id,
-        }
-
-    @classmethod
-    def of(cls, value: KontrolQuery | KiteIdentity | Mapping[str, str]) -> KontrolQuery:
-        """A query from a query, a kite identity or a mapping of field names."""
-        if isinstance(value, KontrolQuery):
-            return value
-        if isinstance(value, KiteIdentity):
-            fields = value.to_json()
-        else:
-            fields = {k: v for k, v in value.items() if isinstance(v, str)}
-        return cls(**{k: fields.get(k, "") for k in cls.__dataclass_fields__})
-
-
-async def _maybe_await(value: Any) -> Any:
-    if inspect.isawaitable(value):
-        return await value
-    return value
-
-
 def _unwrap_group(group: BaseExceptionGroup[BaseException]) -> BaseException:
     return group.exceptions[0] if len(group.exceptions) == 1 else group
 
 
-class KontrolClient:
+class _OpenedByAsyncWith:
+    """`async with obj:` runs the object's `_open()` context for the duration of the block."""
+
+    _stack: AsyncExitStack | None = None
+
+    def _open(self) -> AbstractAsyncContextManager[None]:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        stack = AsyncExitStack()
+        await stack.enter_async_context(self._open())
+        self._stack = stack
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        stack, self._stack = self._stack, None
+        assert stack is not None
+        return await stack.__aexit__(exc_type, exc, tb)
+
+
+class KontrolClient(_OpenedByAsyncWith):
     """A kite's client of Kontrol (see the module docstring). Use as `async with`.
 
     Args:
@@ -179,7 +160,6 @@ class KontrolClient:
         self._dialler = dialler
         self._http = http
         self._nursery: trio.Nursery | None = None
-        self._stack: AsyncExitStack | None = None
         self._closed = False
         self._peer: Peer | None = None
         self._connected = trio.Event()
@@ -198,22 +178,6 @@ class KontrolClient:
 
     # ----------------------------------------------------------------------------------------
     # lifetime
-
-    async def __aenter__(self) -> KontrolClient:
-        stack = AsyncExitStack()
-        await stack.enter_async_context(self._open())
-        self._stack = stack
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> bool | None:
-        stack, self._stack = self._stack, None
-        assert stack is not None
-        return await stack.__aexit__(exc_type, exc, tb)
 
     @asynccontextmanager
     async def _open(self) -> AsyncIterator[None]:
@@ -394,11 +358,7 @@ class KontrolClient:
             peer.auth = Auth("kiteKey", kite_key_of(self.kite))
         self._last_result = result
         self._registered.set()
-        for hook in list(self.kite._on_register_hooks):
-            try:
-                await _maybe_await(hook(result))
-            except Exception:  # Go swallows panics of hooks
-                log.exception("on_register hook %r failed", hook)
+        await run_hooks(self.kite._on_register_hooks, result, log=log, what="on_register hook")
 
     # ----------------------------------------------------------------------------------------
     # registration over HTTP
@@ -569,7 +529,7 @@ def _string(value: Any, method: str) -> str:
     return value
 
 
-class KiteClient:
+class KiteClient(_OpenedByAsyncWith):
     """A kite found through Kontrol: its identity, URL and token, ready to dial.
 
     `async with client:` dials it (token authentication) and runs its `TokenRenewer`; both
@@ -601,7 +561,6 @@ class KiteClient:
         self.peer: Peer | None = None
         self._on_token_renew: list[Callable[[str], Any]] = []
         self._on_token_expire: list[Callable[[], Any]] = []
-        self._stack: AsyncExitStack | None = None
         self.renewer = TokenRenewer(
             self._fetch_token,
             lambda: self.auth.key,
@@ -636,27 +595,7 @@ class KiteClient:
         self.auth = Auth("token", token)
         if self.peer is not None:
             self.peer.auth = self.auth
-        for hook in list(self._on_token_renew):
-            try:
-                await _maybe_await(hook(token))
-            except Exception:
-                log.exception("on_token_renew hook %r failed", hook)
-
-    async def __aenter__(self) -> KiteClient:
-        stack = AsyncExitStack()
-        await stack.enter_async_context(self._open())
-        self._stack = stack
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> bool | None:
-        stack, self._stack = self._stack, None
-        assert stack is not None
-        return await stack.__aexit__(exc_type, exc, tb)
+        await run_hooks(self._on_token_renew, token, log=log, what="on_token_renew hook")
 
     @asynccontextmanager
     async def _open(self) -> AsyncIterator[None]:
@@ -696,11 +635,7 @@ class KiteClient:
         except KiteError as exc:
             if is_token_expiry(exc):
                 self.renewer.renew_now()
-                for hook in list(self._on_token_expire):
-                    try:
-                        await _maybe_await(hook())
-                    except Exception:
-                        log.exception("on_token_expire hook %r failed", hook)
+                await run_hooks(self._on_token_expire, log=log, what="on_token_expire hook")
             raise
 
 

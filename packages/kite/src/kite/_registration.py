@@ -13,8 +13,8 @@ How this works (PROTOCOL.md §5.8, §6.2, §6.4, §6.5.1):
   seconds, the first one a full interval after the answer. `pong` is fine, `registeragain`
   (Kontrol forgot us, e.g. it restarted) re-registers with Go's HTTP back-off (30 s, x1.7,
   at most 5 min, forever); other answers are logged and the beat goes on.
-* `ExponentialBackoff` is cenkalti/backoff v1.1.0's `ExponentialBackOff` (defaults 0.5 s,
-  x1.5, +-50 %, at most 60 s), with `max_elapsed=None` meaning "retry forever".
+* The back-off parameters Go uses for dialling Kontrol (`DIAL_BACKOFF`) and for HTTP
+  re-registration (`HTTP_REGISTER_BACKOFF`), for `_backoff.ExponentialBackoff`.
 
 The HTTP client is any `HTTPRequester`: `await http(method, url, headers, body)` returning
 `(status, body)`. `default_http_requester()` adapts `kite._http.HTTPClient` when the transport
@@ -23,19 +23,15 @@ layer is installed.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import json
 import logging
-import random
 import time
 import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import trio
 
 from ._errors import KiteError
 from ._kitekey import KiteKey, write_kite_key
@@ -47,7 +43,6 @@ if TYPE_CHECKING:
 __all__ = [
     "DIAL_BACKOFF",
     "HTTP_REGISTER_BACKOFF",
-    "ExponentialBackoff",
     "HTTPRequester",
     "KontrolError",
     "RegisterResult",
@@ -76,47 +71,6 @@ class KontrolError(KiteError):
 
 
 # ------------------------------------------------------------------------------------ back-off
-
-
-@dataclass(slots=True)
-class ExponentialBackoff:
-    """cenkalti/backoff v1.1.0 `ExponentialBackOff` (the version Go kite pins).
-
-    Each `next_backoff()` returns the current interval randomised by +-`randomization`, then
-    multiplies the interval (capped at `max_interval`). After `max_elapsed` seconds since the
-    last `reset()` it returns None ("stop"); `max_elapsed=None` never stops.
-    """
-
-    initial: float = 0.5
-    randomization: float = 0.5
-    multiplier: float = 1.5
-    max_interval: float = 60.0
-    max_elapsed: float | None = 15 * 60.0
-    clock: Callable[[], float] = trio.current_time
-    rand: Callable[[], float] = random.random
-    _current: float = dataclasses.field(default=0.0, init=False)
-    _start: float | None = dataclasses.field(default=None, init=False)
-
-    def reset(self) -> None:
-        """Back to the initial interval; elapsed time counts from now."""
-        self._current = self.initial
-        self._start = self.clock()
-
-    def next_backoff(self) -> float | None:
-        """Seconds to wait before the next attempt, or None when it is time to give up."""
-        if self._start is None:
-            self.reset()
-        assert self._start is not None
-        if self.max_elapsed is not None and self.clock() - self._start > self.max_elapsed:
-            return None
-        current = self._current
-        delta = self.randomization * current
-        value = current - delta + self.rand() * 2 * delta
-        if current >= self.max_interval / self.multiplier:
-            self._current = self.max_interval
-        else:
-            self._current = current * self.multiplier
-        return value
 
 
 #: Go's dial-forever back-off of kite clients (the Kontrol connection); we never give up.

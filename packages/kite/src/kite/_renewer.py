@@ -30,8 +30,8 @@ from collections.abc import Awaitable, Callable
 
 import trio
 
+from ._backoff import ExponentialBackoff
 from ._errors import KiteError
-from ._registration import ExponentialBackoff
 from ._tokens import RENEW_RETRY_INTERVAL, TokenError, parse_unverified, renewal_time
 
 __all__ = ["TokenRenewer"]

@@ -2,15 +2,25 @@
 
 `KiteIdentity` is Go's `protocol.Kite`: the seven strings that name a kite. Go emits its keys in
 the fixed order of `FIELDS`; `to_json()` keeps that order so our bytes equal Go's.
+`KontrolQuery` is Go's `protocol.KontrolQuery`, the same seven strings in `STRING_ORDER`
+(general to specific), each empty one a wildcard; the client (`kite`) and Kontrol both use it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
-__all__ = ["FIELDS", "Auth", "InvalidKiteStringError", "KiteIdentity"]
+__all__ = [
+    "FIELDS",
+    "STRING_ORDER",
+    "Auth",
+    "InvalidKiteStringError",
+    "KiteIdentity",
+    "KontrolQuery",
+    "go_json_kind",
+]
 
 #: Key order of `protocol.Kite` on the wire (also the order of `to_json()`).
 FIELDS: tuple[str, ...] = ("name", "username", "id", "environment", "region", "version", "hostname")
@@ -96,3 +106,50 @@ class Auth:
     def to_json(self) -> dict[str, str]:
         """The JSON object Go sends, keys in Go's order."""
         return {"type": self.type, "key": self.key}
+
+
+@dataclass(frozen=True, slots=True)
+class KontrolQuery:
+    """Go's `protocol.KontrolQuery`; empty fields match anything. `username` is required by
+    Kontrol's storages."""
+
+    username: str = ""
+    environment: str = ""
+    name: str = ""
+    version: str = ""
+    region: str = ""
+    hostname: str = ""
+    id: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        """Go's JSON: all seven keys, in Go's order."""
+        return {f: getattr(self, f) for f in STRING_ORDER}
+
+    @classmethod
+    def from_kite(cls, kite: KiteIdentity) -> Self:
+        """The query that matches exactly this kite (Go's `Kite.Query()`)."""
+        return cls(**{f: getattr(kite, f) for f in STRING_ORDER})
+
+    @classmethod
+    def of(cls, value: KontrolQuery | KiteIdentity | Mapping[str, str]) -> KontrolQuery:
+        """A query from a query, a kite identity or a mapping of field names."""
+        if isinstance(value, KontrolQuery):
+            return value
+        if isinstance(value, KiteIdentity):
+            return cls.from_kite(value)
+        return cls(**{f: v for f, v in value.items() if f in STRING_ORDER and isinstance(v, str)})
+
+
+def go_json_kind(value: Any) -> str:
+    """The JSON kind Go names in `json: cannot unmarshal <kind> into ...` errors."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import errno
 import logging
 import os
 import signal
@@ -184,15 +183,10 @@ async def _serve(args: argparse.Namespace) -> int:
                     print(f"kontrol serving on {server.url}", flush=True)
                     await _until_stopped()
             except Exception as raw:
-                exc = _os_error(raw)
-                if exc is None:
+                exc = _single(raw)
+                if not isinstance(exc, kite.ListenError):
                     raise
-                if exc.errno == errno.EADDRINUSE:
-                    raise CLIError(
-                        f"cannot listen on {args.host}:{args.port}: address already in use"
-                    ) from None
-                reason = exc.strerror or str(exc)
-                raise CLIError(f"cannot listen on {args.host}:{args.port}: {reason}") from None
+                raise CLIError(str(exc)) from None
     return 0
 
 
@@ -204,19 +198,6 @@ async def _until_stopped() -> None:
         async for signum in signals:
             log.info("kontrol: %s received, stopping", signal.Signals(signum).name)
             return
-
-
-def _os_error(exc: BaseException) -> OSError | None:
-    """The `OSError` behind a failure (inside single-exception groups, or as the cause of
-    the transport's `ConnectError`), if any."""
-    seen = 0
-    current: BaseException | None = _single(exc)
-    while current is not None and seen < 10:
-        if isinstance(current, OSError):
-            return current
-        current = current.__cause__ and _single(current.__cause__)
-        seen += 1
-    return None
 
 
 async def _keys(args: argparse.Namespace) -> int:

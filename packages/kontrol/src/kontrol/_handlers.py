@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import kite
-from kite.protocol import Auth, KiteIdentity
+from kite.protocol import Auth, KiteIdentity, go_json_kind
 
 from ._errors import InvalidKiteError, KontrolError
 from ._methods import check_registration, resolve_key_pair
@@ -63,18 +63,6 @@ def _http_error(status: int, message: str) -> HTTPAnswer:
     return HTTPAnswer(status, (TEXT_PLAIN, NOSNIFF), body.encode("utf-8"))
 
 
-def _go_kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
-
-
 def _decode_register_body(body: bytes) -> tuple[str, dict[str, Any] | None, dict[str, Any] | None]:
     """Go's `json.NewDecoder(body).Decode(&protocol.RegisterArgs)`: (url, kite, auth).
 
@@ -96,7 +84,8 @@ def _decode_register_body(body: bytes) -> tuple[str, dict[str, Any] | None, dict
         return "", None, None
     if not isinstance(value, dict):
         raise ValueError(
-            f"json: cannot unmarshal {_go_kind(value)} into Go value of type protocol.RegisterArgs"
+            f"json: cannot unmarshal {go_json_kind(value)}"
+            " into Go value of type protocol.RegisterArgs"
         )
     fields: dict[str, Any] = {}
     for key, item in value.items():
@@ -106,14 +95,14 @@ def _decode_register_body(body: bytes) -> tuple[str, dict[str, Any] | None, dict
     url = fields.get("url")
     if url is not None and not isinstance(url, str):
         raise ValueError(
-            f"json: cannot unmarshal {_go_kind(url)} into Go struct field RegisterArgs.url"
+            f"json: cannot unmarshal {go_json_kind(url)} into Go struct field RegisterArgs.url"
             " of type string"
         )
     for name, go_type in (("kite", "protocol.Kite"), ("auth", "protocol.Auth")):
         item = fields.get(name)
         if item is not None and not isinstance(item, dict):
             raise ValueError(
-                f"json: cannot unmarshal {_go_kind(item)} into Go struct field "
+                f"json: cannot unmarshal {go_json_kind(item)} into Go struct field "
                 f"RegisterArgs.{name} of type {go_type}"
             )
     return url or "", fields.get("kite"), fields.get("auth")
@@ -127,7 +116,7 @@ def _string_fields(obj: dict[str, Any], names: tuple[str, ...], go_type: str) ->
             continue
         if not isinstance(value, str):
             raise ValueError(
-                f"json: cannot unmarshal {_go_kind(value)} into Go struct field "
+                f"json: cannot unmarshal {go_json_kind(value)} into Go struct field "
                 f"{go_type}.{key} of type string"
             )
         out[name] = value

@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kite import audience_for_query, protocol
 from kite.protocol import STRING_ORDER, KiteIdentity
 
 from ._errors import QueryError, VersionError
@@ -42,20 +43,9 @@ EMPTY_QUERY = "all query fields are empty"
 
 
 @dataclass(frozen=True, slots=True)
-class KontrolQuery:
-    """Go's `protocol.KontrolQuery`: which kites to find; empty fields match anything."""
-
-    username: str = ""
-    environment: str = ""
-    name: str = ""
-    version: str = ""
-    region: str = ""
-    hostname: str = ""
-    id: str = ""
-
-    def to_json(self) -> dict[str, str]:
-        """The JSON object Go sends: all seven keys, in Go's order."""
-        return {f: getattr(self, f) for f in QUERY_FIELDS}
+class KontrolQuery(protocol.KontrolQuery):
+    """Go's `protocol.KontrolQuery` (`kite.KontrolQuery`) as Kontrol reads it: strictly, and
+    with the token audience it stands for."""
 
     @classmethod
     def from_json(cls, obj: Mapping[str, Any] | None) -> KontrolQuery:
@@ -80,18 +70,9 @@ class KontrolQuery:
             values[field] = value
         return cls(**values)
 
-    @classmethod
-    def from_kite(cls, kite: KiteIdentity) -> KontrolQuery:
-        """The query that matches exactly this kite (Go's `Kite.Query()`)."""
-        return cls(**{f: getattr(kite, f) for f in QUERY_FIELDS})
-
     def audience(self) -> str:
         """Go Kontrol's token audience for this query: `/user[/env[/name]]` (PROTOCOL.md §5.6)."""
-        if self.name:
-            return f"/{self.username}/{self.environment}/{self.name}"
-        if self.environment:
-            return f"/{self.username}/{self.environment}"
-        return f"/{self.username}"
+        return audience_for_query(self.username, self.environment, self.name)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,13 +17,17 @@ from __future__ import annotations
 import enum
 import random
 import secrets
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import ClassVar, Self
 
+from ._errors import LocalProtocolError
 from ._events import ClientEvent, ClosedByServer, Heartbeat, MessagesReceived, Opened
 from ._frames import CloseFrame, Frame, HeartbeatFrame, MessagesFrame, OpenFrame, quote
 
 __all__ = [
     "ClientInput",
+    "ClientSession",
     "ClientState",
     "choose_server_id",
     "choose_session_id",
@@ -79,3 +83,52 @@ def frame_events(frame: Frame) -> tuple[ClientInput, ClientEvent | None]:
         return ClientInput.OPEN_FRAME, Opened()
     assert isinstance(frame, CloseFrame)
     return ClientInput.CLOSE_FRAME, ClosedByServer(frame.code, frame.reason)
+
+
+class ClientSession:
+    """What the WebSocket and XHR client sessions share: ids, state table, event queue.
+
+    A subclass sets `TRANSITIONS` (its `{(state, input): next_state}` table) and
+    `TRANSPORT` (Go's transport name, used in error messages).
+    """
+
+    __slots__ = ("_events", "_state", "server_id", "session_id")
+
+    TRANSITIONS: ClassVar[Mapping[tuple[ClientState, ClientInput], ClientState]]
+    TRANSPORT: ClassVar[str]
+
+    def __init__(self, kite_url: str, *, server_id: str, session_id: str) -> None:
+        self.server_id = server_id
+        self.session_id = session_id
+        self._state = ClientState.CONNECTING
+        self._events: deque[ClientEvent] = deque()
+
+    @classmethod
+    def new(cls, kite_url: str) -> Self:
+        """A session with fresh random ids (Go: new ones for every dial and redial)."""
+        return cls(kite_url, server_id=choose_server_id(), session_id=choose_session_id())
+
+    @property
+    def state(self) -> ClientState:
+        """The current state."""
+        return self._state
+
+    def _process(self, event: ClientInput) -> ClientState:
+        try:
+            new = self.TRANSITIONS[self._state, event]
+        except KeyError:
+            raise LocalProtocolError(
+                f"can't handle {event.value} in state {self._state.value} ({self.TRANSPORT})"
+            ) from None
+        self._state = new
+        return new
+
+    def next_event(self) -> ClientEvent | None:
+        """The next event, or ``None``."""
+        return self._events.popleft() if self._events else None
+
+    def events(self) -> list[ClientEvent]:
+        """All pending events (drains the queue)."""
+        out = list(self._events)
+        self._events.clear()
+        return out

@@ -20,20 +20,17 @@ JSON) closes the session and raises :class:`~sockjs.RemoteProtocolError`.
 from __future__ import annotations
 
 import posixpath
-from collections import deque
 from typing import Final
 from urllib.parse import urlsplit, urlunsplit
 
 from ._client import (
     ClientInput,
+    ClientSession,
     ClientState,
-    choose_server_id,
-    choose_session_id,
     encode_client_payload,
     frame_events,
 )
 from ._errors import LocalProtocolError, RemoteProtocolError
-from ._events import ClientEvent
 from ._frames import decode_frame
 
 __all__ = ["WS_TRANSITIONS", "WebSocketClient", "websocket_origin", "websocket_url"]
@@ -94,41 +91,21 @@ def websocket_origin(kite_url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-class WebSocketClient:
+class WebSocketClient(ClientSession):
     """One client SockJS session over an established WebSocket (sans-IO)."""
 
-    __slots__ = ("_events", "_state", "server_id", "session_id", "url")
+    __slots__ = ("url",)
+
+    TRANSITIONS = WS_TRANSITIONS
+    TRANSPORT = "WebSocket"
 
     def __init__(self, kite_url: str, *, server_id: str, session_id: str) -> None:
         """Prepare a session for ``kite_url`` (e.g. ``http://127.0.0.1:3636/kite``).
 
         Use :meth:`new` to pick the ids as Go does.
         """
-        self.server_id = server_id
-        self.session_id = session_id
+        super().__init__(kite_url, server_id=server_id, session_id=session_id)
         self.url = websocket_url(kite_url, server_id, session_id)
-        self._state = _C.CONNECTING
-        self._events: deque[ClientEvent] = deque()
-
-    @classmethod
-    def new(cls, kite_url: str) -> WebSocketClient:
-        """A session with fresh random ids (Go: new ones for every dial and redial)."""
-        return cls(kite_url, server_id=choose_server_id(), session_id=choose_session_id())
-
-    @property
-    def state(self) -> ClientState:
-        """The current state."""
-        return self._state
-
-    def _process(self, event: ClientInput) -> ClientState:
-        try:
-            new = WS_TRANSITIONS[self._state, event]
-        except KeyError:
-            raise LocalProtocolError(
-                f"can't handle {event.value} in state {self._state.value} (WebSocket)"
-            ) from None
-        self._state = new
-        return new
 
     def receive_message(self, text: str) -> None:
         """Feed one text message received from the server (one SockJS frame).
@@ -153,16 +130,6 @@ class WebSocketClient:
     def connection_lost(self) -> None:
         """The WebSocket ended (TCP closed, close frame, read error): the session is over."""
         self._process(_In.ERROR)
-
-    def next_event(self) -> ClientEvent | None:
-        """The next event, or ``None``."""
-        return self._events.popleft() if self._events else None
-
-    def events(self) -> list[ClientEvent]:
-        """All pending events (drains the queue)."""
-        out = list(self._events)
-        self._events.clear()
-        return out
 
     def send(self, message: str) -> str:
         """The text message to write for ``message`` (Go: ``["<message>"]``, one per message).

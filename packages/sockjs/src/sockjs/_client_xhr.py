@@ -24,20 +24,18 @@ poll and issues a new one. Error messages are Go's, so logs read the same.
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 from typing import Final
 
 from ._client import (
     ClientInput,
+    ClientSession,
     ClientState,
-    choose_server_id,
-    choose_session_id,
     encode_client_payload,
     frame_events,
 )
 from ._errors import LocalProtocolError, RemoteProtocolError
-from ._events import ClientEvent, Opened, SessionNotFound
+from ._events import Opened, SessionNotFound
 from ._frames import CloseFrame, FrameStreamDecoder
 
 __all__ = ["XHR_HEADERS", "XHR_TRANSITIONS", "HTTPRequest", "XHRClient"]
@@ -78,55 +76,23 @@ class HTTPRequest:
     body: bytes
 
 
-class XHRClient:
+class XHRClient(ClientSession):
     """One client SockJS session over XHR polling (sans-IO)."""
 
-    __slots__ = ("_events", "_state", "server_id", "session_id", "session_url")
+    __slots__ = ("session_url",)
+
+    TRANSITIONS = XHR_TRANSITIONS
+    TRANSPORT = "XHRPolling"
 
     def __init__(self, kite_url: str, *, server_id: str, session_id: str) -> None:
         """Prepare a session for ``kite_url``; :meth:`new` picks the ids as Go does."""
-        self.server_id = server_id
-        self.session_id = session_id
+        super().__init__(kite_url, server_id=server_id, session_id=session_id)
         self.session_url = kite_url + "/" + server_id + "/" + session_id
-        self._state = _C.CONNECTING
-        self._events: deque[ClientEvent] = deque()
-
-    @classmethod
-    def new(cls, kite_url: str) -> XHRClient:
-        """A session with fresh random ids."""
-        return cls(kite_url, server_id=choose_server_id(), session_id=choose_session_id())
-
-    @property
-    def state(self) -> ClientState:
-        """The current state."""
-        return self._state
-
-    def _process(self, event: ClientInput) -> ClientState:
-        try:
-            new = XHR_TRANSITIONS[self._state, event]
-        except KeyError:
-            raise LocalProtocolError(
-                f"can't handle {event.value} in state {self._state.value} (XHRPolling)"
-            ) from None
-        self._state = new
-        return new
 
     def _fail(self, message: str) -> RemoteProtocolError:
         if self._state is not _C.CLOSED:
             self._process(_In.ERROR)
         return RemoteProtocolError(message)
-
-    # -- events --------------------------------------------------------------------------
-
-    def next_event(self) -> ClientEvent | None:
-        """The next event, or ``None``."""
-        return self._events.popleft() if self._events else None
-
-    def events(self) -> list[ClientEvent]:
-        """All pending events (drains the queue)."""
-        out = list(self._events)
-        self._events.clear()
-        return out
 
     # -- open ----------------------------------------------------------------------------
 

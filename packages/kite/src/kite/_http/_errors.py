@@ -2,6 +2,8 @@
 
     TransportError                 any failure of the network layer
     ├── ConnectError               could not open a TCP/TLS connection (refused, DNS, TLS)
+    ├── ListenError                a server could not listen on host:port (also an OSError,
+    │                              with the `errno` of the failure, e.g. EADDRINUSE)
     ├── TransportTimeoutError      an operation did not finish within its timeout
     ├── ProtocolError              the peer broke HTTP or WebSocket framing
     ├── HandshakeError             a WebSocket upgrade was refused (gorilla's ErrBadHandshake):
@@ -29,6 +31,7 @@ __all__ = [
     "ConnectError",
     "ConnectionClosedError",
     "HandshakeError",
+    "ListenError",
     "ProtocolError",
     "TransportError",
     "TransportTimeoutError",
@@ -43,6 +46,31 @@ class TransportError(Exception):
 
 class ConnectError(TransportError):
     """A TCP or TLS connection could not be opened (refused, unreachable, DNS, TLS handshake)."""
+
+
+class ListenError(TransportError, OSError):
+    """A server could not listen on `host:port` (address in use, permission denied, bad host).
+
+    `str(err)` names the address and the reason, as Go's `listen tcp` errors do:
+    `cannot listen on 0.0.0.0:4000: address already in use`.
+
+    Attributes:
+        host: the address we tried to bind.
+        port: the port we tried to bind.
+        errno: the OS error number (`errno.EADDRINUSE`, ...), None when unknown.
+        reason: the OS's reason text, lower-cased like Go's.
+    """
+
+    def __init__(self, host: str, port: int, cause: OSError) -> None:
+        reason = cause.strerror or str(cause)
+        self.reason = reason[:1].lower() + reason[1:]
+        OSError.__init__(self, cause.errno, self.reason)
+        self.host = host
+        self.port = port
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"cannot listen on {host}:{self.port}: {self.reason}"
 
 
 class TransportTimeoutError(TransportError):

@@ -41,6 +41,7 @@ from ._errors import (
     BodyTooLargeError,
     ConnectionClosedError,
     HandshakeError,
+    ListenError,
     TransportError,
     map_errors,
 )
@@ -778,20 +779,35 @@ async def open_http_server(
         grace_period: seconds busy handlers get at shutdown before being cancelled.
         backlog: listen backlog (trio's default when None).
 
+    Raises:
+        ListenError: the address cannot be bound (in use, not permitted, unknown host).
+
     Routes are added with `server.handle_http(path, handler)`.
     """
     limits = limits if limits is not None else HTTPLimits()
-    with map_errors(connecting=True):
+    try:
         listeners = await trio.open_tcp_listeners(port, host=host, backlog=backlog)
-    async with trio.open_nursery() as nursery:
-        server = HTTPServer(
-            listeners, nursery, limits=limits, ssl_context=ssl_context, grace_period=grace_period
-        )
+    except OSError as exc:
+        raise ListenError(host, port, exc) from exc
+    try:
+        async with trio.open_nursery() as nursery:
+            server = HTTPServer(
+                listeners,
+                nursery,
+                limits=limits,
+                ssl_context=ssl_context,
+                grace_period=grace_period,
+            )
+            for listener in listeners:
+                nursery.start_soon(server._accept_loop, listener)
+            try:
+                yield server
+            except BaseException:
+                nursery.cancel_scope.cancel()
+                raise
+            await server.aclose()
+    finally:
+        # On cancellation or error `aclose()` never ran: close the listening sockets here
+        # (synchronously, so it works inside a cancelled scope) or they leak until GC.
         for listener in listeners:
-            nursery.start_soon(server._accept_loop, listener)
-        try:
-            yield server
-        except BaseException:
-            nursery.cancel_scope.cancel()
-            raise
-        await server.aclose()
+            listener.socket.close()

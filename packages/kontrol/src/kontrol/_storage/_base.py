@@ -21,8 +21,8 @@ import logging
 import random
 import time
 import urllib.parse
-from collections.abc import Callable
-from typing import Protocol, TypeVar
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol, TypeVar
 
 import trio
 
@@ -52,6 +52,47 @@ Clock = Callable[[], float]
 DEFAULT_TTL = 90.0
 #: Go's Postgres cleaner period.
 DEFAULT_CLEANUP_INTERVAL = 120.0
+
+# -- SQL shared by the SQLite and PostgreSQL storages (same `kite` table layout) -------------
+
+#: The `kite` columns written on register, in the order of `kite_row`'s values.
+KITE_COLUMNS = "username, environment, kitename, version, region, hostname, id, url, key_id"
+#: The `ON CONFLICT (id)` action of an upsert: a re-registration replaces everything but
+#: `created_at`.
+UPSERT_UPDATE = (
+    " ON CONFLICT (id) DO UPDATE SET username = excluded.username,"
+    " environment = excluded.environment, kitename = excluded.kitename,"
+    " version = excluded.version, region = excluded.region,"
+    " hostname = excluded.hostname, url = excluded.url,"
+    " key_id = excluded.key_id, updated_at = excluded.updated_at"
+)
+_COLUMN = {"name": "kitename"}
+
+
+def where_equal(fields: Iterable[str], placeholder: str) -> str:
+    """`col = ? AND ...` for the query fields (`name` is the `kitename` column)."""
+    return " AND ".join(f"{_COLUMN.get(f, f)} = {placeholder}" for f in fields)
+
+
+def kite_records(rows: Iterable[Sequence[Any]]) -> list[KiteRecord]:
+    """Rows of (identity fields in `KITE_COLUMNS` order, url, key_id, updated_at) as records."""
+    return [
+        KiteRecord(
+            KiteIdentity(
+                username=r[0],
+                environment=r[1],
+                name=r[2],
+                version=r[3],
+                region=r[4],
+                hostname=r[5],
+                id=r[6],
+            ),
+            r[7],
+            r[8],
+            r[9],
+        )
+        for r in rows
+    ]
 
 
 class Storage(Protocol):

@@ -49,7 +49,17 @@ from .._errors import (
 )
 from .._model import KeyPair, KiteRecord, canonical_uuid
 from .._query import QueryPlan
-from ._base import DEFAULT_CLEANUP_INTERVAL, DEFAULT_TTL, Clock, ThreadedStorage, wall_clock
+from ._base import (
+    DEFAULT_CLEANUP_INTERVAL,
+    DEFAULT_TTL,
+    KITE_COLUMNS,
+    UPSERT_UPDATE,
+    Clock,
+    ThreadedStorage,
+    kite_records,
+    wall_clock,
+    where_equal,
+)
 from ._migrate import migrations
 
 __all__ = ["PostgresStorage", "open_postgres_storage"]
@@ -57,8 +67,6 @@ __all__ = ["PostgresStorage", "open_postgres_storage"]
 T = TypeVar("T")
 
 _SCHEMA_RE = re.compile(r"[a-z_][a-z0-9_]{0,62}")
-_COLUMN = {"name": "kitename"}
-_KITE_COLUMNS = "username, environment, kitename, version, region, hostname, id, url, key_id"
 _SELECT_COLUMNS = (
     "username, environment, kitename, version, region, hostname, id::text, url, key_id::text,"
     " extract(epoch FROM updated_at)::float8"
@@ -193,14 +201,9 @@ class PostgresStorage(ThreadedStorage):
         def run(conn: psycopg.Connection[Any]) -> None:
             try:
                 conn.execute(
-                    f"INSERT INTO kite ({_KITE_COLUMNS}, created_at, updated_at)"
+                    f"INSERT INTO kite ({KITE_COLUMNS}, created_at, updated_at)"
                     " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s,"
-                    " to_timestamp(%s), to_timestamp(%s))"
-                    " ON CONFLICT (id) DO UPDATE SET username = EXCLUDED.username,"
-                    " environment = EXCLUDED.environment, kitename = EXCLUDED.kitename,"
-                    " version = EXCLUDED.version, region = EXCLUDED.region,"
-                    " hostname = EXCLUDED.hostname, url = EXCLUDED.url,"
-                    " key_id = EXCLUDED.key_id, updated_at = EXCLUDED.updated_at",
+                    " to_timestamp(%s), to_timestamp(%s))" + UPSERT_UPDATE,
                     params,
                 )
             except psycopg.errors.ForeignKeyViolation:
@@ -247,7 +250,7 @@ class PostgresStorage(ThreadedStorage):
         fields = tuple(f for f, _ in plan.equal)
         query = self._select_sql.get(fields)
         if query is None:
-            where = " AND ".join(f"{_COLUMN.get(f, f)} = %s" for f in fields)
+            where = where_equal(fields, "%s")
             query = (
                 f"SELECT {_SELECT_COLUMNS} FROM kite"
                 f" WHERE {where} AND updated_at >= to_timestamp(%s)"
@@ -258,23 +261,7 @@ class PostgresStorage(ThreadedStorage):
             return conn.execute(query.encode(), params).fetchall()
 
         rows = self._call(run, "query")
-        return [
-            KiteRecord(
-                KiteIdentity(
-                    username=r[0],
-                    environment=r[1],
-                    name=r[2],
-                    version=r[3],
-                    region=r[4],
-                    hostname=r[5],
-                    id=r[6],
-                ),
-                r[7],
-                r[8],
-                r[9],
-            )
-            for r in rows
-        ]
+        return kite_records(rows)
 
     def _sync_clean(self, cutoff: float) -> int:
         def run(conn: psycopg.Connection[Any]) -> int:

@@ -36,15 +36,22 @@ from .._errors import (
 )
 from .._model import KeyPair, KiteRecord, canonical_uuid
 from .._query import QueryPlan
-from ._base import DEFAULT_CLEANUP_INTERVAL, DEFAULT_TTL, Clock, ThreadedStorage, wall_clock
+from ._base import (
+    DEFAULT_CLEANUP_INTERVAL,
+    DEFAULT_TTL,
+    KITE_COLUMNS,
+    UPSERT_UPDATE,
+    Clock,
+    ThreadedStorage,
+    kite_records,
+    wall_clock,
+    where_equal,
+)
 from ._migrate import migrations
 
 __all__ = ["SQLiteStorage", "open_sqlite_storage"]
 
 T = TypeVar("T")
-
-_COLUMN = {"name": "kitename"}
-_KITE_COLUMNS = "username, environment, kitename, version, region, hostname, id, url, key_id"
 
 
 def _norm_id(kite_id: str) -> str:
@@ -186,13 +193,8 @@ class SQLiteStorage(ThreadedStorage):
         with _translated("upsert"):
             try:
                 self._conn.execute(
-                    f"INSERT INTO kite ({_KITE_COLUMNS}, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT (id) DO UPDATE SET username = excluded.username,"
-                    " environment = excluded.environment, kitename = excluded.kitename,"
-                    " version = excluded.version, region = excluded.region,"
-                    " hostname = excluded.hostname, url = excluded.url,"
-                    " key_id = excluded.key_id, updated_at = excluded.updated_at",
+                    f"INSERT INTO kite ({KITE_COLUMNS}, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" + UPSERT_UPDATE,
                     (
                         kite.username,
                         kite.environment,
@@ -229,29 +231,13 @@ class SQLiteStorage(ThreadedStorage):
         fields = tuple(f for f, _ in plan.equal)
         sql = self._select_sql.get(fields)
         if sql is None:
-            where = " AND ".join(f"{_COLUMN.get(f, f)} = ?" for f in fields)
-            sql = f"SELECT {_KITE_COLUMNS}, updated_at FROM kite WHERE {where} AND updated_at >= ?"
+            where = where_equal(fields, "?")
+            sql = f"SELECT {KITE_COLUMNS}, updated_at FROM kite WHERE {where} AND updated_at >= ?"
             self._select_sql[fields] = sql
         params = [_norm_id(v) if f == "id" else v for f, v in plan.equal]
         with _translated("query"):
             rows = self._conn.execute(sql, (*params, cutoff)).fetchall()
-        return [
-            KiteRecord(
-                KiteIdentity(
-                    username=r[0],
-                    environment=r[1],
-                    name=r[2],
-                    version=r[3],
-                    region=r[4],
-                    hostname=r[5],
-                    id=r[6],
-                ),
-                r[7],
-                r[8],
-                r[9],
-            )
-            for r in rows
-        ]
+        return kite_records(rows)
 
     def _sync_clean(self, cutoff: float) -> int:
         with _translated("clean"):
