@@ -21,7 +21,7 @@ from kite import Config, Kite, KiteError, KiteKey, Request, parse_unverified
 
 from ._captures import CAPTURES_DIR
 
-__all__ = ["RECORDING_TIME", "gomath_kite", "keys_dir"]
+__all__ = ["RECORDING_TIME", "gomath_kite", "keys_dir", "math_kite"]
 
 
 def keys_dir(captures: Path = CAPTURES_DIR) -> Path:
@@ -53,8 +53,7 @@ def gomath_kite(*, auth: bool = False, captures: Path = CAPTURES_DIR) -> Kite:
     if auth:
         raw = (keys_dir(captures) / "anchor.kite.key").read_text()
         config = config.with_kite_key(KiteKey.parse(raw, now=now))
-    k = Kite("math", "1.0.0", config.replace(disable_authentication=not auth))
-
+    k = math_kite(config.replace(disable_authentication=not auth))
     if auth:
 
         async def authenticate(r: Request) -> str:
@@ -63,6 +62,18 @@ def gomath_kite(*, auth: bool = False, captures: Path = CAPTURES_DIR) -> Kite:
             )
 
         k.authenticate = authenticate
+    return k
+
+
+def math_kite(config: Config | None = None) -> Kite:
+    """A kite ``math`` 1.0.0 with exactly the methods of Go's ``gomath``.
+
+    Args:
+        config: the kite's configuration; default: authentication disabled (``gomath`` without
+            ``-auth``). With a kite key and Kontrol key in it, it is ``gomath -auth`` judged at
+            the current time (`gomath_kite` judges at `RECORDING_TIME` instead).
+    """
+    k = Kite("math", "1.0.0", config or Config(disable_authentication=True))
 
     @k.handle("square")
     def square(r: Request) -> float:

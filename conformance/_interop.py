@@ -26,9 +26,10 @@ from typing import Any
 import trio
 
 import kite
-from kite import Config, Kite, KiteError, KiteKey, KiteServer, Request
+from kite import Config, Kite, KiteKey, KiteServer
 from kontrol import Kontrol, open_storage
 
+from ._gomath import math_kite
 from ._gopeers import GoBuild, GoResult, kite_module_dir, run_go_program
 
 __all__ = [
@@ -50,54 +51,13 @@ KEYS: Path = Path(__file__).resolve().parent / "captures" / "keys"
 
 
 def python_math_kite(config: Config | None = None) -> Kite:
-    """A kite ``math`` 1.0.0 serving what the Go peer ``gomath`` serves.
+    """A kite ``math`` 1.0.0 serving what the Go peer ``gomath`` serves (`_gomath.math_kite`).
 
     Args:
         config: the kite's configuration; default: authentication disabled (``gomath`` without
             ``-auth``). Pass a config with a kite key and Kontrol key for ``gomath -auth``.
     """
-    k = Kite("math", "1.0.0", config or Config(disable_authentication=True))
-
-    @k.handle("square")
-    def square(r: Request) -> float:
-        n = r.args.one().float()
-        return n * n
-
-    @k.handle("echo")
-    def echo(r: Request) -> Any:
-        return r.args.raw
-
-    @k.handle("add")
-    def add(r: Request) -> float:
-        a, b = r.args.slice(2)
-        return a.float() + b.float()
-
-    @k.handle("fail")
-    def fail(r: Request) -> None:
-        raise ValueError(r.args.one().string())
-
-    @k.handle("failTyped")
-    def fail_typed(r: Request) -> None:
-        raise KiteError(r.args.one().string(), type="customError", code="E_CUSTOM")
-
-    @k.handle("boom")
-    def boom(r: Request) -> None:
-        raise RuntimeError("boom: deliberate panic in handler")
-
-    @k.handle("countdown")
-    async def countdown(r: Request) -> str:
-        opts = r.args.one().map()
-        cb = opts["cb"].function()
-        for i in range(opts["from"].int(), 0, -1):
-            await cb(i)
-        return "done"
-
-    @k.handle("callMeBack")
-    async def call_me_back(r: Request) -> Any:
-        return await r.client.tell("client.hello", "hello from math", timeout=10)
-
-    k.handle_func("limited", lambda r: "ok").throttle(60.0, 2)
-    return k
+    return math_kite(config)
 
 
 async def goclient(
