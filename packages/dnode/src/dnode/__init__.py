@@ -34,7 +34,7 @@ from ._errors import (
     PathError,
     ScrubError,
 )
-from ._json import BACKENDS, get_backend, go_float, set_backend
+from ._json import BACKENDS, get_backend, go_float, json_kind, set_backend
 from ._message import MAX_CALLBACK_ID, CallbackPath, Message, decode, encode
 from ._partial import Partial
 from ._scrub import (
@@ -67,6 +67,7 @@ __all__ = [
     "encode",
     "get_backend",
     "go_float",
+    "json_kind",
     "scrub",
     "set_backend",
     "unscrub",

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Final
 
@@ -32,7 +33,7 @@ try:  # pragma: no cover - depends on the environment
 except ImportError:  # pragma: no cover - depends on the environment
     _orjson = None  # type: ignore[assignment]
 
-__all__ = ["BACKENDS", "dumps", "go_float", "loads", "set_backend"]
+__all__ = ["BACKENDS", "dumps", "go_float", "json_kind", "loads", "set_backend"]
 
 #: Names of the available JSON backends, best first.
 BACKENDS: Final[tuple[str, ...]] = ("orjson", "json") if _orjson is not None else ("json",)
@@ -305,3 +306,24 @@ DECODE_ERRORS: Final[tuple[type[BaseException], ...]] = (
     RecursionError,
     UnicodeError,
 )
+
+
+def json_kind(value: Any) -> str:
+    """Name a value's JSON type the way Go's `encoding/json` errors do.
+
+    `null`, `bool`, `string`, `number`, `array` (lists and tuples), `object` (mappings); any
+    other value is named by its Python type. Callers that meet functions name them first.
+    """
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, list | tuple):
+        return "array"
+    if isinstance(value, Mapping):
+        return "object"
+    return type(value).__name__

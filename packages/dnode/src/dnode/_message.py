@@ -78,7 +78,7 @@ def decode(data: str | bytes | bytearray | memoryview) -> Message:
     except _json.DECODE_ERRORS as exc:
         raise DecodeError(f"invalid JSON: {exc}") from None
     if type(obj) is not dict:
-        raise DecodeError(f"a dnode message is a JSON object, not {_kind(obj)}")
+        raise DecodeError(f"a dnode message is a JSON object, not {_json.json_kind(obj)}")
     get = obj.get
     method = get("method", _MISSING)
     arguments = get("arguments", _MISSING)
@@ -104,7 +104,7 @@ def decode(data: str | bytes | bytearray | memoryview) -> Message:
         if arguments is _MISSING or arguments is None:
             arguments = []
         else:
-            raise DecodeError(f"arguments must be a JSON array, not {_kind(arguments)}")
+            raise DecodeError(f"arguments must be a JSON array, not {_json.json_kind(arguments)}")
 
     # callbacks
     if type(callbacks) is dict and callbacks:
@@ -125,7 +125,7 @@ def decode(data: str | bytes | bytearray | memoryview) -> Message:
     elif callbacks is _MISSING or callbacks is None or callbacks == {}:
         cbs = {}
     else:
-        raise DecodeError(f"callbacks must be a JSON object, not {_kind(callbacks)}")
+        raise DecodeError(f"callbacks must be a JSON object, not {_json.json_kind(callbacks)}")
     return Message(method, arguments, cbs, links)
 
 
@@ -219,7 +219,7 @@ def _path(key: str, path: Any) -> CallbackPath:
     if type(path) is not list:
         if path is None:
             return ()
-        raise DecodeError(f"callback {key}: path must be a JSON array, not {_kind(path)}")
+        raise DecodeError(f"callback {key}: path must be a JSON array, not {_json.json_kind(path)}")
     for step in path:
         t = type(step)
         if t is not str and t is not int:
@@ -240,24 +240,6 @@ def _slow_path(key: str, path: list[Any]) -> CallbackPath:
                 f"callback {key}: path steps must be strings or integers, got {_show(step)}"
             )
     return tuple(steps)
-
-
-def _kind(value: Any) -> str:
-    """Name a decoded value's JSON type the way Go's json errors do."""
-    if value is None:
-        return "null"
-    t = type(value)
-    if t is bool:
-        return "bool"
-    if t is str:
-        return "string"
-    if t is int or t is float:
-        return "number"
-    if t is list:
-        return "array"
-    if t is dict:
-        return "object"
-    return t.__name__
 
 
 def _show(value: Any) -> str:

@@ -37,21 +37,8 @@ _NIL: Final[Any] = _Nil()
 
 
 def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, list | tuple):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    if callable(value):
-        return "string"  # a callback sits where the JSON had "[Function]"
-    return type(value).__name__
+    """JSON kind of an argument; a callback sits where the JSON had "[Function]", a string."""
+    return "string" if callable(value) else _json.json_kind(value)
 
 
 def _function_default(obj: object) -> Any:

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final, Generic, TypeVar
 
 from ._errors import CallbackLimitError, PathError, ScrubError
-from ._json import GoFloatsList, float_is_go_safe
+from ._json import GoFloatsList, float_is_go_safe, json_kind
 from ._message import CallbackPath
 
 __all__ = [
@@ -486,12 +486,4 @@ def _place(node: Any, path: CallbackPath, proxy: RemoteFunction[Any]) -> None:
 
 
 def _kind(value: Any) -> str:
-    if isinstance(value, RemoteFunction):
-        return "function"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, int | float):
-        return "number"
-    return type(value).__name__
+    return "function" if isinstance(value, RemoteFunction) else json_kind(value)

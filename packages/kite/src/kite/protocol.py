@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any, Final, Self
+
+import dnode
 
 __all__ = [
     "FIELDS",
@@ -141,15 +143,13 @@ class KontrolQuery:
 
 
 def go_json_kind(value: Any) -> str:
-    """The JSON kind Go names in `json: cannot unmarshal <kind> into ...` errors."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
+    """The JSON kind Go names in `json: cannot unmarshal <kind> into ...` errors.
+
+    `dnode.json_kind`, with anything that is not plain JSON (e.g. a received function) called
+    `object` as before.
+    """
+    kind = dnode.json_kind(value)
+    return kind if kind in _JSON_KINDS else "object"
+
+
+_JSON_KINDS: Final = frozenset(("null", "bool", "string", "number", "array", "object"))
