@@ -38,6 +38,7 @@ from ._errors import (
     map_errors,
 )
 from ._limits import HTTPLimits, set_keepalive
+from ._socket_stream import wrap_socket_stream
 from ._websocket import WebSocketConnection
 
 __all__ = ["HTTPClient", "HTTPResponse", "connect_websocket", "open_ws_client"]
@@ -98,7 +99,7 @@ async def _open_stream(
         tcp = await trio.open_tcp_stream(origin.host, origin.port)
         set_keepalive(tcp.socket, limits.tcp_keepalive)
         if origin.scheme not in _TLS_SCHEMES:
-            return tcp
+            return wrap_socket_stream(tcp)  # plain TCP: the kernel-first fast path
         context = ssl_context if ssl_context is not None else ssl.create_default_context()
         stream = trio.SSLStream(tcp, context, server_hostname=origin.host, https_compatible=True)
         try:
@@ -341,9 +342,12 @@ class HTTPClient:
         """Close every idle connection; requests made afterwards fail."""
         self._closed = True
         idle, self._idle = self._idle, {}
-        for conns in idle.values():
-            for conn in conns:
-                await trio.aclose_forcefully(conn.stream)
+        # Shielded: in a cancelled scope the first close's Cancelled would escape the loop
+        # and leave the other connections open.
+        with trio.CancelScope(shield=True):
+            for conns in idle.values():
+                for conn in conns:
+                    await trio.aclose_forcefully(conn.stream)
 
     async def request(
         self,

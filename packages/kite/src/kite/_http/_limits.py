@@ -72,7 +72,7 @@ class HTTPLimits:
             raise ValueError("tcp_keepalive must be positive or None")
 
 
-def set_keepalive(sock: trio.socket.SocketType, period: float | None) -> None:
+def set_keepalive(sock: trio.socket.SocketType | socket.socket, period: float | None) -> None:
     """Enable TCP keep-alive probes every `period` seconds (no-op for None or on failure)."""
     if period is None:
         return

@@ -50,6 +50,7 @@ from ._hixie76 import response_headers as hixie76_response_headers
 from ._hixie76_connection import Hixie76Connection
 from ._limits import HTTPLimits, set_keepalive
 from ._router import Handler, Router
+from ._socket_stream import wrap_socket_stream
 from ._websocket import WebSocketConnection
 
 __all__ = ["HTTPRequest", "HTTPServer", "open_http_server"]
@@ -593,20 +594,23 @@ class HTTPServer:
 
     async def _serve_connection(self, tcp: trio.SocketStream) -> None:
         set_keepalive(tcp.socket, self.limits.tcp_keepalive)
-        stream: trio.abc.Stream = tcp
+        try:
+            peer = tcp.socket.getpeername()
+            remote: tuple[str, int] | None = (str(peer[0]), int(peer[1]))
+        except OSError:
+            remote = None
+        stream: trio.abc.Stream
         if self._ssl_context is not None:
             stream = trio.SSLStream(tcp, self._ssl_context, server_side=True, https_compatible=True)
+        else:
+            stream = wrap_socket_stream(tcp)  # plain TCP: the kernel-first fast path
+        del tcp
         conn = _Conn(self, stream)
         self._conns.add(conn)
         try:
             with conn.scope:
                 if self.closing.is_set():
                     return
-                try:
-                    peer = tcp.socket.getpeername()
-                    remote = (str(peer[0]), int(peer[1]))
-                except OSError:
-                    remote = None
                 await self._connection_loop(conn, remote)
         except TransportError:
             pass
