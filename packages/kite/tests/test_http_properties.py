@@ -17,6 +17,70 @@ messages = st.lists(
 )
 
 
+# Payload sizes around the 7-, 16- and 64-bit length encodings of RFC 6455.
+_edge_sizes = st.sampled_from([0, 1, 125, 126, 127, 65535, 65536, 70000])
+_edge_messages = st.lists(
+    st.one_of(
+        st.text(max_size=200),
+        st.binary(max_size=200),
+        _edge_sizes.map(lambda n: "é" * (n // 2) + "x" * (n % 2)),
+        _edge_sizes.map(lambda n: b"\x00" * n),
+    ),
+    min_size=1,
+    max_size=5,
+)
+
+
+@settings(max_examples=30, deadline=None)
+@given(items=_edge_messages, read_size=st.integers(min_value=1, max_value=70000))
+async def test_fast_frames_match_wsproto_both_ways(
+    items: list[str | bytes], read_size: int
+) -> None:
+    """Frames we build and parse ourselves are what wsproto builds and parses."""
+    limits = HTTPLimits(receive_buffer_size=read_size)
+    # Server side: our unmasked frames are byte-for-byte wsproto's; we read a wsproto client.
+    a, b = trio.testing.memory_stream_pair()
+    server = WebSocketConnection(a, limits, client=False)
+    reference = Connection(ConnectionType.SERVER)
+    async with trio.open_nursery() as nursery:
+
+        async def drain(expected: bytes) -> None:
+            got = bytearray()
+            while len(got) < len(expected):
+                got += await b.receive_some(65536)
+            assert bytes(got) == expected
+
+        expected = b"".join(reference.send(Message(data=item)) for item in items)
+        nursery.start_soon(drain, expected)
+        for item in items:
+            await server.send(item)
+    client = Connection(ConnectionType.CLIENT)
+    wire = b"".join(client.send(Message(data=item)) for item in items)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(b.send_all, wire)
+        assert [await server.receive_message() for _ in items] == items
+    # Client side: our masked frames decode in wsproto's server; we read wsproto's server.
+    c, d = trio.testing.memory_stream_pair()
+    ours = WebSocketConnection(c, limits, client=True)
+    peer = Connection(ConnectionType.SERVER)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(d.send_all, b"".join(peer.send(Message(data=i)) for i in items))
+        assert [await ours.receive_message() for _ in items] == items
+    for item in items:
+        await ours.send(item)
+    received: list[str | bytes] = []
+    parts: list[str | bytes] = []
+    while len(received) < len(items):
+        peer.receive_data(await d.receive_some(65536))
+        for event in peer.events():
+            assert isinstance(event, Message)
+            parts.append(event.data)
+            if event.message_finished:
+                received.append(type(parts[0])().join(parts))  # type: ignore[arg-type]
+                parts = []
+    assert received == items
+
+
 @settings(max_examples=40)  # each example opens sockets: keep the suite fast
 @given(
     items=messages,
@@ -28,11 +92,7 @@ async def test_ws_messages_survive_any_fragmentation_and_read_size(
     items: list[str | bytes], fragment: int, read_size: int, pings: list[bool]
 ) -> None:
     client_stream, server_stream = trio.testing.memory_stream_pair()
-    ws = WebSocketConnection(
-        server_stream,
-        Connection(ConnectionType.SERVER),
-        HTTPLimits(receive_buffer_size=read_size),
-    )
+    ws = WebSocketConnection(server_stream, HTTPLimits(receive_buffer_size=read_size), client=False)
     client = Connection(ConnectionType.CLIENT)
     wire = bytearray()
     for i, item in enumerate(items):

@@ -24,7 +24,6 @@ from urllib.parse import urlsplit
 
 import h11
 import trio
-from wsproto.connection import Connection, ConnectionType
 from wsproto.utilities import generate_accept_token, generate_nonce
 
 from ._errors import (
@@ -219,11 +218,11 @@ async def connect_websocket(
                         headers=response_headers,
                     )
                 trailing, _closed = conn.trailing_data
-                ws = Connection(ConnectionType.CLIENT, trailing_data=bytes(trailing))
                 return WebSocketConnection(
                     stream,
-                    ws,
                     limits,
+                    client=True,
+                    trailing_data=bytes(trailing),
                     path=origin.target,
                     request_headers=request_headers,
                     response_headers=response_headers,

@@ -34,7 +34,6 @@ from typing import cast
 
 import h11
 import trio
-from wsproto.connection import Connection, ConnectionType
 from wsproto.utilities import generate_accept_token
 
 from ._errors import (
@@ -419,11 +418,11 @@ class HTTPRequest:
         # WebSocket costs only the wsproto state. Nothing reads conn.h11 after an upgrade.
         del conn.h11
         await conn.send(data)
-        ws = Connection(ConnectionType.SERVER, trailing_data=bytes(trailing))
         return WebSocketConnection(
             conn.stream,
-            ws,
             conn.server.limits,
+            client=False,
+            trailing_data=bytes(trailing),
             path=self.path,
             request_headers=self.headers,
         )

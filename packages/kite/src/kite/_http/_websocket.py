@@ -1,7 +1,13 @@
 """One WebSocket connection over a trio stream, shared by our server and client.
 
-How this works: wsproto's frame-level `Connection` does the parsing and framing (sans-IO); this
-class does the I/O. There is no reader task: the task that calls `receive()` reads the socket,
+How this works: the common frame, a complete unfragmented text or binary message, is parsed
+and built right here (`_frames.py`-sized code: header, length, mask); everything else (control
+frames, fragments, reserved bits, invalid UTF-8, oversized or truncated frames, the close
+handshake, our own pings) goes to wsproto's frame-level `Connection` (sans-IO). The switch is
+one way: the first frame the fast path declines is handed to wsproto with every byte after it,
+and wsproto runs the connection from then on, so its state is never out of step. Until then no
+wsproto object exists, which also keeps idle connections small.
+This class does the I/O. There is no reader task: the task that calls `receive()` reads the socket,
 answers pings, assembles fragments into one message (a single join, no copy for one-frame
 messages) and handles the close handshake. That keeps an idle connection at one task (its
 owner's) and a handful of small objects, and costs no task or channel hop per message.
@@ -19,11 +25,12 @@ Close behaviour (what Go's gorilla/websocket does, PROTOCOL.md §2.6):
 from __future__ import annotations
 
 import os
+import struct
 from contextlib import suppress
 from typing import NoReturn, cast
 
 import trio
-from wsproto.connection import Connection, ConnectionState
+from wsproto.connection import Connection, ConnectionState, ConnectionType
 from wsproto.events import (
     BytesMessage,
     CloseConnection,
@@ -42,6 +49,35 @@ __all__ = ["WebSocketConnection"]
 
 MESSAGE_TOO_BIG = int(CloseReason.MESSAGE_TOO_BIG)
 
+_TEXT, _BINARY = 0x1, 0x2
+_HEAD16 = struct.Struct("!BBH")
+_HEAD64 = struct.Struct("!BBQ")
+
+
+def _mask(payload: bytes, key: bytes) -> bytes:
+    """XOR `payload` with the 4-byte masking `key` (masking and unmasking are the same)."""
+    n = len(payload)
+    if not n:
+        return payload
+    stream = (key * ((n + 3) >> 2))[:n]
+    return (int.from_bytes(payload, "little") ^ int.from_bytes(stream, "little")).to_bytes(
+        n, "little"
+    )
+
+
+def _frame_head(opcode: int, length: int, masked: bool) -> bytes:
+    """The header of a final (unfragmented) frame of `length` payload bytes."""
+    mask_bit = 0x80 if masked else 0
+    if length < 126:
+        return bytes((0x80 | opcode, mask_bit | length))
+    if length < 0x10000:
+        return _HEAD16.pack(0x80 | opcode, mask_bit | 126, length)
+    return _HEAD64.pack(0x80 | opcode, mask_bit | 127, length)
+
+
+class _DeclinedError(Exception):
+    """The fast path does not handle this frame: wsproto takes over from its first byte."""
+
 
 class WebSocketConnection:
     """A message-oriented WebSocket: `send(text)`, `receive() -> str`, `aclose()`.
@@ -51,6 +87,8 @@ class WebSocketConnection:
     """
 
     __slots__ = (
+        "_buffer",
+        "_client",
         "_close_event",
         "_close_timeout",
         "_closed",
@@ -63,7 +101,7 @@ class WebSocketConnection:
         "_receiving",
         "_send_lock",
         "_stream",
-        "_ws",
+        "_wsproto",
         "path",
         "request_headers",
         "response_headers",
@@ -72,15 +110,20 @@ class WebSocketConnection:
     def __init__(
         self,
         stream: trio.abc.Stream,
-        ws: Connection,
         limits: HTTPLimits,
         *,
+        client: bool,
+        trailing_data: bytes = b"",
         path: str = "",
         request_headers: list[tuple[str, str]] | None = None,
         response_headers: list[tuple[str, str]] | None = None,
     ) -> None:
         self._stream = stream
-        self._ws = ws
+        self._client = client
+        #: Received bytes the fast path has not consumed (only before wsproto takes over).
+        self._buffer = trailing_data
+        #: wsproto, once it runs the connection (see the module docstring).
+        self._wsproto: Connection | None = None
         self._max_message = limits.max_message_size
         self._read_size = limits.receive_buffer_size
         self._close_timeout = limits.close_timeout
@@ -115,6 +158,19 @@ class WebSocketConnection:
     def close_reason(self) -> str | None:
         """The close reason once closed."""
         return None if self._closed is None else self._closed.reason
+
+    @property
+    def _ws(self) -> Connection:
+        """wsproto's connection, handing it the connection first if the fast path still has it."""
+        ws = self._wsproto
+        if ws is None:
+            ws = self._wsproto = Connection(
+                ConnectionType.CLIENT if self._client else ConnectionType.SERVER
+            )
+            if self._buffer:
+                ws.receive_data(self._buffer)
+                self._buffer = b""
+        return ws
 
     def _closed_error(self) -> ConnectionClosedError:
         assert self._closed is not None
@@ -172,10 +228,22 @@ class WebSocketConnection:
         """
         if self._closed is not None:
             raise self._closed_error()
-        try:
-            data = self._ws.send(Message(data=cast(str, message)))
-        except LocalProtocolError:
-            raise ConnectionClosedError("WebSocket is closing", code=1006, local=True) from None
+        if self._wsproto is None:
+            if isinstance(message, str):
+                payload, opcode = message.encode("utf-8"), _TEXT
+            else:
+                payload, opcode = bytes(message), _BINARY
+            head = _frame_head(opcode, len(payload), self._client)
+            if self._client:  # RFC 6455: a client masks every frame with a fresh key
+                key = os.urandom(4)
+                data = head + key + _mask(payload, key)
+            else:
+                data = head + payload
+        else:
+            try:
+                data = self._wsproto.send(Message(data=cast(str, message)))
+            except LocalProtocolError:
+                raise ConnectionClosedError("WebSocket is closing", code=1006, local=True) from None
         await self._send_raw(data)
 
     async def ping(self, payload: bytes = b"") -> None:
@@ -229,7 +297,105 @@ class WebSocketConnection:
         finally:
             self._receiving = False
 
+    async def _read(self) -> bytes:
+        """The next bytes from the socket (b"" at EOF); a failed socket closes us (1006)."""
+        try:
+            chunk = cast(bytes, await self._stream.receive_some(self._read_size))
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
+            if self._closed is not None:  # closed by aclose/abort in another task
+                raise self._closed_error() from None
+            self._mark_closed(1006, "", local=False)
+            await trio.aclose_forcefully(self._stream)
+            raise self._closed_error() from exc
+        if self._closed is not None:  # closed by another task while we were reading
+            raise self._closed_error()
+        return chunk
+
+    def _parse(self, data: bytes) -> tuple[str | bytes | None, int]:
+        """One complete data frame at the start of `data`: (message, bytes used), or
+        (None, bytes needed) when incomplete. Raises `_DeclinedError` for anything else."""
+        size = len(data)
+        if size < 2:
+            return None, 2
+        b0, b1 = data[0], data[1]
+        opcode = b0 & 0x0F
+        # FIN set, no reserved bits, a text or binary opcode, masked from clients only.
+        if b0 & 0xF0 != 0x80 or (opcode != _TEXT and opcode != _BINARY):
+            raise _DeclinedError
+        if bool(b1 & 0x80) == self._client:
+            raise _DeclinedError
+        length = b1 & 0x7F
+        pos = 2
+        if length == 126:
+            if size < 4:
+                return None, 4
+            length = (data[2] << 8) | data[3]
+            pos = 4
+            if length < 126:
+                raise _DeclinedError  # not the shortest encoding: wsproto names the violation
+        elif length == 127:
+            if size < 10:
+                return None, 10
+            length = int.from_bytes(data[2:10], "big")
+            pos = 10
+            if length < 0x10000 or length >> 63:
+                raise _DeclinedError
+        if length > self._max_message:
+            raise _DeclinedError  # wsproto's events feed the 1009 check of the slow path
+        if not self._client:
+            pos += 4
+        end = pos + length
+        if size < end:
+            return None, end
+        payload = data[pos:end]
+        if not self._client:
+            payload = _mask(payload, data[pos - 4 : pos])
+        if opcode == _TEXT:
+            try:
+                return payload.decode("utf-8"), end
+            except UnicodeDecodeError:
+                raise _DeclinedError from None  # wsproto answers 1007
+        return payload, end
+
+    async def _fast_receive(self) -> str | bytes | None:
+        """The next message while the fast path runs, or None once wsproto has taken over.
+
+        `self._buffer` always holds every received byte not yet consumed, so wsproto can take
+        over at any await (another task's `aclose()` or `ping()` hands it the connection).
+        """
+        while True:
+            data = self._buffer
+            try:
+                message, used = self._parse(data)
+            except _DeclinedError:
+                self._ws  # noqa: B018 - hands the connection and the buffer to wsproto
+                return None
+            if message is not None:
+                self._buffer = data[used:] if used < len(data) else b""
+                return message
+            # Incomplete: read until `used` bytes (the header, or the whole frame) are here.
+            parts = [data]
+            have = len(data)
+            while have < used:
+                chunk = await self._read()
+                if self._wsproto is not None:  # taken over while we read: it got parts[0]
+                    for part in parts[1:]:
+                        self._wsproto.receive_data(part)
+                    self._wsproto.receive_data(chunk or None)
+                    return None
+                if not chunk:  # EOF inside a frame: wsproto reports it (1006)
+                    self._buffer = b"".join(parts)
+                    self._ws.receive_data(None)
+                    return None
+                parts.append(chunk)
+                have += len(chunk)
+            self._buffer = b"".join(parts)
+
     async def _receive_loop(self) -> str | bytes:
+        if self._wsproto is None:
+            message = await self._fast_receive()
+            if message is not None:
+                return message
         ws = self._ws
         while True:
             for event in ws.events():
@@ -259,17 +425,7 @@ class WebSocketConnection:
                             waiter.set()
                 elif isinstance(event, CloseConnection):
                     await self._on_close_event(event)
-            try:
-                chunk = cast(bytes, await self._stream.receive_some(self._read_size))
-            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
-                if self._closed is not None:  # closed by aclose/abort in another task
-                    raise self._closed_error() from None
-                self._mark_closed(1006, "", local=False)
-                await trio.aclose_forcefully(self._stream)
-                raise self._closed_error() from exc
-            if self._closed is not None:  # closed by another task while we were reading
-                raise self._closed_error()
-            ws.receive_data(chunk or None)
+            ws.receive_data(await self._read() or None)
 
     async def _on_close_event(self, event: CloseConnection) -> NoReturn:
         ws = self._ws
