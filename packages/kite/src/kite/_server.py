@@ -18,10 +18,15 @@ How this works (PROTOCOL.md §1, §2):
   to the machine and its events are dispatched at once (frames to the receiver's queue,
   messages to the inbox, end of stream, forget the id); one task per session sleeps until
   the machine's `next_deadline()` and calls `tick()` (heartbeats `h`, expiry
-  `disconnect_delay` after the last receiver left). For a WebSocket, a writer task drains the
-  socket's receiver queue and a reader task decodes client payloads; a bad payload or a read
-  error `fail()`s the session (sockjs-go's empty frame, then TCP is dropped), and when the
-  application closes a live session the client gets `c[3000,"Go away!"]` and TCP drops.
+  `disconnect_delay` after the last receiver left).
+* A WebSocket session (`_WebSocketSession`) drives the same machine with **no task of its
+  own**, because a WebSocket is one receiver for the session's whole life: `receive()` reads
+  and decodes the socket in the application's task, `send()` writes the frame in the caller's
+  task (back-pressure is TCP's), and one heartbeat task per endpoint sends every session's `h`
+  at its deadline (a heap of deadlines). A bad payload or a read error `fail()`s the session
+  (sockjs-go's empty frame, then TCP is dropped), and when the application closes a live
+  session the client gets `c[3000,"Go away!"]` and TCP drops. An idle kite connection is then
+  one task, the HTTP connection's, parked in a read.
 * Every session, whatever carries it, is handed to the endpoint's session handler as a
   `MessagePipe`; for a kite that is `Kite.accept`.
 * `open_kite_server` runs the HTTP server, the endpoint at `/kite` and the kite's extra
@@ -33,6 +38,8 @@ How this works (PROTOCOL.md §1, §2):
 from __future__ import annotations
 
 import datetime as dt
+import heapq
+import itertools
 import logging
 import math
 import secrets
@@ -87,9 +94,11 @@ class ServerLimits:
     """Per-session buffers of the SockJS server (beyond `HTTPLimits` and `sockjs.Options`).
 
     Attributes:
-        outbox: messages (frames) the application may have waiting for a session's client
-            (no receiver attached, or a receiver still writing) before its `send` waits
-            (default 1024); the wait ends when they go out or the session closes.
+        outbox: messages (frames) the application may have waiting for an HTTP session's
+            client (no receiver attached, or a receiver still writing) before its `send`
+            waits (default 1024); the wait ends when they go out or the session closes. A
+            WebSocket session writes each message to the socket as it is sent, so there the
+            socket's buffer is the outbox.
         inbox: messages delivered by `xhr_send`/`jsonp_send` and not yet read by the
             application before the sender waits (default 64; Go's xhr_send waits too).
         sessions: HTTP (polling and streaming) sessions alive at once (default 10,000); a
@@ -344,6 +353,181 @@ class _Session(SockJSPipe):
             self._dispatch()
 
 
+class _WebSocketSession(SockJSPipe):
+    """A SockJS session carried by one WebSocket, with no task of its own (module docstring).
+
+    The machine is the same `sockjs.ServerSession` as for HTTP sessions, with the WebSocket
+    attached as its only receiver. Whoever calls in (the application's `send`/`receive`, the
+    endpoint's heartbeat task, `aclose`) feeds it and writes the frames it produces.
+    """
+
+    __slots__ = (
+        "_beating",
+        "_done",
+        "_inbox",
+        "_max",
+        "_ws",
+        "ended",
+        "machine",
+        "session_id",
+        "transport",
+    )
+
+    def __init__(self, ws: _AnyWebSocket, session_id: str, options: sockjs.Options) -> None:
+        self.session_id = session_id
+        self.transport = "websocket"
+        self.machine = sockjs.ServerSession(
+            session_id,
+            trio.current_time(),
+            heartbeat_delay=options.heartbeat_delay,
+            disconnect_delay=options.disconnect_delay,
+            escape_unicode=options.escape_unicode,
+        )
+        self._ws = ws
+        self._max = options.max_payload_size
+        self._inbox: deque[str] = deque()
+        self._done = False  # ReceiverDone: drop TCP once its frames are written
+        self._beating = False  # a heartbeat write is in flight
+        self.ended = False  # SessionClosed: no more messages either way
+
+    def _frames(self) -> list[str]:
+        """Apply the machine's events; return the frames to write, in order."""
+        frames: list[str] = []
+        for event in self.machine.events():
+            kind = type(event)
+            if kind is sockjs.SendFrame:
+                frames.append(event.frame)  # type: ignore[union-attr]
+            elif kind is sockjs.MessagesReceived:
+                self._inbox.extend(event.messages)  # type: ignore[union-attr]
+            elif kind is sockjs.ReceiverDone:
+                self._done = True
+            else:  # SessionClosed, SessionFinished
+                self.ended = True
+        return frames
+
+    async def _write(self, frames: list[str]) -> bool:
+        """Write `frames`, then drop TCP if the machine finished the receiver. False if the
+        socket failed (the session then fails, as sockjs-go's does on a write error)."""
+        ws = self._ws
+        try:
+            for frame in frames:
+                await ws.send(frame)
+        except ConnectionClosedError:
+            self._lost()
+            return False
+        if self._done:
+            await ws.abort()
+        return True
+
+    def _lost(self) -> None:
+        """The WebSocket is gone: fail the session (idempotent)."""
+        if self.machine.state is not sockjs.SessionState.CLOSED:
+            self.machine.fail(trio.current_time())
+            self._frames()  # nothing can be written any more
+        self.ended = True
+
+    async def open(self) -> None:
+        """Attach the WebSocket: the client gets `o`."""
+        self.machine.attach(trio.current_time(), response_limit=None)
+        await self._write(self._frames())
+
+    async def heartbeat(self) -> None:
+        """Send a due `h` (run by the endpoint's heartbeat task, or a task it starts)."""
+        self.machine.tick(trio.current_time())
+        frames = self._frames()
+        if frames:
+            self._beating = True
+            try:
+                await self._write(frames)
+            finally:
+                self._beating = False
+
+    async def send(self, message: str) -> None:
+        if self.ended:
+            raise PipeClosedError()
+        try:
+            self.machine.send(message, trio.current_time())
+        except sockjs.LocalProtocolError:
+            raise PipeClosedError() from None
+        if not await self._write(self._frames()):
+            raise PipeClosedError()
+
+    async def receive(self) -> str:
+        inbox = self._inbox
+        while not inbox:
+            if self.ended:
+                raise PipeClosedError()
+            try:
+                data = await self._ws.receive_message()
+            except ConnectionClosedError:
+                self._lost()
+                raise PipeClosedError() from None
+            try:
+                messages = sockjs.decode_websocket_message(data, max_size=self._max)
+            except (sockjs.ProtocolError, sockjs.MessageTooLargeError) as exc:
+                # sockjs-go: the session dies; the peer gets an empty text frame, TCP drops.
+                log.info("session %s: bad WebSocket message: %s", self.session_id, exc)
+                if not self.ended:
+                    self.machine.fail(trio.current_time())
+                    await self._write(self._frames())
+                self.ended = True
+                raise PipeClosedError() from None
+            if messages:
+                self.machine.receive_messages(messages)
+                self._frames()
+        return inbox.popleft()
+
+    async def aclose(self) -> None:
+        if not self.ended:
+            self.machine.close(trio.current_time())  # c[3000,"Go away!"], then TCP drops
+            with trio.move_on_after(max(self.machine.heartbeat_delay, 1.0)):
+                await self._write(self._frames())
+        await self._ws.abort()
+
+
+class _Heartbeats:
+    """Every WebSocket session's `h`, from one task: a heap of (deadline, seq, session)."""
+
+    __slots__ = ("_heap", "_nursery", "_running", "_seq", "_wakeup")
+
+    def __init__(self, nursery: trio.Nursery) -> None:
+        self._nursery = nursery
+        self._heap: list[tuple[float, int, _WebSocketSession]] = []
+        self._seq = itertools.count()
+        self._wakeup = trio.Event()
+        self._running = False
+
+    def add(self, session: _WebSocketSession) -> None:
+        """Schedule the session's next heartbeat (none if heartbeats are off)."""
+        deadline = session.machine.next_deadline()
+        if deadline is None:
+            return
+        heap = self._heap
+        if not heap or deadline < heap[0][0]:
+            self._wakeup.set()
+        heapq.heappush(heap, (deadline, next(self._seq), session))
+        if not self._running:
+            self._running = True
+            self._nursery.start_soon(self._run)
+
+    async def _run(self) -> None:
+        heap = self._heap
+        while True:
+            self._wakeup = trio.Event()
+            with trio.move_on_at(heap[0][0] if heap else math.inf):
+                await self._wakeup.wait()
+            now = trio.current_time()
+            while heap and heap[0][0] <= now:
+                _, _, session = heapq.heappop(heap)
+                if session.ended:
+                    continue
+                if not session._beating:  # a stuck write already has an `h` pending
+                    self._nursery.start_soon(session.heartbeat)
+                # The machine re-arms one period after the `h` it sends now.
+                next_beat = now + session.machine.heartbeat_delay
+                heapq.heappush(heap, (next_beat, next(self._seq), session))
+
+
 # --------------------------------------------------------------------------------------------
 # the endpoint
 
@@ -371,6 +555,8 @@ class SockJSEndpoint:
         self.limits = limits if limits is not None else ServerLimits()
         self._nursery = nursery
         self._sessions: dict[str, _Session] = {}
+        self._websockets: set[_WebSocketSession] = set()
+        self._heartbeats = _Heartbeats(nursery)
         #: Set once the endpoint stops taking new sessions (shutdown).
         self.closing = False
 
@@ -379,13 +565,21 @@ class SockJSEndpoint:
         """HTTP sessions currently registered (WebSocket sessions are never registered)."""
         return len(self._sessions)
 
+    @property
+    def websocket_count(self) -> int:
+        """WebSocket sessions currently open."""
+        return len(self._websockets)
+
     def close_all(self) -> None:
-        """Refuse new sessions; close every HTTP session (receivers get `c[3000,"Go away!"]`)."""
+        """Refuse new sessions; close every session (clients get `c[3000,"Go away!"]`)."""
         self.closing = True
         for session in list(self._sessions.values()):
             if not session.ended:
                 session.machine.close(trio.current_time())
                 session._dispatch()
+        for websocket in list(self._websockets):
+            if not websocket.ended:
+                self._nursery.start_soon(websocket.aclose)
 
     async def __call__(self, request: HTTPRequest) -> None:
         body = b""
@@ -433,52 +627,17 @@ class SockJSEndpoint:
         if plan.endpoint.kind is sockjs.EndpointKind.RAW_WEBSOCKET:
             await self._run_handler(_RawWebSocketSession(ws, self.options))
             return
-        # Never registered: every WebSocket is a new session, whatever its id (sockjs-go).
-        session = _Session(
-            plan.endpoint.session_id or "", "websocket", self.options, self.limits, None
-        )
-        _, receiver = session.attach(None)
-        flushed = trio.Event()
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(session.run_timers)
-            nursery.start_soon(self._ws_writer, ws, receiver, flushed)
-            nursery.start_soon(self._ws_reader, ws, session)
-            await self._run_handler(session)  # closes the session when the application ends
-            with trio.move_on_after(self.options.heartbeat_delay):
-                await flushed.wait()
-            nursery.cancel_scope.cancel()
-        await ws.abort()
-
-    async def _ws_writer(self, ws: _AnyWebSocket, receiver: _Receiver, flushed: trio.Event) -> None:
-        """Write the session's frames (`o`, `h`, `a[...]`, the close frame) until it is done;
-        then drop TCP without a close frame, as sockjs-go does."""
+        # Never registered by id: every WebSocket is a new session, whatever its id
+        # (sockjs-go); the set is for shutdown.
+        session = _WebSocketSession(ws, plan.endpoint.session_id or "", self.options)
+        self._websockets.add(session)
         try:
-            while (frame := await receiver.next_frame()) is not None:
-                await ws.send(frame)
-        except ConnectionClosedError:
-            pass
+            await session.open()
+            self._heartbeats.add(session)
+            await self._run_handler(session)  # closes the session when the application ends
         finally:
-            flushed.set()
-            with trio.CancelScope(shield=True):
-                await ws.abort()
-
-    async def _ws_reader(self, ws: _AnyWebSocket, session: _Session) -> None:
-        limit = self.options.max_payload_size
-        while True:
-            try:
-                data = await ws.receive_message()
-            except ConnectionClosedError:
-                session.fail()
-                return
-            try:
-                messages = sockjs.decode_websocket_message(data, max_size=limit)
-            except (sockjs.ProtocolError, sockjs.MessageTooLargeError) as exc:
-                # sockjs-go: the session dies; the peer gets an empty text frame, TCP drops.
-                log.info("session %s: bad WebSocket message: %s", session.session_id, exc)
-                session.fail()
-                return
-            if messages and not await session.deliver(messages):
-                return
+            self._websockets.discard(session)
+            await ws.abort()
 
     # -- HTTP sessions -----------------------------------------------------------------------
 
@@ -633,15 +792,9 @@ async def open_kite_server(
     closing = trio.Event()
 
     async def serve_session(pipe: SockJSPipe) -> None:
-        async with kite.accept(pipe) as peer, trio.open_nursery() as nursery:
-
-            async def close_on_shutdown() -> None:
-                await closing.wait()
-                await peer.aclose()
-
-            nursery.start_soon(close_on_shutdown)
+        # At shutdown `endpoint.close_all()` closes the session, which ends the connection.
+        async with kite.accept(pipe) as peer:
             await peer.wait_closed()
-            nursery.cancel_scope.cancel()
 
     async with trio.open_nursery() as sessions:
         endpoint = SockJSEndpoint(options, serve_session, sessions, limits=limits)
