@@ -385,7 +385,7 @@ class _WebSocketSession(SockJSPipe):
         )
         self._ws = ws
         self._max = options.max_payload_size
-        self._inbox: deque[str] = deque()
+        self._inbox: list[str] = []  # newest first: a list is smaller than a deque when idle
         self._done = False  # ReceiverDone: drop TCP once its frames are written
         self._beating = False  # a heartbeat write is in flight
         self.ended = False  # SessionClosed: no more messages either way
@@ -398,7 +398,7 @@ class _WebSocketSession(SockJSPipe):
             if kind is sockjs.SendFrame:
                 frames.append(event.frame)  # type: ignore[union-attr]
             elif kind is sockjs.MessagesReceived:
-                self._inbox.extend(event.messages)  # type: ignore[union-attr]
+                self._inbox[:0] = reversed(event.messages)  # type: ignore[union-attr]
             elif kind is sockjs.ReceiverDone:
                 self._done = True
             else:  # SessionClosed, SessionFinished
@@ -475,7 +475,7 @@ class _WebSocketSession(SockJSPipe):
             if messages:
                 self.machine.receive_messages(messages)
                 self._frames()
-        return inbox.popleft()
+        return inbox.pop()
 
     async def aclose(self) -> None:
         if not self.ended:
