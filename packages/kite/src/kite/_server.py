@@ -353,6 +353,9 @@ class _Session(SockJSPipe):
             self._dispatch()
 
 
+_ATTACHED = sockjs.SessionState.ATTACHED
+
+
 class _WebSocketSession(SockJSPipe):
     """A SockJS session carried by one WebSocket, with no task of its own (module docstring).
 
@@ -445,6 +448,17 @@ class _WebSocketSession(SockJSPipe):
     async def send(self, message: str) -> None:
         if self.ended:
             raise PipeClosedError()
+        machine = self.machine
+        if machine.state is _ATTACHED:
+            # What the machine does for an attached WebSocket (no response limit), without
+            # its events: the `a[...]` frame, written now.
+            frame = sockjs.encode_messages((message,), escape=machine.escape_unicode)
+            try:
+                await self._ws.send(frame)
+            except ConnectionClosedError:
+                self._lost()
+                raise PipeClosedError() from None
+            return
         try:
             self.machine.send(message, trio.current_time())
         except sockjs.LocalProtocolError:
@@ -472,7 +486,11 @@ class _WebSocketSession(SockJSPipe):
                     await self._write(self._frames())
                 self.ended = True
                 raise PipeClosedError() from None
-            if messages:
+            if not messages:
+                continue
+            if self.machine.state is _ATTACHED:
+                inbox[:0] = reversed(messages)  # the machine would just pass them on
+            else:
                 self.machine.receive_messages(messages)
                 self._frames()
         return inbox.pop()
