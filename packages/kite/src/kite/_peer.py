@@ -56,6 +56,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 import trio
+from trio.lowlevel import ParkingLot
 
 import dnode
 
@@ -199,6 +200,33 @@ class Peer:
         limits: this connection's `PeerLimits`.
     """
 
+    __slots__ = (
+        "__weakref__",
+        "_backlog",
+        "_backlog_lot",
+        "_cb_done",
+        "_cb_enqueued",
+        "_cb_lot",
+        "_cb_queue",
+        "_cb_room",
+        "_closed",
+        "_closing",
+        "_nursery",
+        "_pending",
+        "_pipe",
+        "_runner_task",
+        "_running",
+        "_send_lot",
+        "_sending",
+        "_table",
+        "auth",
+        "first_request_seen",
+        "kite",
+        "limits",
+        "local_kite",
+        "trusted",
+    )
+
     def __init__(
         self,
         pipe: MessagePipe,
@@ -218,16 +246,17 @@ class Peer:
         self._pipe = pipe
         self._table = dnode.CallbackTable(self.limits.max_callbacks)
         self._pending: dict[int, _PendingCall] = {}
+        # Queues and parking lots are created on first use: an idle connection stays small.
         self._sending = False  # a send in progress; others queue in `_send_lot` (FIFO)
-        self._send_lot = trio.lowlevel.ParkingLot()
+        self._send_lot: ParkingLot | None = None
         self._running = 0  # requests being served (inline or in their own task)
-        self._backlog: deque[dnode.Message] = deque()
-        self._backlog_lot = trio.lowlevel.ParkingLot()  # the reader waiting for backlog room
-        self._cb_queue: deque[tuple[Callable[..., Any], dnode.Message]] = deque()
-        self._cb_room = trio.lowlevel.ParkingLot()  # the reader waiting for callback queue room
+        self._backlog: deque[dnode.Message] | None = None
+        self._backlog_lot: ParkingLot | None = None  # the reader waiting for backlog room
+        self._cb_queue: deque[tuple[Callable[..., Any], dnode.Message]] | None = None
+        self._cb_room: ParkingLot | None = None  # the reader waiting for callback queue room
         self._cb_enqueued = 0
         self._cb_done = 0
-        self._cb_lot = trio.lowlevel.ParkingLot()  # callers waiting for earlier callbacks
+        self._cb_lot: ParkingLot | None = None  # callers waiting for earlier callbacks
         self._runner_task: trio.lowlevel.Task | None = None  # the task on the callback lane
         self._nursery: trio.Nursery | None = None
         self._closing = False
@@ -397,6 +426,8 @@ class Peer:
         if _current_task() is self._runner_task:
             return  # a callback waiting for a response: waiting for itself would deadlock
         while self._cb_done < barrier:
+            if self._cb_lot is None:
+                self._cb_lot = ParkingLot()
             await self._cb_lot.park()
 
     async def _send_message(self, message: dnode.Message, callbacks: dict[int, Any]) -> None:
@@ -408,6 +439,8 @@ class Peer:
             raise SendError(str(exc)) from exc
         try:
             if self._sending:
+                if self._send_lot is None:
+                    self._send_lot = ParkingLot()
                 await self._send_lot.park()  # FIFO; woken as the owner of the send slot
             else:
                 self._sending = True  # the common, uncontended case: no extra checkpoint
@@ -436,7 +469,8 @@ class Peer:
         if self._nursery is not None:
             self._nursery.cancel_scope.cancel()
         self._cb_done = sys.maxsize  # release callers waiting for callbacks that will not run
-        self._cb_lot.unpark_all()
+        if self._cb_lot:
+            self._cb_lot.unpark_all()
         for pending in self._pending.values():
             if not pending.done:
                 pending.error = DisconnectError("Remote kite has disconnected")
@@ -454,7 +488,6 @@ class Peer:
         receive = self._pipe.receive
         decode = dnode.decode
         table = self._table
-        backlog = self._backlog
         max_running = self.limits.max_concurrent_requests
         max_backlog = self.limits.request_backlog
         serve = self.local_kite._serve_request
@@ -479,8 +512,13 @@ class Peer:
             method = message.method
             if isinstance(method, str):
                 if self._running >= max_running:
+                    backlog = self._backlog
+                    if backlog is None:
+                        backlog = self._backlog = deque()
                     backlog.append(message)
                     while len(backlog) >= max_backlog:
+                        if self._backlog_lot is None:
+                            self._backlog_lot = ParkingLot()
                         await self._backlog_lot.park()
                     continue
                 self._running += 1
@@ -513,8 +551,13 @@ class Peer:
                 continue
             self._cb_enqueued += 1
             if self._runner_task is not None:  # the lane is busy: queue behind it
-                self._cb_queue.append((fn, message))
-                while len(self._cb_queue) > self.limits.callback_queue:
+                queue = self._cb_queue
+                if queue is None:
+                    queue = self._cb_queue = deque()
+                queue.append((fn, message))
+                while len(queue) > self.limits.callback_queue:
+                    if self._cb_room is None:
+                        self._cb_room = ParkingLot()
                     await self._cb_room.park()
                 continue
             self._runner_task = _current_task()
@@ -540,7 +583,7 @@ class Peer:
         """Serve the requests queued while every slot was busy (in this task, in order)."""
         backlog = self._backlog
         serve = self.local_kite._serve_request
-        while backlog:
+        while backlog:  # None (never used) or a deque
             message = backlog.popleft()
             if self._backlog_lot:
                 self._backlog_lot.unpark_all()
@@ -563,7 +606,7 @@ class Peer:
     async def _run_callback_queue(self) -> None:
         """Run the callbacks queued behind the one this task ran (the lane's runner)."""
         queue = self._cb_queue
-        while queue:
+        while queue:  # None (never used) or a deque
             fn, message = queue.popleft()
             if self._cb_room:
                 self._cb_room.unpark_all()
