@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -306,3 +307,21 @@ async def test_raw_requests_answered_inline_in_order() -> None:
         await b.aclose()
     assert [m["method"] for m in answers] == [1, 2, 3, 4, 5]
     assert [m["arguments"][0]["result"] for m in answers] == [1, 4, 9, 16, 25]
+
+
+async def test_each_inline_request_has_its_own_context() -> None:
+    server = math_kite()
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="unset")
+
+    @server.handle("swap")
+    async def swap(r: Request) -> str:
+        before = var.get()
+        var.set(r.args.one().string())
+        if r.args.one().string() == "slow":
+            await trio.lowlevel.checkpoint()  # suspends: finished by another task
+        return f"{before}->{var.get()}"
+
+    async with served(server) as (client, _):
+        assert await client.tell("swap", "a") == "unset->a"
+        assert await client.tell("swap", "slow") == "unset->slow"
+        assert await client.tell("swap", "b") == "unset->b"

@@ -18,8 +18,8 @@ How this works (PROTOCOL.md §3.7, §3.8, §4.1-§4.6):
   forwarded, `yield from` style), then the backlog; then this task ends (the owner task of
   `Peer._run`, e.g. `Kite.serve_pipe`'s caller, waits in the nursery for the connection's end).
   So an idle connection served by `Peer._run` has no task of its own; a request that awaits
-  costs one task, as a task per request used to. Requests share the reader's contextvars
-  context (a task copies it when the role moves).
+  costs one task, as a task per request used to. Each request runs in its own copy of the
+  reader's contextvars context, as it would in a task of its own.
 * A numeric `method` is a callback invocation:
   * the response callback of one of our pending calls is handed to the waiting caller right
     in the reader (no task, no user code) and freed at once, so late or duplicate responses
@@ -45,6 +45,7 @@ runs it in one task of its own; leaving the block closes the connection.
 
 from __future__ import annotations
 
+import contextvars
 import inspect
 import logging
 import sys
@@ -87,6 +88,7 @@ _current_task = trio.lowlevel.current_task
 _reschedule = trio.lowlevel.reschedule
 _wait_task_rescheduled = trio.lowlevel.wait_task_rescheduled
 _ABORT_SUCCEEDED = trio.lowlevel.Abort.SUCCEEDED
+copy_context = contextvars.copy_context
 
 
 def is_awaitable(value: object) -> TypeGuard[Awaitable[Any]]:
@@ -96,23 +98,27 @@ def is_awaitable(value: object) -> TypeGuard[Awaitable[Any]]:
 
 
 @types.coroutine
-def _resume(coro: Coroutine[Any, Any, Any], trap: Any) -> Generator[Any, Any, None]:
-    """Finish `coro`, already stepped by the caller up to its first `trap`, in this task.
+def _resume(
+    coro: Coroutine[Any, Any, Any], trap: Any, context: contextvars.Context
+) -> Generator[Any, Any, None]:
+    """Finish `coro`, already stepped up to its first `trap` in `context`, in this task.
 
     `yield from` for a coroutine already started: the trap goes to trio, then what trio sends
-    (or throws) goes to `coro`, until it returns.
+    (or throws) goes to `coro`, until it returns. Every step runs in `context`, the
+    request's own (as a task of its own would have).
     """
+    run = context.run
     while True:
         try:
             value = yield trap
         except BaseException as exc:  # noqa: BLE001 - forwarded to the coroutine
             try:
-                trap = coro.throw(exc)
+                trap = run(coro.throw, exc)
             except StopIteration:
                 return
         else:
             try:
-                trap = coro.send(value)
+                trap = run(coro.send, value)
             except StopIteration:
                 return
 
@@ -523,8 +529,9 @@ class Peer:
                     continue
                 self._running += 1
                 coro = serve(self, message)
+                context = copy_context()  # a request's own, as if it ran in a task of its own
                 try:
-                    trap = coro.send(None)
+                    trap = context.run(coro.send, None)
                 except StopIteration:
                     self._running -= 1
                     continue
@@ -534,7 +541,7 @@ class Peer:
                 # The request suspended: it is bound to this task now; reading moves on.
                 self._hand_over_reading()
                 try:
-                    await _resume(coro, trap)
+                    await _resume(coro, trap, context)
                     await self._serve_backlog()
                 finally:
                     self._running -= 1
@@ -562,8 +569,9 @@ class Peer:
                 continue
             self._runner_task = _current_task()
             coro = self._run_callback(fn, message)
+            context = copy_context()
             try:
-                trap = coro.send(None)
+                trap = context.run(coro.send, None)
             except StopIteration:
                 self._runner_task = None
                 continue
@@ -572,7 +580,7 @@ class Peer:
                 raise
             self._hand_over_reading()
             try:
-                await _resume(coro, trap)
+                await _resume(coro, trap, context)
                 await self._run_callback_queue()
             finally:
                 self._runner_task = None
