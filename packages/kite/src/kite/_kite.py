@@ -2,10 +2,12 @@
 
 How this works: a `Kite` knows who it is (`identity`), which methods it serves (`handle`,
 `handle_func`) and how to authenticate callers (`authenticate`, `authenticators`). It owns no
-sockets: a transport hands it one `MessagePipe` per connection, `accept(pipe)` for connections
-it accepted and `connect_pipe(pipe)` for connections it dialled, each an `async with` block
-running the RPC `Peer` (see `_peer`). For every incoming method request the peer calls
-`_serve_request`, Go's callee pipeline (PROTOCOL.md §4.6):
+sockets: a transport hands it one `MessagePipe` per connection: `serve_pipe(pipe)` serves an
+accepted connection in the calling task until it ends (what servers use: no task per idle
+connection), `accept(pipe)` and `connect_pipe(pipe)` are `async with` blocks running the RPC
+`Peer` (see `_peer`) for connections it accepted or dialled. For every incoming method request
+the peer runs `_serve_request`, Go's callee pipeline (PROTOCOL.md §4.6), as one coroutine
+with no checkpoint of its own, so a plain handler is served inline by the reader:
 
 1. unscrub and read the envelope (a malformed one is answered with `argumentError` when a
    response callback is found, otherwise dropped and logged; Go crashes, §4.1);
@@ -14,7 +16,7 @@ running the RPC `Peer` (see `_peer`). For every incoming method request the peer
    `on_first_request` hooks;
 4. authentication if the method needs it (trusted dialled connections skip it, username "");
 5. throttle → `requestLimitError`;
-6. the handler chain (`_handlers.run_chain`);
+6. the handler chain (`_handlers.run_chain`; a bare handler is called directly);
 7. reply `{"error":null,"result":...}` or the error object; exceptions never escape.
 """
 

@@ -346,7 +346,9 @@ class Peer:
         try:
             await self._send_message(dnode.Message(method, scrubbed, callbacks), callbacks)
             if timeout is None:
-                await pending.wait()
+                if not pending.done:  # `pending.wait()`, inlined on the hot path
+                    pending.task = _current_task()
+                    await _wait_task_rescheduled(pending._abort)
             else:
                 with trio.move_on_after(timeout):
                     await pending.wait()
