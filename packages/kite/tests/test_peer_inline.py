@@ -325,3 +325,35 @@ async def test_each_inline_request_has_its_own_context() -> None:
         assert await client.tell("swap", "a") == "unset->a"
         assert await client.tell("swap", "slow") == "unset->slow"
         assert await client.tell("swap", "b") == "unset->b"
+
+
+async def test_serve_pipe_hooks_and_closing_the_pipe_from_outside() -> None:
+    """What a server does at shutdown: close the session's pipe; serve_pipe then returns."""
+    server = math_kite()
+    events: list[str] = []
+    started, cancelled = trio.Event(), trio.Event()
+    server.on_connect(lambda peer: events.append("connect"))
+    server.on_disconnect(lambda peer: events.append(f"disconnect closed={peer.closed}"))
+
+    @server.handle("hang")
+    async def hang(r: Request) -> None:
+        started.set()
+        try:
+            await trio.sleep_forever()
+        finally:
+            cancelled.set()
+
+    a, b = memory_pipe_pair()
+    async with counting() as counter, trio.open_nursery() as nursery:
+        nursery.start_soon(server.serve_pipe, a)
+        async with client_kite().connect_pipe(b) as client:
+            assert await client.tell("square", 5) == 25
+            client.start_soon(client.tell, "hang")
+            await started.wait()
+            await a.aclose()  # the server closes the session
+            await client.wait_closed()
+            with pytest.raises(PipeClosedError):
+                await b.receive()
+    assert cancelled.is_set()
+    assert events == ["connect", "disconnect closed=True"]
+    assert counter.alive == set()
