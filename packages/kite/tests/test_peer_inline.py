@@ -357,3 +357,20 @@ async def test_serve_pipe_hooks_and_closing_the_pipe_from_outside() -> None:
     assert cancelled.is_set()
     assert events == ["connect", "disconnect closed=True"]
     assert counter.alive == set()
+
+
+async def test_the_idle_owner_task_takes_the_reading_role_back() -> None:
+    server = math_kite()
+
+    @server.handle("yield")
+    async def yield_once(r: Request) -> int:
+        await trio.lowlevel.checkpoint()  # every request suspends
+        return r.args.one().int()
+
+    async with counting() as counter, served(server) as (client, _):
+        for i in range(10):
+            assert await client.tell("yield", i) == i
+        await trio.testing.wait_all_tasks_blocked()
+        # serve_pipe's task and the reader tasks take turns: every other swap is a new task
+        assert counter.spawned.count("kite._peer.Peer._read") == 5
+        assert [t.name for t in counter.alive if "Peer._read" in t.name] == []

@@ -13,13 +13,15 @@ How this works (PROTOCOL.md §3.7, §3.8, §4.1-§4.6):
   response send did not block) finish in that one step: no task, no task switch. A request
   that suspends has yielded a trio trap, which binds it to the reader's task (the trap records
   the current task; cancel scopes it entered belong to this task), so it must finish here:
-  the reader hands the reading role to a new task of the connection's nursery and keeps
+  the reader hands the reading role to the idle owner task or a new task and keeps
   driving the request (`_resume`: the first trap goes to trio, then sends and throws are
   forwarded, `yield from` style), then the backlog; then this task ends (the owner task of
-  `Peer._run`, e.g. `Kite.serve_pipe`'s caller, waits in the nursery for the connection's end).
-  So an idle connection served by `Peer._run` has no task of its own; a request that awaits
-  costs one task, as a task per request used to. Each request runs in its own copy of the
-  reader's contextvars context, as it would in a task of its own.
+  `Peer._run`, e.g. `Kite.serve_pipe`'s caller, instead parks until a reader hands the role
+  back to it, which then costs no new task). So an idle connection served by `Peer._run` has
+  no task of its own (one reader task more once a request has suspended, until the owner
+  reads again); a request that awaits costs at most one task, as a task per request used to.
+  Each request runs in its own copy of the reader's contextvars context, as it would in a
+  task of its own.
 * A numeric `method` is a callback invocation:
   * the response callback of one of our pending calls is handed to the waiting caller right
     in the reader (no task, no user code) and freed at once, so late or duplicate responses
@@ -224,6 +226,7 @@ class Peer:
         "_running",
         "_send_lot",
         "_sending",
+        "_spare",
         "_table",
         "auth",
         "first_request_seen",
@@ -265,6 +268,7 @@ class Peer:
         self._cb_lot: ParkingLot | None = None  # callers waiting for earlier callbacks
         self._runner_task: trio.lowlevel.Task | None = None  # the task on the callback lane
         self._nursery: trio.Nursery | None = None
+        self._spare: trio.lowlevel.Task | None = None  # the owner task, idle, parked to read
         self._closing = False
         self._closed: trio.Event | None = None  # created by the first `wait_closed`
 
@@ -413,7 +417,8 @@ class Peer:
                 if before_start is not None:
                     await before_start(self)
                 task_status.started()
-                await self._read()
+                while await self._read():  # the role moved on and our request is done:
+                    await self._wait_for_reading_role()  # be the next reader, not a new task
         finally:
             self._shutdown()
 
@@ -487,12 +492,30 @@ class Peer:
             self._closed.set()
 
     def _hand_over_reading(self) -> None:
-        """Give the reading role to a new task (this one keeps a suspended request)."""
-        assert self._nursery is not None
-        self._nursery.start_soon(self._read)
+        """Give the reading role away (this task keeps a suspended request).
 
-    async def _read(self) -> None:
-        """Hold the reading role until the pipe ends or the role moves to another task."""
+        To the connection's owner task if it is idle (waiting in `_wait_for_reading_role`),
+        which is cheaper than a new task and lets the reader that ends here exit.
+        """
+        spare = self._spare
+        if spare is not None:
+            self._spare = None
+            _reschedule(spare)
+        else:
+            assert self._nursery is not None
+            self._nursery.start_soon(self._read)
+
+    async def _wait_for_reading_role(self) -> None:
+        """Park the owner task until `_hand_over_reading` wakes it to read (or the end)."""
+        self._spare = _current_task()
+        await _wait_task_rescheduled(self._abort_spare)
+
+    def _abort_spare(self, raise_cancel: Any) -> trio.lowlevel.Abort:
+        self._spare = None
+        return _ABORT_SUCCEEDED
+
+    async def _read(self) -> bool:
+        """Hold the reading role until the pipe ends (False) or the role moves on (True)."""
         receive = self._pipe.receive
         decode = dnode.decode
         table = self._table
@@ -547,7 +570,7 @@ class Peer:
                     await self._serve_backlog()
                 finally:
                     self._running -= 1
-                return
+                return True
             fn = table.get(method)
             if fn is None:
                 continue  # unknown callback id: ignored, as in Go
@@ -586,8 +609,9 @@ class Peer:
                 await self._run_callback_queue()
             finally:
                 self._runner_task = None
-            return
+            return True
         self._shutdown()
+        return False
 
     async def _serve_backlog(self) -> None:
         """Serve the requests queued while every slot was busy (in this task, in order)."""
