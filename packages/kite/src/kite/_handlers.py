@@ -18,10 +18,10 @@ added, not only to methods first called after that.
 from __future__ import annotations
 
 import enum
-import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeAlias
 
+from ._peer import is_awaitable
 from ._request import Request
 from ._throttle import TokenBucket
 
@@ -122,7 +122,7 @@ class Method:
 
 async def _call(fn: Callable[..., Any], *args: Any) -> Any:
     result = fn(*args)
-    if inspect.isawaitable(result):
+    if is_awaitable(result):
         result = await result
     return result
 

@@ -2,10 +2,12 @@
 
 How this works: a `Kite` knows who it is (`identity`), which methods it serves (`handle`,
 `handle_func`) and how to authenticate callers (`authenticate`, `authenticators`). It owns no
-sockets: a transport hands it one `MessagePipe` per connection, `accept(pipe)` for connections
-it accepted and `connect_pipe(pipe)` for connections it dialled, each an `async with` block
-running the RPC `Peer` (see `_peer`). For every incoming method request the peer calls
-`_serve_request`, Go's callee pipeline (PROTOCOL.md §4.6):
+sockets: a transport hands it one `MessagePipe` per connection: `serve_pipe(pipe)` serves an
+accepted connection in the calling task until it ends (what servers use: no task per idle
+connection), `accept(pipe)` and `connect_pipe(pipe)` are `async with` blocks running the RPC
+`Peer` (see `_peer`) for connections it accepted or dialled. For every incoming method request
+the peer runs `_serve_request`, Go's callee pipeline (PROTOCOL.md §4.6), as one coroutine
+with no checkpoint of its own, so a plain handler is served inline by the reader:
 
 1. unscrub and read the envelope (a malformed one is answered with `argumentError` when a
    response callback is found, otherwise dropped and logged; Go crashes, §4.1);
@@ -14,7 +16,7 @@ running the RPC `Peer` (see `_peer`). For every incoming method request the peer
    `on_first_request` hooks;
 4. authentication if the method needs it (trusted dialled connections skip it, username "");
 5. throttle → `requestLimitError`;
-6. the handler chain (`_handlers.run_chain`);
+6. the handler chain (`_handlers.run_chain`; a bare handler is called directly);
 7. reply `{"error":null,"result":...}` or the error object; exceptions never escape.
 """
 
@@ -37,9 +39,9 @@ from ._config import Config
 from ._envelope import EnvelopeError, error_json, parse_envelope
 from ._errors import RequestLimitError, SendError
 from ._handlers import FinalFunc, Handler, Method, MethodHandling, run_chain
-from ._hooks import maybe_await, run_hooks
+from ._hooks import run_hooks
 from ._kontrol_client import KontrolClient, KontrolMethods, RegisterHook
-from ._peer import Peer, PeerLimits, open_peer
+from ._peer import Peer, PeerLimits, is_awaitable, open_peer
 from ._request import Request, new_request_id
 from ._session import MessagePipe
 from .protocol import Auth, KiteIdentity
@@ -255,13 +257,10 @@ class Kite(KontrolMethods):
         Runs `on_connect` hooks before reading, `on_disconnect` hooks after the end.
         """
 
-        async def connected(peer: Peer) -> None:
-            await self._fire(self._on_connect, peer)
-
         peer: Peer | None = None
         try:
             async with open_peer(
-                pipe, self, trusted=False, limits=self.limits, before_start=connected
+                pipe, self, trusted=False, limits=self.limits, before_start=self._connected
             ) as peer:
                 yield peer
         finally:
@@ -270,9 +269,28 @@ class Kite(KontrolMethods):
                     await self._fire(self._on_disconnect, peer)
 
     async def serve_pipe(self, pipe: MessagePipe) -> None:
-        """Serve an accepted connection until it ends (what a transport calls per session)."""
-        async with self.accept(pipe) as peer:
-            await peer.wait_closed()
+        """Serve a connection this kite accepted, in the calling task, until it ends.
+
+        What a server calls once per accepted session. Runs `on_connect` hooks, then reads
+        `pipe` in the calling task: an idle connection has no task but the caller's, and
+        requests whose handler does not suspend are served right there (see `_peer`).
+        Returns when `pipe.receive()` reports the end (`PipeClosedError`, or any error), once
+        the connection's handlers have been cancelled and have finished; then closes `pipe`
+        and runs `on_disconnect` hooks. To end it from outside, close the pipe (its `receive`
+        must then raise `PipeClosedError`) or cancel the caller. Never raises for anything the
+        remote does.
+        """
+        peer = Peer(pipe, self, trusted=False, limits=self.limits)
+        try:
+            await peer._run(self._connected)
+        finally:
+            with trio.CancelScope(shield=True):
+                await peer.aclose()
+                await self._fire(self._on_disconnect, peer)
+
+    async def _connected(self, peer: Peer) -> None:
+        if self._on_connect:
+            await self._fire(self._on_connect, peer)
 
     @asynccontextmanager
     async def connect_pipe(
@@ -404,65 +422,86 @@ class Kite(KontrolMethods):
         )
 
     async def _serve_request(self, peer: Peer, message: dnode.Message) -> None:
-        """Serve one incoming method request on `peer` (never raises for bad input)."""
+        """Serve one incoming method request on `peer` (never raises but cancellation).
+
+        One coroutine for the whole pipeline (each `await` of a helper coroutine costs), and
+        no checkpoint of its own: with a plain handler and a pipe whose `send` does not
+        block, the peer's reader runs it to the end in one step (see `_peer`).
+        """
         self._in_flight += 1
         try:
-            await self._serve_one(peer, message)
+            name = message.method
+            assert isinstance(name, str)
+            arguments = dnode.unscrub(
+                message.arguments, message.callbacks, peer.send_callback, strict=False
+            )
+            try:
+                envelope = parse_envelope(arguments)
+            except EnvelopeError as exc:
+                if exc.response_callback is None:
+                    log.warning("dropped %r: malformed envelope: %s", name, exc)
+                    return
+                error = _error("argumentError", str(exc), new_request_id())
+                await self._respond(peer, exc.response_callback, error, None)
+                return
+            respond = envelope.response_callback
+            method = self._methods.get(name)
+            if method is None:
+                if respond is not None:
+                    error = _error("methodNotFound", f"Method not found: {name}", "")
+                    await self._respond(peer, respond, error, None)
+                return
+            if not peer.first_request_seen and not peer.trusted:
+                peer.first_request_seen = True
+                peer.kite = KiteIdentity.from_json(envelope.kite)
+                await self._fire(self._on_first_request, peer)
+            request = Request("", name, "", envelope.with_args, peer, envelope.authentication, self)
+            try:
+                if not method.authenticate:
+                    request.username = peer.kite.username
+                elif not peer.trusted:
+                    claimed = self.authenticate(request)
+                    if is_awaitable(claimed):
+                        claimed = await claimed
+                    username = str(claimed)
+                    request.username = username
+                    if peer.kite.username != username:
+                        peer.kite = dataclasses.replace(peer.kite, username=username)
+                if method.bucket is not None and not method.bucket.take():
+                    raise RequestLimitError("The maximum request rate is exceeded.")
+                if (
+                    method.pre_handlers
+                    or method.post_handlers
+                    or method.final_funcs
+                    or self._pre
+                    or self._post
+                    or self._final
+                ):
+                    result = await run_chain(method, request, self._pre, self._post, self._final)
+                else:  # a bare handler: run_chain's common case, without its frames
+                    result = method.handler(request)
+                    if is_awaitable(result):
+                        result = await result
+            except Exception as exc:  # noqa: BLE001 - every failure is answered, never raised
+                if respond is not None:
+                    await self._respond(peer, respond, error_json(exc, request.id), None)
+                return
+            if respond is not None:
+                try:
+                    await respond({"error": None, "result": result})
+                except SendError as exc:
+                    await self._respond_failed(peer, respond, exc, request.id)
+        except Exception:  # the pipeline answers errors itself: a bug, keep serving
+            log.exception("error serving %r", message.method)
         finally:
             self._in_flight -= 1
-            if not self._in_flight:
+            if not self._in_flight and self._idle_lot:
                 self._idle_lot.unpark_all()
 
     async def _wait_idle(self) -> None:
         """Wait until no method request is being served (graceful shutdown)."""
         while self._in_flight:
             await self._idle_lot.park()
-
-    async def _serve_one(self, peer: Peer, message: dnode.Message) -> None:
-        name = message.method
-        assert isinstance(name, str)
-        arguments = dnode.unscrub(
-            message.arguments, message.callbacks, peer.send_callback, strict=False
-        )
-        try:
-            envelope = parse_envelope(arguments)
-        except EnvelopeError as exc:
-            if exc.response_callback is None:
-                log.warning("dropped %r: malformed envelope: %s", name, exc)
-                return
-            error = _error("argumentError", str(exc), new_request_id())
-            await self._respond(peer, exc.response_callback, error, None)
-            return
-        respond = envelope.response_callback
-        method = self._methods.get(name)
-        if method is None:
-            if respond is not None:
-                error = _error("methodNotFound", f"Method not found: {name}", "")
-                await self._respond(peer, respond, error, None)
-            return
-        if not peer.trusted and not peer.first_request_seen:
-            peer.first_request_seen = True
-            peer.kite = KiteIdentity.from_json(envelope.kite)
-            await self._fire(self._on_first_request, peer)
-        request = Request(
-            new_request_id(), name, "", envelope.with_args, peer, envelope.authentication, self
-        )
-        try:
-            if not method.authenticate:
-                request.username = peer.kite.username
-            elif not peer.trusted:
-                username = str(await maybe_await(self.authenticate(request)))
-                request.username = username
-                peer.kite = dataclasses.replace(peer.kite, username=username)
-            if method.bucket is not None and not method.bucket.take():
-                raise RequestLimitError("The maximum request rate is exceeded.")
-            result = await run_chain(method, request, self._pre, self._post, self._final)
-        except Exception as exc:  # noqa: BLE001 - every failure is answered, never raised
-            if respond is not None:
-                await self._respond(peer, respond, error_json(exc, request.id), None)
-            return
-        if respond is not None:
-            await self._respond(peer, respond, None, result, request.id)
 
     async def _respond(
         self,
@@ -475,12 +514,20 @@ class Kite(KontrolMethods):
         try:
             await respond({"error": error, "result": result})
         except SendError as exc:
-            if peer.closed or error is not None:
+            if error is not None:
                 log.debug("could not send response: %s", exc)
                 return
-            # The result itself could not be encoded: answer with that error instead.
-            fallback = _error("genericError", str(exc), request_id)
-            try:
-                await respond({"error": fallback, "result": None})
-            except SendError:
-                log.debug("could not send response: %s", exc)
+            await self._respond_failed(peer, respond, exc, request_id)
+
+    async def _respond_failed(
+        self, peer: Peer, respond: Callable[..., Any], exc: SendError, request_id: str
+    ) -> None:
+        """A result could not be sent: answer with that error instead (if still connected)."""
+        if peer.closed:
+            log.debug("could not send response: %s", exc)
+            return
+        fallback = _error("genericError", str(exc), request_id)
+        try:
+            await respond({"error": fallback, "result": None})
+        except SendError:
+            log.debug("could not send response: %s", exc)

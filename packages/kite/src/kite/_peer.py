@@ -2,43 +2,64 @@
 
 How this works (PROTOCOL.md §3.7, §3.8, §4.1-§4.6):
 
-* One **reader task** receives messages from the pipe and decodes each once. A string
-  `method` is a request: it runs in a task of the connection's nursery, at most
-  `max_concurrent_requests` at once. Beyond that, requests wait in a FIFO backlog (a finishing
-  task takes the next one, no new task); while the backlog holds `request_backlog` requests
-  the reader stops reading (back-pressure). The backlog keeps responses and callbacks flowing
-  while all request slots are busy, so handlers waiting for the caller do not deadlock the
-  connection. A numeric `method` is a callback invocation:
+* One task at a time holds the **reading role**: it receives messages from the pipe and decodes
+  each once. A string `method` is a request, at most `max_concurrent_requests` served at once.
+  Beyond that, requests wait in a FIFO backlog (a finishing request takes the next one, no new
+  task); while the backlog holds `request_backlog` requests the reader stops reading
+  (back-pressure). The backlog keeps responses and callbacks flowing while all request slots
+  are busy, so handlers waiting for the caller do not deadlock the connection.
+* **Requests run inline, role-swapping when they suspend.** The reader creates the request's
+  coroutine and steps it itself (`coro.send(None)`). Most requests (a plain handler whose
+  response send did not block) finish in that one step: no task, no task switch. A request
+  that suspends has yielded a trio trap, which binds it to the reader's task (the trap records
+  the current task; cancel scopes it entered belong to this task), so it must finish here:
+  the reader hands the reading role to the idle owner task or a new task and keeps
+  driving the request (`_resume`: the first trap goes to trio, then sends and throws are
+  forwarded, `yield from` style), then the backlog; then this task ends (the owner task of
+  `Peer._run`, e.g. `Kite.serve_pipe`'s caller, instead parks until a reader hands the role
+  back to it, which then costs no new task). So an idle connection served by `Peer._run` has
+  no task of its own (one reader task more once a request has suspended, until the owner
+  reads again); a request that awaits costs at most one task, as a task per request used to.
+  Each request runs in its own copy of the reader's contextvars context, as it would in a
+  task of its own.
+* A numeric `method` is a callback invocation:
   * the response callback of one of our pending calls is handed to the waiting caller right
     in the reader (no task, no user code) and freed at once, so late or duplicate responses
     are ignored and nothing leaks (Go never frees them, §3.7; peers cannot tell);
-  * any other callback of ours goes to one **callback task** through a bounded memory
-    channel: callbacks run serially in arrival order, as on Go's read loop, without stalling
-    the reading of requests and responses;
+  * any other callback of ours runs on one serial **callback lane**, in arrival order as on
+    Go's read loop: when the lane is idle the reader steps it inline like a request; one that
+    suspends makes its task the lane's runner (the reading role moves on), which then runs
+    the callbacks queued meanwhile (at most `callback_queue` before the reader waits), so the
+    reading of requests and responses never stalls behind a callback;
   * an unknown id is ignored, as Go does.
 * A response is delivered to its caller only after the callbacks received before it have run
   (what Go's serial read loop guarantees: a `countdown` caller sees every tick before the
   result), unless the caller *is* such a callback, which would otherwise deadlock.
-* Sends are serialised by a FIFO lock; each message is scrubbed and encoded exactly once.
+* Sends are serialised FIFO; each message is scrubbed and encoded exactly once. A pipe whose
+  `send` completes without suspending costs no checkpoint; the reader checkpoints once every
+  `_FAIR_READS` messages so a pipe that never blocks cannot starve the other tasks.
 * When the pipe ends, the connection's tasks (running handlers included, Go's cancelled
   request `Context`) are cancelled and waiting calls fail with `DisconnectError`.
 
-Tasks live in a nursery owned by `open_peer` (an `async with`); leaving the block closes the
-connection.
+Tasks live in the nursery `Peer._run` opens in its caller's task; `open_peer` (an `async with`)
+runs it in one task of its own; leaving the block closes the connection.
 """
 
 from __future__ import annotations
 
+import contextvars
 import inspect
 import logging
 import sys
+import types
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import trio
+from trio.lowlevel import ParkingLot
 
 import dnode
 
@@ -60,6 +81,48 @@ _CLOSED_ERRORS = (
     trio.BrokenResourceError,
     trio.EndOfChannel,
 )
+#: The reader checkpoints once per this many messages (fairness with pipes that never block).
+_FAIR_READS = 64
+_PLAIN = frozenset({type(None), bool, int, float, str, list, dict, tuple})
+_CoroutineType = types.CoroutineType
+_isawaitable = inspect.isawaitable
+_current_task = trio.lowlevel.current_task
+_reschedule = trio.lowlevel.reschedule
+_wait_task_rescheduled = trio.lowlevel.wait_task_rescheduled
+_ABORT_SUCCEEDED = trio.lowlevel.Abort.SUCCEEDED
+copy_context = contextvars.copy_context
+
+
+def is_awaitable(value: object) -> TypeGuard[Awaitable[Any]]:
+    """`inspect.isawaitable`, answering at once for coroutines and plain JSON values."""
+    kind = type(value)
+    return kind is _CoroutineType or (kind not in _PLAIN and _isawaitable(value))
+
+
+@types.coroutine
+def _resume(
+    coro: Coroutine[Any, Any, Any], trap: Any, context: contextvars.Context
+) -> Generator[Any, Any, None]:
+    """Finish `coro`, already stepped up to its first `trap` in `context`, in this task.
+
+    `yield from` for a coroutine already started: the trap goes to trio, then what trio sends
+    (or throws) goes to `coro`, until it returns. Every step runs in `context`, the
+    request's own (as a task of its own would have).
+    """
+    run = context.run
+    while True:
+        try:
+            value = yield trap
+        except BaseException as exc:  # noqa: BLE001 - forwarded to the coroutine
+            try:
+                trap = run(coro.throw, exc)
+            except StopIteration:
+                return
+        else:
+            try:
+                trap = run(coro.send, value)
+            except StopIteration:
+                return
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,24 +156,47 @@ class PeerLimits:
 
 
 class _PendingCall:
-    """The response callback of one outgoing call; it is never run, the reader delivers to it."""
+    """The response callback of one outgoing call; it is never run, the reader delivers to it.
 
-    __slots__ = ("barrier", "error", "event", "message")
+    The caller parks its task on it (no `Event`): `deliver` reschedules that task.
+    """
+
+    __slots__ = ("barrier", "done", "error", "message", "task")
 
     def __init__(self) -> None:
-        self.event = trio.Event()
+        self.done = False
         self.message: dnode.Message | None = None
         self.error: BaseException | None = None
         self.barrier = 0
+        self.task: trio.lowlevel.Task | None = None
 
     def __call__(self, *args: Any) -> None:  # pragma: no cover - a marker for the scrubber
         raise RuntimeError("response callbacks are delivered by the reader")
+
+    def deliver(self) -> None:
+        """Mark the call answered (`message` or `error` set) and wake its caller."""
+        self.done = True
+        task = self.task
+        if task is not None:
+            self.task = None
+            _reschedule(task)
+
+    async def wait(self) -> None:
+        """Wait until `deliver` (cancellable: a timeout leaves `done` false)."""
+        if not self.done:
+            self.task = _current_task()
+            await _wait_task_rescheduled(self._abort)
+
+    def _abort(self, raise_cancel: Any) -> trio.lowlevel.Abort:
+        self.task = None
+        return _ABORT_SUCCEEDED
 
 
 class Peer:
     """The RPC endpoint of one kite connection (either side of it).
 
-    Created by `open_peer` (or `Kite.accept` / `Kite.connect_pipe`); do not construct directly.
+    Created by `open_peer` (or `Kite.accept` / `Kite.connect_pipe` / `Kite.serve_pipe`); do
+    not construct directly.
 
     Attributes:
         local_kite: the kite this side belongs to; it serves incoming requests.
@@ -121,6 +207,34 @@ class Peer:
             authentication and get an empty username (§5.7).
         limits: this connection's `PeerLimits`.
     """
+
+    __slots__ = (
+        "__weakref__",
+        "_backlog",
+        "_backlog_lot",
+        "_cb_done",
+        "_cb_enqueued",
+        "_cb_lot",
+        "_cb_queue",
+        "_cb_room",
+        "_closed",
+        "_closing",
+        "_nursery",
+        "_pending",
+        "_pipe",
+        "_runner_task",
+        "_running",
+        "_send_lot",
+        "_sending",
+        "_spare",
+        "_table",
+        "auth",
+        "first_request_seen",
+        "kite",
+        "limits",
+        "local_kite",
+        "trusted",
+    )
 
     def __init__(
         self,
@@ -141,20 +255,22 @@ class Peer:
         self._pipe = pipe
         self._table = dnode.CallbackTable(self.limits.max_callbacks)
         self._pending: dict[int, _PendingCall] = {}
-        self._send_lock = trio.StrictFIFOLock()
-        self._running = 0  # request tasks alive
-        self._backlog: deque[dnode.Message] = deque()
-        self._backlog_lot = trio.lowlevel.ParkingLot()  # the reader waiting for backlog room
-        self._cb_send, self._cb_receive = trio.open_memory_channel[
-            tuple[Callable[..., Any], dnode.Message]
-        ](self.limits.callback_queue)
+        # Queues and parking lots are created on first use: an idle connection stays small.
+        self._sending = False  # a send in progress; others queue in `_send_lot` (FIFO)
+        self._send_lot: ParkingLot | None = None
+        self._running = 0  # requests being served (inline or in their own task)
+        self._backlog: deque[dnode.Message] | None = None
+        self._backlog_lot: ParkingLot | None = None  # the reader waiting for backlog room
+        self._cb_queue: deque[tuple[Callable[..., Any], dnode.Message]] | None = None
+        self._cb_room: ParkingLot | None = None  # the reader waiting for callback queue room
         self._cb_enqueued = 0
         self._cb_done = 0
-        self._cb_lot = trio.lowlevel.ParkingLot()
-        self._runner_task: trio.lowlevel.Task | None = None
+        self._cb_lot: ParkingLot | None = None  # callers waiting for earlier callbacks
+        self._runner_task: trio.lowlevel.Task | None = None  # the task on the callback lane
         self._nursery: trio.Nursery | None = None
+        self._spare: trio.lowlevel.Task | None = None  # the owner task, idle, parked to read
         self._closing = False
-        self._closed = trio.Event()
+        self._closed: trio.Event | None = None  # created by the first `wait_closed`
 
     def __repr__(self) -> str:
         side = "dialled" if self.trusted else "accepted"
@@ -175,6 +291,11 @@ class Peer:
 
     async def wait_closed(self) -> None:
         """Wait until the connection has ended."""
+        if self._closing:
+            await trio.lowlevel.checkpoint()
+            return
+        if self._closed is None:
+            self._closed = trio.Event()
         await self._closed.wait()
 
     async def tell(
@@ -219,8 +340,9 @@ class Peer:
             raise SendError("can't send, client is closed")
         pending = _PendingCall()
         arguments = call_arguments(self.local_kite.identity_json, self.auth, pending, args)
+        table = self._table
         try:
-            scrubbed, callbacks = dnode.scrub(arguments, self._table)
+            scrubbed, callbacks = dnode.scrub(arguments, table)
         except dnode.DnodeError as exc:
             raise SendError(str(exc)) from exc
         cid = next(iter(callbacks))  # the response callback is the first function scrubbed
@@ -228,21 +350,23 @@ class Peer:
         try:
             await self._send_message(dnode.Message(method, scrubbed, callbacks), callbacks)
             if timeout is None:
-                await pending.event.wait()
+                if not pending.done:  # `pending.wait()`, inlined on the hot path
+                    pending.task = _current_task()
+                    await _wait_task_rescheduled(pending._abort)
             else:
                 with trio.move_on_after(timeout):
-                    await pending.event.wait()
-                if not pending.event.is_set():
+                    await pending.wait()
+                if not pending.done:
                     raise KiteTimeoutError(
                         f'No response to "{method}" method in {go_duration(timeout)}'
                     )
         finally:
-            self._pending.pop(cid, None)
+            del self._pending[cid]
             if free_callbacks:
                 for sent in callbacks:
-                    self._table.remove(sent)
+                    table.remove(sent)
             else:
-                self._table.remove(cid)
+                table.remove(cid)  # already gone if the reader delivered an answer
         if pending.error is not None:
             raise pending.error
         if pending.barrier > self._cb_done:
@@ -273,6 +397,31 @@ class Peer:
             raise SendError("can't send, client is closed")
         self._nursery.start_soon(async_fn, *args)
 
+    async def _run(
+        self,
+        before_start: Callable[[Peer], Awaitable[None]] | None = None,
+        *,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Serve the connection in the calling task until it ends, then return.
+
+        Opens the connection's nursery, awaits `before_start(peer)` (tasks may be started
+        with `start_soon` there), reports `task_status.started()`, then reads the pipe in this
+        task: while the connection is idle it has no task but this one. Returns once the pipe
+        has ended (or `aclose` was called) and every task of the connection has finished;
+        cancelling the caller ends the connection. It does not close the pipe: see `aclose`.
+        """
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                if before_start is not None:
+                    await before_start(self)
+                task_status.started()
+                while await self._read():  # the role moved on and our request is done:
+                    await self._wait_for_reading_role()  # be the next reader, not a new task
+        finally:
+            self._shutdown()
+
     async def aclose(self) -> None:
         """End the connection: cancel its tasks, fail waiting calls, close the pipe."""
         self._shutdown()
@@ -287,9 +436,11 @@ class Peer:
 
     async def _wait_callbacks(self, barrier: int) -> None:
         """Wait until the callbacks received before a response have run (see module doc)."""
-        if trio.lowlevel.current_task() is self._runner_task:
+        if _current_task() is self._runner_task:
             return  # a callback waiting for a response: waiting for itself would deadlock
         while self._cb_done < barrier:
+            if self._cb_lot is None:
+                self._cb_lot = ParkingLot()
             await self._cb_lot.park()
 
     async def _send_message(self, message: dnode.Message, callbacks: dict[int, Any]) -> None:
@@ -299,16 +450,20 @@ class Peer:
             for cid in callbacks:
                 self._table.remove(cid)
             raise SendError(str(exc)) from exc
-        lock = self._send_lock
         try:
-            try:
-                lock.acquire_nowait()  # the common, uncontended case: no extra checkpoint
-            except trio.WouldBlock:
-                await lock.acquire()
+            if self._sending:
+                if self._send_lot is None:
+                    self._send_lot = ParkingLot()
+                await self._send_lot.park()  # FIFO; woken as the owner of the send slot
+            else:
+                self._sending = True  # the common, uncontended case: no extra checkpoint
             try:
                 await self._pipe.send(text)
             finally:
-                lock.release()
+                if self._send_lot:
+                    self._send_lot.unpark()  # hand the slot over (`_sending` stays true)
+                else:
+                    self._sending = False
         except BaseException as exc:
             for cid in callbacks:  # Go frees the callbacks of a message it failed to send
                 self._table.remove(cid)
@@ -320,22 +475,6 @@ class Peer:
                 raise SendError(str(exc)) from exc
             raise
 
-    async def _run(
-        self,
-        before_start: Callable[[Peer], Awaitable[None]] | None,
-        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
-    ) -> None:
-        try:
-            async with trio.open_nursery() as nursery:
-                self._nursery = nursery
-                nursery.start_soon(self._run_callbacks)
-                if before_start is not None:
-                    await before_start(self)
-                nursery.start_soon(self._reader)
-                task_status.started()
-        finally:
-            self._shutdown()
-
     def _shutdown(self) -> None:
         if self._closing:
             return
@@ -343,20 +482,47 @@ class Peer:
         if self._nursery is not None:
             self._nursery.cancel_scope.cancel()
         self._cb_done = sys.maxsize  # release callers waiting for callbacks that will not run
-        self._cb_lot.unpark_all()
+        if self._cb_lot:
+            self._cb_lot.unpark_all()
         for pending in self._pending.values():
-            if not pending.event.is_set():
+            if not pending.done:
                 pending.error = DisconnectError("Remote kite has disconnected")
-                pending.event.set()
-        self._closed.set()
+                pending.deliver()
+        if self._closed is not None:
+            self._closed.set()
 
-    async def _reader(self) -> None:
+    def _hand_over_reading(self) -> None:
+        """Give the reading role away (this task keeps a suspended request).
+
+        To the connection's owner task if it is idle (waiting in `_wait_for_reading_role`),
+        which is cheaper than a new task and lets the reader that ends here exit.
+        """
+        spare = self._spare
+        if spare is not None:
+            self._spare = None
+            _reschedule(spare)
+        else:
+            assert self._nursery is not None
+            self._nursery.start_soon(self._read)
+
+    async def _wait_for_reading_role(self) -> None:
+        """Park the owner task until `_hand_over_reading` wakes it to read (or the end)."""
+        self._spare = _current_task()
+        await _wait_task_rescheduled(self._abort_spare)
+
+    def _abort_spare(self, raise_cancel: Any) -> trio.lowlevel.Abort:
+        self._spare = None
+        return _ABORT_SUCCEEDED
+
+    async def _read(self) -> bool:
+        """Hold the reading role until the pipe ends (False) or the role moves on (True)."""
         receive = self._pipe.receive
         decode = dnode.decode
-        table_get = self._table.get
-        backlog = self._backlog
+        table = self._table
         max_running = self.limits.max_concurrent_requests
         max_backlog = self.limits.request_backlog
+        serve = self.local_kite._serve_request
+        reads = 0
         while True:
             try:
                 text = await receive()
@@ -365,6 +531,10 @@ class Peer:
             except Exception:
                 log.debug("pipe failed", exc_info=True)
                 break
+            reads += 1
+            if reads >= _FAIR_READS:
+                reads = 0
+                await trio.lowlevel.checkpoint()
             try:
                 message = decode(text)
             except dnode.DecodeError as exc:
@@ -372,60 +542,109 @@ class Peer:
                 continue
             method = message.method
             if isinstance(method, str):
-                if self._running < max_running:
-                    self._running += 1
-                    assert self._nursery is not None
-                    self._nursery.start_soon(self._serve, message)
-                else:
+                if self._running >= max_running:
+                    backlog = self._backlog
+                    if backlog is None:
+                        backlog = self._backlog = deque()
                     backlog.append(message)
                     while len(backlog) >= max_backlog:
+                        if self._backlog_lot is None:
+                            self._backlog_lot = ParkingLot()
                         await self._backlog_lot.park()
-                continue
-            fn = table_get(method)
+                    continue
+                self._running += 1
+                coro = serve(self, message)
+                context = copy_context()  # a request's own, as if it ran in a task of its own
+                try:
+                    trap = context.run(coro.send, None)
+                except StopIteration:
+                    self._running -= 1
+                    continue
+                except BaseException:
+                    self._running -= 1
+                    raise
+                # The request suspended: it is bound to this task now; reading moves on.
+                self._hand_over_reading()
+                try:
+                    await _resume(coro, trap, context)
+                    await self._serve_backlog()
+                finally:
+                    self._running -= 1
+                return True
+            fn = table.get(method)
             if fn is None:
                 continue  # unknown callback id: ignored, as in Go
             if type(fn) is _PendingCall:
-                self._table.remove(method)
-                if not fn.event.is_set():
+                table.remove(method)
+                if not fn.done:
                     fn.message = message
                     fn.barrier = self._cb_enqueued
-                    fn.event.set()
+                    fn.deliver()
                 continue
             self._cb_enqueued += 1
-            await self._cb_send.send((fn, message))
-        self._shutdown()
-
-    async def _serve(self, message: dnode.Message) -> None:
-        try:
-            while True:
-                try:
-                    await self.local_kite._serve_request(self, message)
-                except Exception:  # the pipeline answers errors itself: a bug, keep serving
-                    log.exception("error serving %r", message.method)
-                if not self._backlog:
-                    break
-                message = self._backlog.popleft()
-                if self._backlog_lot:
-                    self._backlog_lot.unpark_all()
-        finally:
-            self._running -= 1
-
-    async def _run_callbacks(self) -> None:
-        self._runner_task = trio.lowlevel.current_task()
-        lot = self._cb_lot
-        async for fn, message in self._cb_receive:
+            if self._runner_task is not None:  # the lane is busy: queue behind it
+                queue = self._cb_queue
+                if queue is None:
+                    queue = self._cb_queue = deque()
+                queue.append((fn, message))
+                while len(queue) > self.limits.callback_queue:
+                    if self._cb_room is None:
+                        self._cb_room = ParkingLot()
+                    await self._cb_room.park()
+                continue
+            self._runner_task = _current_task()
+            coro = self._run_callback(fn, message)
+            context = copy_context()
             try:
-                args = dnode.unscrub(
-                    message.arguments, message.callbacks, self.send_callback, strict=False
-                )
-                result = fn(*args)
-                if inspect.isawaitable(result):
-                    await result
-            except Exception:
-                log.exception("callback %r failed", message.method)
-            self._cb_done += 1
-            if lot:
-                lot.unpark_all()
+                trap = context.run(coro.send, None)
+            except StopIteration:
+                self._runner_task = None
+                continue
+            except BaseException:
+                self._runner_task = None
+                raise
+            self._hand_over_reading()
+            try:
+                await _resume(coro, trap, context)
+                await self._run_callback_queue()
+            finally:
+                self._runner_task = None
+            return True
+        self._shutdown()
+        return False
+
+    async def _serve_backlog(self) -> None:
+        """Serve the requests queued while every slot was busy (in this task, in order)."""
+        backlog = self._backlog
+        serve = self.local_kite._serve_request
+        while backlog:  # None (never used) or a deque
+            message = backlog.popleft()
+            if self._backlog_lot:
+                self._backlog_lot.unpark_all()
+            await serve(self, message)
+
+    async def _run_callback(self, fn: Callable[..., Any], message: dnode.Message) -> None:
+        try:
+            args = dnode.unscrub(
+                message.arguments, message.callbacks, self.send_callback, strict=False
+            )
+            result = fn(*args)
+            if is_awaitable(result):
+                await result
+        except Exception:
+            log.exception("callback %r failed", message.method)
+        self._cb_done += 1
+        if self._cb_lot:
+            self._cb_lot.unpark_all()
+
+    async def _run_callback_queue(self) -> None:
+        """Run the callbacks queued behind the one this task ran (the lane's runner)."""
+        queue = self._cb_queue
+        while queue:  # None (never used) or a deque
+            fn, message = queue.popleft()
+            if self._cb_room:
+                self._cb_room.unpark_all()
+            await self._run_callback(fn, message)
 
 
 @asynccontextmanager
@@ -442,10 +661,10 @@ async def open_peer(
     """Run RPC over `pipe` for the duration of the block; yields the `Peer`.
 
     `before_start(peer)` is awaited before the first message is read (it may start tasks with
-    `peer.start_soon`, but a call awaited there cannot be answered yet). On exit (or when the
-    pipe ends) the connection's tasks are cancelled and the pipe closed. An exception raised by
-    the block comes out as itself, not wrapped in an exception group (the connection's own
-    tasks never raise).
+    `peer.start_soon`, but a call awaited there cannot be answered yet). The connection runs
+    in one task (`Peer._run`). On exit (or when the pipe ends) the connection's tasks are
+    cancelled and the pipe closed. An exception raised by the block comes out as itself, not
+    wrapped in an exception group (the connection's own tasks never raise).
     """
     peer = Peer(pipe, local_kite, trusted=trusted, auth=auth, remote=remote, limits=limits)
     try:

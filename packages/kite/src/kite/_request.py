@@ -9,7 +9,6 @@ methods back on the caller with `await request.client.tell(...)`.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import dnode
@@ -28,12 +27,12 @@ def new_request_id() -> str:
     return secrets.token_hex(8)
 
 
-@dataclass(slots=True, eq=False)
 class Request:
     """One incoming method call.
 
     Attributes:
-        id: the request id (16 hex); the `id` of any error sent back.
+        id: the request id (16 hex); the `id` of any error sent back. Drawn from the CSPRNG
+            when first read (most successful calls never need one); pass `""` for that.
         method: the method name.
         username: the authenticated username; for methods without authentication the caller's
             self-declared one; empty on connections this kite dialled (trusted, §5.7).
@@ -44,14 +43,52 @@ class Request:
         context: free-form values shared along the handler chain.
     """
 
-    id: str
-    method: str
-    username: str
-    args: dnode.Partial
-    client: Peer
-    auth: Auth | None
-    local_kite: Kite
-    context: dict[str, Any] = field(default_factory=dict)
+    __slots__ = ("_context", "_id", "args", "auth", "client", "local_kite", "method", "username")
+
+    def __init__(
+        self,
+        id: str,
+        method: str,
+        username: str,
+        args: dnode.Partial,
+        client: Peer,
+        auth: Auth | None,
+        local_kite: Kite,
+        context: dict[str, Any] | None = None,
+    ) -> None:
+        self._id = id
+        self.method = method
+        self.username = username
+        self.args = args
+        self.client = client
+        self.auth = auth
+        self.local_kite = local_kite
+        self._context = context
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method!r} id={self.id} username={self.username!r}>"
+
+    @property
+    def id(self) -> str:
+        """The request id (16 lowercase hex), drawn on first use."""
+        if not self._id:
+            self._id = new_request_id()
+        return self._id
+
+    @id.setter
+    def id(self, value: str) -> None:
+        self._id = value
+
+    @property
+    def context(self) -> dict[str, Any]:
+        """Free-form values shared along the handler chain (created on first use)."""
+        if self._context is None:
+            self._context = {}
+        return self._context
+
+    @context.setter
+    def context(self, value: dict[str, Any]) -> None:
+        self._context = value
 
     @property
     def remote(self) -> KiteIdentity:

@@ -7,6 +7,10 @@ methods. A transport adapts its session to it; `memory_pipe_pair()` joins two en
 memory channels, which is a real pipe (buffering, back-pressure, close propagation), used by
 the tests and usable to run two kites in one process.
 
+Like the network transports, a pipe's `send` and `receive` complete without a checkpoint when
+they need not wait (buffer room, a message buffered): the RPC core then serves a plain request
+without any task switch (see `_peer`), and itself checkpoints often enough to stay fair.
+
 End of stream is always reported as `PipeClosedError`, so the core has one thing to catch.
 It is a `SendError` with Go's `can't send, client is closed` text, which is exactly what a
 caller sees when it sends on a closed kite connection.
@@ -34,7 +38,9 @@ class MessagePipe(Protocol):
     """One kite connection as a pipe of text messages (one dnode message each).
 
     Implementations must allow one task in `receive` while other tasks call `send` (the RPC
-    core serialises its own sends, so `send` is never called concurrently by it).
+    core serialises its own sends, so `send` is never called concurrently by it). Both may
+    return without a checkpoint when they need not wait; `receive` may be called by
+    different tasks over time (never two at once).
     """
 
     async def send(self, message: str) -> None:
@@ -62,14 +68,27 @@ class MemoryPipe:
         self._receiver = receiver
 
     async def send(self, message: str) -> None:
-        """Queue one message for the other end (waits while its buffer is full)."""
+        """Queue one message for the other end (waits only while its buffer is full)."""
+        try:
+            self._sender.send_nowait(message)
+            return
+        except trio.WouldBlock:
+            pass
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            raise PipeClosedError() from None
         try:
             await self._sender.send(message)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             raise PipeClosedError() from None
 
     async def receive(self) -> str:
-        """Next message from the other end."""
+        """Next message from the other end (waits only while none is buffered)."""
+        try:
+            return self._receiver.receive_nowait()
+        except trio.WouldBlock:
+            pass
+        except (trio.EndOfChannel, trio.ClosedResourceError, trio.BrokenResourceError):
+            raise PipeClosedError() from None
         try:
             return await self._receiver.receive()
         except (trio.EndOfChannel, trio.ClosedResourceError, trio.BrokenResourceError):
