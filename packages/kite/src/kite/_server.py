@@ -810,9 +810,9 @@ async def open_kite_server(
     closing = trio.Event()
 
     async def serve_session(pipe: SockJSPipe) -> None:
-        # At shutdown `endpoint.close_all()` closes the session, which ends the connection.
-        async with kite.accept(pipe) as peer:
-            await peer.wait_closed()
+        # Reads in this task (the HTTP connection's, for a WebSocket): an idle connection has
+        # no other task. At shutdown `endpoint.close_all()` closes the session, which ends it.
+        await kite.serve_pipe(pipe)
 
     async with trio.open_nursery() as sessions:
         endpoint = SockJSEndpoint(options, serve_session, sessions, limits=limits)
