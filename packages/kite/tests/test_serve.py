@@ -11,13 +11,20 @@ from typing import Any
 
 import pytest
 import trio
+import trio.testing
 from hypothesis import given
 from hypothesis import strategies as st
 from kite_rpc_helpers import math_kite
 
 import sockjs
 from kite import Backoff, Config, PipeClosedError, ServerLimits, kite_sockjs_options
-from kite._http import HTTPClient, HTTPRequest, open_http_server
+from kite._http import (
+    ConnectionClosedError,
+    HTTPClient,
+    HTTPRequest,
+    open_http_server,
+    open_ws_client,
+)
 from kite._server import _Session
 
 
@@ -202,3 +209,64 @@ async def test_cancelled_http_server_closes_its_listener() -> None:
         gc.collect()
     assert _port_is_free(port)
     assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
+def _task_count() -> int:
+    """Tasks alive in this trio run (walking the task tree from the root)."""
+    count = 0
+    nurseries = list(trio.lowlevel.current_root_task().child_nurseries)
+    while nurseries:
+        for task in nurseries.pop().child_tasks:
+            count += 1
+            nurseries.extend(task.child_nurseries)
+    return count
+
+
+def _open_idle_websockets(port: int, count: int) -> list[socket.socket]:
+    """Blocking clients (in a thread): open SockJS WebSocket sessions and read their `o`."""
+    socks = []
+    for i in range(count):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        sock.sendall(
+            f"GET /kite/000/s{i}/websocket HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n".encode()
+        )
+        data = b""
+        while not data.endswith(b"\x81\x01o"):
+            data += sock.recv(4096)
+        socks.append(sock)
+    return socks
+
+
+async def test_an_idle_websocket_session_costs_one_task() -> None:
+    # The HTTP connection's task reads the socket for the kite; no writer, timer or peer
+    # task per session (heartbeats come from one task for all of them).
+    async with math_kite().serve(host="127.0.0.1", port=0) as served:
+        warm = await trio.to_thread.run_sync(_open_idle_websockets, served.port, 1)
+        await trio.sleep(0.2)
+        before = _task_count()
+        socks = await trio.to_thread.run_sync(_open_idle_websockets, served.port, 20)
+        await trio.sleep(0.2)
+        assert _task_count() - before == 20
+        assert served.endpoint.websocket_count == 21
+        for sock in socks + warm:
+            sock.close()
+        with trio.fail_after(5):
+            await trio.testing.wait_all_tasks_blocked(0.1)  # every EOF has been read
+        assert served.endpoint.websocket_count == 0
+        assert _task_count() == before - 1  # every connection task is gone (the warm one too)
+
+
+async def test_shutdown_says_go_away_to_idle_websocket_sessions() -> None:
+    served_kite = math_kite()
+    async with served_kite.serve(host="127.0.0.1", port=0) as served:
+        url = served.url.replace("http", "ws")
+        async with open_ws_client(url + "/000/a/websocket") as ws:
+            assert await ws.receive() == "o"
+            with trio.fail_after(5):
+                await served.aclose(grace_period=1)
+                assert await ws.receive() == 'c[3000,"Go away!"]'  # then TCP drops
+                with pytest.raises(ConnectionClosedError):
+                    await ws.receive()
+            assert served.endpoint.websocket_count == 0
