@@ -7,7 +7,8 @@ WebSocket and `HTTPClient` makes keep-alive HTTP requests (XHR polling). Both en
 WebSocket are a `WebSocketConnection` with `send(text)` / `receive()` / `aclose()`;
 the SockJS endpoint can also accept hixie-76 (draft) WebSockets as a `Hixie76Connection`
 with the same surface.
-Errors leave this package only as `TransportError` subclasses.
+Plain TCP runs over `SocketStream`, which tries each send and receive in the kernel before
+involving trio's scheduler. Errors leave this package only as `TransportError` subclasses.
 
 Why h11 + wsproto directly (not trio-websocket): one listener must answer plain HTTP and
 upgrades on the same connection loop, route by path before deciding, and hand the same stream
@@ -32,6 +33,7 @@ from ._hixie76_connection import Hixie76Connection
 from ._limits import HTTPLimits
 from ._router import Handler
 from ._server import HTTPRequest, HTTPServer, open_http_server
+from ._socket_stream import SocketStream
 from ._websocket import WebSocketConnection
 
 __all__ = [
@@ -48,6 +50,7 @@ __all__ = [
     "Hixie76Connection",
     "ListenError",
     "ProtocolError",
+    "SocketStream",
     "TransportError",
     "TransportTimeoutError",
     "WebSocketConnection",
