@@ -114,12 +114,11 @@ def _fast_messages(data: Data) -> list[str] | None:
     return [] if value is None else None
 
 
+_fast: Callable[[Data], list[str] | None] | None = None
 if _orjson is not None:
     _orjson_loads = _orjson.loads
     _OrjsonDecodeError = _orjson.JSONDecodeError
-    _fast: Callable[[Data], list[str] | None] | None = _fast_messages
-else:  # pragma: no cover - depends on the environment
-    _fast = None
+    _fast = _fast_messages
 
 
 def _broken(reason: str, *, http: bool) -> RemoteProtocolError:
