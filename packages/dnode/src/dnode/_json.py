@@ -26,6 +26,7 @@ import math
 import re
 from collections.abc import Mapping
 from decimal import Decimal
+from json.scanner import make_scanner
 from typing import Any, Final
 
 try:  # pragma: no cover - depends on the environment
@@ -215,7 +216,7 @@ _STDLIB_DECODER = json.JSONDecoder(
     parse_constant=_refuse_constant, parse_float=_float_or_refuse, strict=True
 )
 # Its C scanner, called directly: JSONDecoder.decode would add two regex whitespace scans.
-_scan_once: Any = _STDLIB_DECODER.scan_once
+_scan_once: Any = make_scanner(_STDLIB_DECODER)  # type: ignore[arg-type]  # typeshed oddity
 _JSON_SPACE: Final = " \t\n\r"
 
 
