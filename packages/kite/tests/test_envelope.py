@@ -91,6 +91,12 @@ def test_parse_envelope_go_rules() -> None:
     assert env.authentication == Auth("token", "t")
     assert env.response_callback is cb
     assert env.with_args.raw == [1]
+    # four keys, two of them exact: the others still match ignoring case
+    mixed = parse_envelope(
+        [{"Kite": {"name": "b"}, "AUTHENTICATION": None, "responseCallback": cb, "withArgs": []}]
+    )
+    assert mixed.kite == {"name": "b"}
+    assert mixed.response_callback is cb
     exact_wins = parse_envelope([{"withArgs": [1], "WITHARGS": [2]}])
     assert exact_wins.with_args.raw == [1]
     assert parse_envelope([{}]).with_args.is_nil

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from hypothesis import example, given
@@ -13,6 +15,7 @@ from sockjs import (
     MessageTooLargeError,
     RemoteProtocolError,
     SockJSError,
+    _payload,
     decode_jsonp_send,
     decode_payload,
     decode_websocket_message,
@@ -285,3 +288,54 @@ def test_arbitrary_text_raises_only_sockjs_errors(text: str) -> None:
 def test_raw_lone_surrogates_in_text_become_replacement_characters() -> None:
     assert decode_payload('["a\ud800b"]') == ["a\ufffdb"]
     assert decode_websocket_message('["\udfff"]') == ["\ufffd"]
+
+
+# ---------------------------------------------------------------------------------------------
+# the orjson fast path (taken first when orjson is installed) agrees with the stdlib path
+
+
+@contextlib.contextmanager
+def _stdlib_only() -> Iterator[None]:
+    saved = _payload._fast
+    _payload._fast = None
+    try:
+        yield
+    finally:
+        _payload._fast = saved
+
+
+def _outcome(decode: Callable[[Any], list[str]], data: Any) -> object:
+    try:
+        return decode(data)
+    except RemoteProtocolError as exc:
+        return (type(exc), exc.status, exc.body)
+
+
+@pytest.mark.skipif(_payload._fast is None, reason="orjson not installed")
+@given(
+    st.one_of(
+        st.binary(max_size=200),
+        st.text(ANY_CHAR, max_size=100),
+        st.lists(ANY_TEXT).map(encode_payload),
+        st.lists(st.text()).map(lambda ms: json.dumps(ms, ensure_ascii=False)),
+        st.sampled_from([body for body, _ in GOOD]),
+    )
+)
+@example(b'\xef\xbb\xbf["a"]')
+@example(b'["a",1]')
+@example(b'{"a":"b"}')
+@example(b'"a"')
+@example(b"[NaN]")
+@example(b"[" * 2000 + b"]" * 2000)
+def test_fast_path_agrees_with_the_stdlib_path(data: bytes | str) -> None:
+    fast = [_outcome(decode, data) for decode in (decode_payload, decode_websocket_message)]
+    with _stdlib_only():
+        slow = [_outcome(decode, data) for decode in (decode_payload, decode_websocket_message)]
+    assert fast == slow
+
+
+@pytest.mark.parametrize(("body", "messages"), GOOD)
+def test_stdlib_path_alone_accepts(body: bytes, messages: list[str]) -> None:
+    with _stdlib_only():
+        assert decode_payload(body) == messages
+        assert decode_websocket_message(body) == messages

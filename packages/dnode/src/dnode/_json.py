@@ -26,6 +26,7 @@ import math
 import re
 from collections.abc import Mapping
 from decimal import Decimal
+from json.scanner import make_scanner
 from typing import Any, Final
 
 try:  # pragma: no cover - depends on the environment
@@ -214,13 +215,29 @@ def _float_or_refuse(text: str) -> float:
 _STDLIB_DECODER = json.JSONDecoder(
     parse_constant=_refuse_constant, parse_float=_float_or_refuse, strict=True
 )
+# Its C scanner, called directly: JSONDecoder.decode would add two regex whitespace scans.
+_scan_once: Any = make_scanner(_STDLIB_DECODER)  # type: ignore[arg-type]  # typeshed oddity
+_JSON_SPACE: Final = " \t\n\r"
 
 
 def _loads_json(data: str | bytes | bytearray | memoryview) -> Any:
     if not isinstance(data, str):
         data = bytes(data).decode("utf-8", "replace")  # Go reads invalid UTF-8 as U+FFFD
-    value = _STDLIB_DECODER.decode(data)
-    suspect = "\\ud" in data or "\\uD" in data or not (data.isascii() or _is_utf8(data))
+    # What JSONDecoder.decode does, with its errors: value, then only whitespace.
+    start = len(data) - len(data.lstrip(_JSON_SPACE))
+    try:
+        value, end = _scan_once(data, start)
+    except StopIteration as exc:
+        raise json.JSONDecodeError("Expecting value", data, exc.value) from None
+    if end != len(data):
+        rest = data[end:]
+        extra = rest.lstrip(_JSON_SPACE)
+        if extra:
+            raise json.JSONDecodeError("Extra data", data, end + len(rest) - len(extra))
+    # Escaped lone surrogates need a backslash ("\\ud800"); raw ones a non-UTF-8-able str.
+    suspect = ("\\" in data and ("\\ud" in data or "\\uD" in data)) or not (
+        data.isascii() or _is_utf8(data)
+    )
     if suspect and _has_surrogate(value):
         value = _replace_surrogates(value)
     return value

@@ -79,13 +79,14 @@ def decode(data: str | bytes | bytearray | memoryview) -> Message:
         raise DecodeError(f"invalid JSON: {exc}") from None
     if type(obj) is not dict:
         raise DecodeError(f"a dnode message is a JSON object, not {_json.json_kind(obj)}")
-    get = obj.get
-    method = get("method", _MISSING)
-    arguments = get("arguments", _MISSING)
-    callbacks = get("callbacks", _MISSING)
     links = None
-    if len(obj) != 3 or method is _MISSING or arguments is _MISSING or callbacks is _MISSING:
-        # Rare: other keys (links, different case, extras) or missing ones.
+    try:
+        if len(obj) != 3:
+            raise KeyError
+        method = obj["method"]
+        arguments = obj["arguments"]
+        callbacks = obj["callbacks"]
+    except KeyError:  # rare: other keys (links, different case, extras) or missing ones
         method, arguments, callbacks, links = _fold_fields(obj)
 
     # method
@@ -152,7 +153,10 @@ def encode(msg: Message) -> str:
     if t is not str and not (t is int and 0 <= method <= MAX_CALLBACK_ID):
         raise EncodeError(f"method must be a str or an int in [0, 2**64), not {method!r}")
     arguments = msg.arguments
-    if type(arguments) is not list and not isinstance(arguments, list | tuple):
+    # Arguments straight from scrub() carry a tag when every float in them is already spelled
+    # the Go way by both backends: then the float scan of the text can be skipped.
+    floats = type(arguments) is not _json.GoFloatsList
+    if floats and type(arguments) is not list and not isinstance(arguments, list | tuple):
         raise EncodeError(f"arguments must be a list, not {type(arguments).__name__}")
     callbacks = msg.callbacks
     if not callbacks:
@@ -175,9 +179,7 @@ def encode(msg: Message) -> str:
         text = _json.dumps(obj)
     except (TypeError, ValueError, RecursionError) as exc:
         raise EncodeError(f"cannot encode message: {exc}") from None
-    # Arguments straight from scrub() carry a tag when every float in them is already spelled
-    # the Go way by both backends: then the float scan of the text can be skipped.
-    return _json._go_spelling(text, type(arguments) is not _json.GoFloatsList)
+    return _json._go_spelling(text, floats)
 
 
 class _Missing:

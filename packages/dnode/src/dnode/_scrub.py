@@ -285,7 +285,13 @@ class _Scrub:
             result[key] = self.walk_any(x, (*path, key))
         return result
 
-    def walk_list(self, seq: list[Any] | tuple[Any, ...], path: CallbackPath) -> Any:
+    def walk_list(
+        self,
+        seq: list[Any] | tuple[Any, ...],
+        path: CallbackPath,
+        copy: Callable[[Any], list[Any]] = list,
+    ) -> Any:
+        """``seq`` itself if nothing in it changes, else ``copy(seq)`` with the changes."""
         out: list[Any] | None = None
         y: Any
         i = -1
@@ -309,7 +315,7 @@ class _Scrub:
                 y = self.walk_other(x, (*path, i))
             if y is not x:
                 if out is None:
-                    out = list(seq)
+                    out = copy(seq)
                 out[i] = y
         return seq if out is None else out
 
@@ -398,9 +404,16 @@ def scrub(value: Any, table: CallbackTable) -> tuple[Any, dict[int, CallbackPath
     """
     state = _Scrub(table)
     try:
-        out = state.walk_list(value, ()) if type(value) is list else state.walk_any(value, ())
-        if type(out) is list and state.go_floats:
-            out = GoFloatsList(out)
+        if type(value) is list:  # the argument list: copied once, into the tagged type
+            out = state.walk_list(value, (), GoFloatsList)
+            if out is value:
+                out = GoFloatsList(value)
+        else:
+            out = state.walk_any(value, ())
+            if type(out) is list:
+                out = GoFloatsList(out)
+        if not state.go_floats and type(out) is GoFloatsList:
+            out = list(out)
         return out, state.callbacks
     except BaseException as exc:
         for cid in state.callbacks:
@@ -435,8 +448,18 @@ def unscrub(
             a list, uses a non-numeric string on a list, or runs through a scalar or a
             function. With ``strict=False`` such paths are skipped and the rest are placed.
     """
+    top = arguments if type(arguments) is list else None
     for cid, path in callbacks.items():
         proxy = RemoteFunction(cid, send)
+        if len(path) == 2 and top is not None:
+            # The usual shape, a key of an object in the argument list (a kite request's
+            # [0, "responseCallback"]): placed without walking.
+            index, key = path
+            if type(index) is int and type(key) is str and 0 <= index < len(top):
+                node = top[index]
+                if type(node) is dict:
+                    node[key] = proxy
+                    continue
         try:
             _place(arguments, path, proxy)
         except PathError as exc:

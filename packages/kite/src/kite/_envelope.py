@@ -114,9 +114,13 @@ def _fold(obj: Mapping[str, Any]) -> dict[str, Any]:
 def _auth(value: Any) -> Auth | None:
     if not isinstance(value, dict):
         return None  # null (or a shape Go could not decode): no credentials
-    folded = {str(k).lower(): v for k, v in value.items()}
-    type_ = folded.get("type")
-    key = folded.get("key")
+    if len(value) == 2 and "type" in value and "key" in value:  # as Go sends it
+        type_ = value["type"]
+        key = value["key"]
+    else:
+        folded = {str(k).lower(): v for k, v in value.items()}
+        type_ = folded.get("type")
+        key = folded.get("key")
     return Auth(type_ if isinstance(type_, str) else "", key if isinstance(key, str) else "")
 
 
@@ -139,15 +143,20 @@ def parse_envelope(arguments: list[Any]) -> Envelope:
             None,
         )
     obj: dict[str, Any] = first
-    if len(obj) != 4 or "withArgs" not in obj or "responseCallback" not in obj:
-        obj = _fold(obj)
-    callback = obj.get("responseCallback")
-    return Envelope(
-        obj.get("kite"),
-        _auth(obj.get("authentication")),
-        callback if callable(callback) else None,
-        obj.get("withArgs", _MISSING),
-    )
+    try:
+        if len(obj) != 4:
+            raise KeyError
+        kite = obj["kite"]  # the four keys exactly as Go sends them
+        auth = obj["authentication"]
+        callback = obj["responseCallback"]
+        with_args = obj["withArgs"]
+    except KeyError:
+        folded = _fold(obj)
+        kite = folded.get("kite")
+        auth = folded.get("authentication")
+        callback = folded.get("responseCallback")
+        with_args = folded.get("withArgs", _MISSING)
+    return Envelope(kite, _auth(auth), callback if callable(callback) else None, with_args)
 
 
 def error_json(exc: BaseException, request_id: str) -> dict[str, str]:

@@ -92,20 +92,34 @@ def _orjson_loads(text: str) -> Any:
         return json.loads(text)
 
 
-# CPython's C string encoder (``json.dumps(s, ensure_ascii=False)`` without the overhead).
+def _stdlib_quote_ascii(text: str) -> str:
+    # For ASCII text the ensure_ascii=True encoder writes the same bytes as the other one,
+    # about a third faster, except for DEL, which it escapes and Go leaves raw.
+    if "\x7f" in text:
+        return json.encoder.encode_basestring(text)
+    return json.encoder.encode_basestring_ascii(text)
+
+
+# CPython's C string encoder (``json.dumps(s, ensure_ascii=False)`` without the overhead), and
+# the one for ASCII text.
 _c_quote: Callable[[str], str] = json.encoder.encode_basestring
+_c_quote_ascii: Callable[[str], str] = _stdlib_quote_ascii
 _loads: Callable[[str], Any] = json.loads
 
 
 def _set_backend(name: str) -> None:
     """Pick the JSON backend of the fast paths (``"orjson"`` or ``"json"``); for tests."""
-    global _c_quote, _loads
+    global _c_quote, _c_quote_ascii, _loads
     if name not in BACKENDS:
         raise ValueError(f"JSON backend {name!r} not available; have {BACKENDS}")
     if name == "orjson":
-        _c_quote, _loads = _orjson_quote, _orjson_loads
+        _c_quote, _c_quote_ascii, _loads = _orjson_quote, _orjson_quote, _orjson_loads
     else:
-        _c_quote, _loads = json.encoder.encode_basestring, json.loads
+        _c_quote, _c_quote_ascii, _loads = (
+            json.encoder.encode_basestring,
+            _stdlib_quote_ascii,
+            json.loads,
+        )
 
 
 _set_backend(BACKENDS[0])
@@ -154,7 +168,7 @@ def quote(text: str) -> str:
     if "\x08" in text or "\x0c" in text:
         return _slow_quote(text)
     if text.isascii():  # O(1) in CPython: the flag is stored on the string
-        out = _c_quote(text)
+        out = _c_quote_ascii(text)
         if "<" in text or ">" in text or "&" in text:
             out = out.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
         return out
@@ -298,8 +312,11 @@ def decode_frame(frame: str) -> Frame:
             value = _loads(frame[1:])
         except ValueError:
             raise _bad(frame, "broken JSON in a messages frame") from None
-        if type(value) is not list or not all(type(m) is str for m in value):
+        if type(value) is not list:
             raise _bad(frame, "a frame is not a JSON array of strings")
+        for m in value:
+            if type(m) is not str:
+                raise _bad(frame, "a frame is not a JSON array of strings")
         return MessagesFrame(tuple(_go_strings(frame, value)))
     if kind == "h":
         return _HEARTBEAT

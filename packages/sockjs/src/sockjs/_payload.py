@@ -15,6 +15,11 @@ protocol's answer as a typed error:
 Text is decoded like Go's ``encoding/json`` decodes it: invalid UTF-8 and escaped lone surrogates
 (``"\\ud800"``) become U+FFFD, so every message is valid Unicode that can be re-encoded.
 
+When ``orjson`` is installed it parses first (about five times faster on a message full of
+``\\"`` escapes, the usual kite payload). It accepts exactly the well-formed payloads without
+lone surrogates; whatever it refuses, or anything but a list of strings, takes the stdlib path
+below, which alone decides the answer, so both give the same result for every input.
+
 Deliberate differences from sockjs-go (see the package README): a wrongly shaped payload
 (``{"a":1}``, ``[1]``) is refused over HTTP (Go answers 204 and drops it); anything after the
 first JSON value is an error (Go ignores it); an empty WebSocket message is ignored as the
@@ -31,6 +36,11 @@ from collections.abc import Callable, Iterable
 from json.scanner import make_scanner
 from typing import Any
 from urllib.parse import parse_qsl
+
+try:  # pragma: no cover - depends on the environment
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - depends on the environment
+    _orjson = None  # type: ignore[assignment]
 
 from ._errors import MessageTooLargeError, RemoteProtocolError
 from ._frames import quote
@@ -90,6 +100,27 @@ def _check_size(data: Data, max_size: int | None) -> None:
             )
 
 
+def _fast_messages(data: Data) -> list[str] | None:
+    """The messages if orjson parses ``data`` as a list of strings (or ``null``), else None."""
+    try:
+        value = _orjson_loads(data)
+    except _OrjsonDecodeError:
+        return None
+    if type(value) is list:
+        for item in value:
+            if type(item) is not str:
+                return None
+        return value
+    return [] if value is None else None
+
+
+_fast: Callable[[Data], list[str] | None] | None = None
+if _orjson is not None:
+    _orjson_loads = _orjson.loads
+    _OrjsonDecodeError = _orjson.JSONDecodeError
+    _fast = _fast_messages
+
+
 def _broken(reason: str, *, http: bool) -> RemoteProtocolError:
     if http:
         return RemoteProtocolError(reason, status=500, body=BROKEN_JSON)
@@ -140,6 +171,8 @@ def decode_payload(data: Data, *, max_size: int | None = None) -> list[str]:
             (`PAYLOAD_EXPECTED` or `BROKEN_JSON`).
     """
     _check_size(data, max_size)
+    if _fast is not None and (messages := _fast(data)) is not None:
+        return messages
     text = _text(data).strip(_JSON_SPACE)
     if not text:
         raise RemoteProtocolError(PAYLOAD_EXPECTED, status=500, body=PAYLOAD_EXPECTED)
@@ -157,6 +190,8 @@ def decode_websocket_message(data: Data, *, max_size: int | None = None) -> list
         RemoteProtocolError: without an HTTP status; the session must be ended.
     """
     _check_size(data, max_size)
+    if _fast is not None and (messages := _fast(data)) is not None:
+        return messages
     text = _text(data).strip(_JSON_SPACE)
     if not text:
         return []
