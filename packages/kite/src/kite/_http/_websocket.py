@@ -75,6 +75,28 @@ def _frame_head(opcode: int, length: int, masked: bool) -> bytes:
     return _HEAD64.pack(0x80 | opcode, mask_bit | 127, length)
 
 
+class _MaskKeys:
+    """Masking keys from the OS's CSPRNG (RFC 6455 §5.3: unpredictable), 4 bytes at a time out
+    of one 4 KiB draw, instead of a system call per client frame."""
+
+    __slots__ = ("_pool", "_pos")
+
+    def __init__(self) -> None:
+        self._pool = b""
+        self._pos = 0
+
+    def next(self) -> bytes:
+        pos = self._pos
+        if pos >= len(self._pool):
+            self._pool, pos = os.urandom(4096), 0
+        self._pos = pos + 4
+        return self._pool[pos : pos + 4]
+
+
+_mask_keys = _MaskKeys()
+os.register_at_fork(after_in_child=_mask_keys.__init__)  # a child never repeats our keys
+
+
 class _DeclinedError(Exception):
     """The fast path does not handle this frame: wsproto takes over from its first byte."""
 
@@ -243,7 +265,7 @@ class WebSocketConnection:
                 payload, opcode = bytes(message), _BINARY
             head = _frame_head(opcode, len(payload), self._client)
             if self._client:  # RFC 6455: a client masks every frame with a fresh key
-                key = os.urandom(4)
+                key = _mask_keys.next()
                 data = head + key + _mask(payload, key)
             else:
                 data = head + payload
