@@ -94,7 +94,14 @@ class _MaskKeys:
 
 
 _mask_keys = _MaskKeys()
-os.register_at_fork(after_in_child=_mask_keys.__init__)  # a child never repeats our keys
+
+
+def _forget_mask_keys() -> None:
+    """A forked child draws its own keys, never its parent's."""
+    _mask_keys.__init__()  # type: ignore[misc]
+
+
+os.register_at_fork(after_in_child=_forget_mask_keys)
 
 
 class _DeclinedError(Exception):
