@@ -82,6 +82,10 @@ class _MaskKeys:
     __slots__ = ("_pool", "_pos")
 
     def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the drawn keys (a forked child must not repeat its parent's)."""
         self._pool = b""
         self._pos = 0
 
@@ -94,14 +98,7 @@ class _MaskKeys:
 
 
 _mask_keys = _MaskKeys()
-
-
-def _forget_mask_keys() -> None:
-    """A forked child draws its own keys, never its parent's."""
-    _mask_keys.__init__()  # type: ignore[misc]
-
-
-os.register_at_fork(after_in_child=_forget_mask_keys)
+os.register_at_fork(after_in_child=_mask_keys.reset)
 
 
 class _DeclinedError(Exception):
