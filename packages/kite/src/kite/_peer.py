@@ -63,6 +63,7 @@ from trio.lowlevel import ParkingLot
 
 import dnode
 
+from ._deadlines import CallDeadlines
 from ._envelope import call_arguments, go_duration, parse_response
 from ._errors import DisconnectError, KiteTimeoutError, SendError
 from ._session import MessagePipe, PipeClosedError
@@ -161,10 +162,11 @@ class _PendingCall:
     The caller parks its task on it (no `Event`): `deliver` reschedules that task.
     """
 
-    __slots__ = ("barrier", "done", "error", "message", "task")
+    __slots__ = ("barrier", "done", "error", "message", "task", "timed_out")
 
     def __init__(self) -> None:
         self.done = False
+        self.timed_out = False
         self.message: dnode.Message | None = None
         self.error: BaseException | None = None
         self.barrier = 0
@@ -180,6 +182,12 @@ class _PendingCall:
         if task is not None:
             self.task = None
             _reschedule(task)
+
+    def expire(self) -> None:
+        """The call's timeout passed (`CallDeadlines`): wake the caller, ignore the answer."""
+        if not self.done:
+            self.timed_out = True
+            self.deliver()
 
     async def wait(self) -> None:
         """Wait until `deliver` (cancellable: a timeout leaves `done` false)."""
@@ -219,6 +227,7 @@ class Peer:
         "_cb_room",
         "_closed",
         "_closing",
+        "_deadlines",
         "_nursery",
         "_pending",
         "_pipe",
@@ -268,6 +277,7 @@ class Peer:
         self._cb_lot: ParkingLot | None = None  # callers waiting for earlier callbacks
         self._runner_task: trio.lowlevel.Task | None = None  # the task on the callback lane
         self._nursery: trio.Nursery | None = None
+        self._deadlines: CallDeadlines | None = None  # made by the first call with a timeout
         self._spare: trio.lowlevel.Task | None = None  # the owner task, idle, parked to read
         self._closing = False
         self._closed: trio.Event | None = None  # created by the first `wait_closed`
@@ -353,13 +363,26 @@ class Peer:
                 if not pending.done:  # `pending.wait()`, inlined on the hot path
                     pending.task = _current_task()
                     await _wait_task_rescheduled(pending._abort)
+            elif self._nursery is not None:
+                # Watched by the connection's deadline task: no cancel scope per call.
+                deadlines = self._deadlines
+                if deadlines is None:
+                    deadlines = self._deadlines = CallDeadlines()
+                deadlines.arm(pending, timeout, self._nursery)
+                try:
+                    if not pending.done:
+                        pending.task = _current_task()
+                        await _wait_task_rescheduled(pending._abort)
+                finally:
+                    deadlines.disarm(pending, timeout)
             else:
                 with trio.move_on_after(timeout):
                     await pending.wait()
-                if not pending.done:
-                    raise KiteTimeoutError(
-                        f'No response to "{method}" method in {go_duration(timeout)}'
-                    )
+                pending.timed_out = not pending.done
+            if pending.timed_out:
+                raise KiteTimeoutError(
+                    f'No response to "{method}" method in {go_duration(timeout or 0)}'
+                )
         finally:
             del self._pending[cid]
             if free_callbacks:
