@@ -8,6 +8,7 @@ never in pass/fail tests.
 from ._harness import (
     Case,
     Measurement,
+    RelativeGoal,
     Result,
     Scenario,
     SkipError,
@@ -22,6 +23,7 @@ from ._harness import (
 __all__ = [
     "Case",
     "Measurement",
+    "RelativeGoal",
     "Result",
     "Scenario",
     "SkipError",

@@ -102,6 +102,30 @@ class Scenario:
     compare_to: str | None = None
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class RelativeGoal:
+    """A speed goal measured against another case of the same run (issue #8's goals are all
+    relative: they hold or not on whatever machine runs them).
+
+    Met when ``case`` does at least ``ratio`` times the operations per second of
+    ``reference`` (strictly more when ``ahead``). A module lists them in ``RELATIVE_GOALS``.
+    """
+
+    case: str
+    reference: str
+    ratio: float
+    what: str
+    ahead: bool = False
+
+    def check(self, by_name: dict[str, Result]) -> tuple[float, bool] | None:
+        """(achieved ratio, met), or None when either case did not run."""
+        case, reference = by_name.get(self.case), by_name.get(self.reference)
+        if case is None or reference is None or case.median_s <= 0 or reference.median_s <= 0:
+            return None
+        achieved = case.per_second / reference.per_second
+        return achieved, (achieved > self.ratio if self.ahead else achieved >= self.ratio)
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     """The ``q`` quantile (0..1) of ``values`` by the nearest-rank method."""
     ordered = sorted(values)
@@ -153,6 +177,37 @@ def discover(pattern: str | None = None) -> list[Case | Scenario]:
     if pattern:
         cases = [c for c in cases if pattern in c.name]
     return cases
+
+
+def discover_goals() -> list[RelativeGoal]:
+    """Every ``bench/*_bench.py``'s ``RELATIVE_GOALS``."""
+    goals: list[RelativeGoal] = []
+    for path in sorted(HERE.glob("*_bench.py")):
+        module = importlib.import_module(f"bench.{path.stem}")
+        goals.extend(getattr(module, "RELATIVE_GOALS", []))
+    return goals
+
+
+def goal_report(results: Sequence[Result], goals: Sequence[RelativeGoal]) -> list[dict[str, Any]]:
+    """The relative goals whose two cases ran: what each achieved and whether it is met."""
+    by_name = {r.name: r for r in results if r.skipped is None and r.failed is None}
+    report = []
+    for goal in goals:
+        checked = goal.check(by_name)
+        if checked is not None:
+            achieved, met = checked
+            report.append(
+                {
+                    "what": goal.what,
+                    "case": goal.case,
+                    "reference": goal.reference,
+                    "ratio_goal": goal.ratio,
+                    "ahead": goal.ahead,
+                    "ratio": achieved,
+                    "met": met,
+                }
+            )
+    return report
 
 
 def run_case(case: Case, *, sample_seconds: float = 0.2, repeat: int = 7) -> Result:
@@ -351,6 +406,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.modules["bench._peers"].close_shared()
     speed = calibrate()
     print(table(results))
+    goals = goal_report(results, discover_goals())
+    if goals:
+        print("\ngoals measured in this run (calls/s of the case / of the reference):")
+        for g in goals:
+            sign = ">" if g["ahead"] else ">="
+            verdict = "met" if g["met"] else "NOT MET"
+            print(
+                f"  {verdict:7s} {g['ratio']:.2f}x (goal {sign} {g['ratio_goal']:g}x)  {g['what']}"
+            )
     print(f"machine reference: sum(range(1000)) takes {speed:.1f} us here (~8 us on a fast core)")
     if args.no_save:
         return 1 if any(r.failed for r in results) else 0
@@ -362,6 +426,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "smoke": args.smoke,
         "environment": _environment(),
         "reference_sum_range_1000_us": speed,
+        "goals": goals,
         "results": [
             {
                 "name": r.name,

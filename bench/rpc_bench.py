@@ -19,8 +19,9 @@ their own process on 127.0.0.1 (``bench._peers``), clients in this one (Go clien
 Echo cases send 100 B, 10 KB and 1 MB strings and get them back (``echo`` returns its
 argument list, as ``gomath`` does). The XHR sequential case doubles as the stall check: Go's
 XHR client stalls after ~1,000 calls; ours must finish 20,000 (the note shows the slowest call).
-Ratios compare each case with Go → Go. Goal: the Python kite at least as fast as Go kite
-(~4,000 sequential calls/s here).
+Ratios compare each case with Go → Go. The goals (``RELATIVE_GOALS``, checked against cases
+of the same run): Go client → Python kite at least as fast as Go → Go sequentially and at
+least half as fast with 50 callers; Python → Python ahead of RPyC and Pyro5 sequentially.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from typing import Any
 
 import trio
 
-from bench import Measurement, Scenario, SkipError
+from bench import Measurement, RelativeGoal, Scenario, SkipError
 from bench._peers import go_programs, python_peer, run_gobench, shared_peer
 from kite import Kite, PipeClosedError, memory_pipe_pair
 from kite._http import ConnectionClosedError, WebSocketConnection, open_http_server, open_ws_client
@@ -43,7 +44,6 @@ CALLERS = 50
 SMOKE_SEQ = 40
 SMOKE_CONC = 100
 SMOKE_CALLERS = 10
-GO_GOAL = 4_000.0
 PAYLOADS = {"100B": 100, "10KB": 10_000, "1MB": 1_000_000}
 PAYLOAD_CALLS = {"100B": 5_000, "10KB": 2_000, "1MB": 40}
 SMOKE_PAYLOAD_CALLS = {"100B": 5, "10KB": 5, "1MB": 2}
@@ -343,7 +343,6 @@ CASES: list[Scenario] = [
     Scenario(
         f"rpc.square.{label}[{pair}]",
         _square(pair, concurrent),
-        goal=GO_GOAL if pair.startswith("py->py") else None,
         unit="call",
         compare_to=None if pair == "go->go ws" else f"rpc.square.{label}[go->go ws]",
     )
@@ -359,4 +358,34 @@ CASES += [
     )
     for size in PAYLOADS
     for pair in PAYLOAD_PAIRS
+]
+
+#: Issue #8's speed goals, each against a case of the same run (see `RelativeGoal`).
+RELATIVE_GOALS = [
+    RelativeGoal(
+        "rpc.square.seq[go->py ws]",
+        "rpc.square.seq[go->go ws]",
+        1.0,
+        "Go client -> Python kite, sequential, at least Go -> Go",
+    ),
+    RelativeGoal(
+        "rpc.square.conc50[go->py ws]",
+        "rpc.square.conc50[go->go ws]",
+        0.5,
+        "Go client -> Python kite, 50 callers, at least half of Go -> Go",
+    ),
+    RelativeGoal(
+        "rpc.square.seq[py->py ws]",
+        "rpc.square.seq[rpyc]",
+        1.0,
+        "Python -> Python, sequential, ahead of RPyC",
+        ahead=True,
+    ),
+    RelativeGoal(
+        "rpc.square.seq[py->py ws]",
+        "rpc.square.seq[pyro5]",
+        1.0,
+        "Python -> Python, sequential, ahead of Pyro5",
+        ahead=True,
+    ),
 ]

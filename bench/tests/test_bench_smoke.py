@@ -5,8 +5,18 @@ from pathlib import Path
 
 import pytest
 
-from bench import Case, Measurement, Result, Scenario, SkipError, discover, percentile, run_any
-from bench._harness import main, run_scenario, table
+from bench import (
+    Case,
+    Measurement,
+    RelativeGoal,
+    Result,
+    Scenario,
+    SkipError,
+    discover,
+    percentile,
+    run_any,
+)
+from bench._harness import discover_goals, goal_report, main, run_scenario, table
 
 
 def test_every_case_runs_and_the_table_lists_it() -> None:
@@ -123,3 +133,30 @@ def _broken_twice(smoke: bool) -> Measurement:
 def test_a_failure_in_several_tasks_names_the_first_and_counts_the_rest() -> None:
     result = run_scenario(Scenario("x.groups", _broken_twice))
     assert result.failed == "RuntimeError: first (and 1 more)"
+
+
+def _result(name: str, per_second: float) -> Result:
+    return Result(name, "call", 1 / per_second, [1 / per_second], 1, None)
+
+
+def test_relative_goals_compare_cases_of_the_same_run() -> None:
+    goals = [
+        RelativeGoal("a", "ref", 1.0, "a at least ref"),
+        RelativeGoal("a", "ref", 1.0, "a ahead of ref", ahead=True),
+        RelativeGoal("b", "ref", 0.5, "b at least half of ref"),
+        RelativeGoal("missing", "ref", 1.0, "not run: not reported"),
+    ]
+    results = [_result("a", 100.0), _result("b", 40.0), _result("ref", 100.0)]
+    report = goal_report(results, goals)
+    assert [(g["what"], g["met"]) for g in report] == [
+        ("a at least ref", True),
+        ("a ahead of ref", False),
+        ("b at least half of ref", False),
+    ]
+    assert report[2]["ratio"] == pytest.approx(0.4)
+
+
+def test_the_rpc_goals_name_real_cases() -> None:
+    names = {c.name for c in discover("rpc.")}
+    for goal in discover_goals():
+        assert {goal.case, goal.reference} <= names
