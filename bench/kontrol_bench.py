@@ -197,7 +197,7 @@ def _scenario(backend: str, what: str) -> Scenario:
 # -- the Kontrol kite, end to end -----------------------------------------------------------
 
 KITE_KITES = 10_000
-KITE_QUERIES = 300
+KITE_QUERIES = 250
 SMOKE_KITE_KITES = 20
 SMOKE_KITE_QUERIES = 5
 #: Kites registering at once (one keep-alive HTTP connection each, as a Go kite's ``/register``).
