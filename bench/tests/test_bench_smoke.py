@@ -160,3 +160,21 @@ def test_the_rpc_goals_name_real_cases() -> None:
     names = {c.name for c in discover("rpc.")}
     for goal in discover_goals():
         assert {goal.case, goal.reference} <= names
+
+
+def test_the_kontrol_kite_case_registers_and_queries_on_sqlite() -> None:
+    """The Python SQLite Kontrol needs nothing outside this repository: never skipped."""
+    from bench import kontrol_bench
+
+    cases = {c.name: c for c in kontrol_bench.CASES if isinstance(c, Scenario)}
+    register = run_scenario(cases["kontrol.kite.register[python sqlite]"], smoke=True)
+    assert register.skipped is None, register.skipped
+    assert register.failed is None, register.failed
+    assert register.extra["ops"] == kontrol_bench.SMOKE_KITE_KITES
+    assert register.p99_s is not None
+    assert register.p99_s > 0
+    by_id = run_scenario(cases["kontrol.kite.getKites[id][python sqlite]"], smoke=True)
+    assert by_id.failed is None, by_id.failed
+    assert by_id.extra["ops"] == kontrol_bench.SMOKE_KITE_QUERIES
+    for kontrol in ("python postgres", "go postgres"):
+        assert f"kontrol.kite.register[{kontrol}]" in cases
