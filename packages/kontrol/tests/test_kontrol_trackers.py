@@ -10,7 +10,7 @@ import trio.testing
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kontrol import HTTPTracker, PingTracker
+from kontrol import HTTPTracker, HTTPTrackers, PingTracker
 
 TIMEOUT = 30.0
 UPDATE = 60.0
@@ -109,3 +109,53 @@ def test_http_tracker_follows_gos_rules(gaps: list[float]) -> None:
     want_refreshes, want_expiry = _http_model(gaps)
     assert refreshes == want_refreshes
     assert expiries == [want_expiry]
+
+
+@settings(max_examples=40)
+@given(st.lists(st.tuples(st.integers(0, 20), gaps_strategy), min_size=1, max_size=6))
+def test_http_trackers_drive_many_trackers_from_one_task(
+    kites: list[tuple[int, list[float]]],
+) -> None:
+    """Each kite (registered `start` seconds in, then heartbeating after `gaps`) gets exactly
+    what a tracker of its own would: the same model, with one task for all of them."""
+    refreshes: dict[int, list[float]] = {i: [] for i in range(len(kites))}
+    expiries: dict[int, list[float]] = {i: [] for i in range(len(kites))}
+    tasks: list[int] = []
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            trackers = HTTPTrackers(nursery)
+
+            async def kite(i: int, start: int, gaps: list[float]) -> None:
+                await trio.sleep(start)
+                t0 = trio.current_time()
+
+                async def refresh() -> None:
+                    refreshes[i].append(trio.current_time() - t0)
+
+                async def expire() -> None:
+                    expiries[i].append(trio.current_time() - t0)
+
+                tracker = HTTPTracker(
+                    refresh=refresh, expire=expire, timeout=TIMEOUT, update_interval=UPDATE
+                )
+                trackers.add(tracker)
+                for gap in gaps:
+                    await trio.sleep(gap)
+                    if tracker.done:
+                        break
+                    tracker.heartbeat()
+
+            for i, (start, gaps) in enumerate(kites):
+                nursery.start_soon(kite, i, start, gaps)
+            while any(not e for e in expiries.values()):
+                tasks.append(sum("Tracker" in t.name for t in nursery.child_tasks))
+                await trio.sleep(1)
+            nursery.cancel_scope.cancel()
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+    for i, (_, gaps) in enumerate(kites):
+        want_refreshes, want_expiry = _http_model(gaps)
+        assert refreshes[i] == want_refreshes
+        assert expiries[i] == [want_expiry]
+    assert max(tasks) == 1  # one driver task (HTTPTrackers._run), never a task per tracker

@@ -29,7 +29,7 @@ from ._kontrol import (
     KontrolOptions,
     MachineAuthenticate,
 )
-from ._liveness import HTTPTracker, PingTracker
+from ._liveness import HTTPTracker, HTTPTrackers, PingTracker
 from ._model import KeyPair, KiteRecord, canonical_uuid, validate_kite
 from ._query import QUERY_FIELDS, KontrolQuery, QueryPlan, plan_query
 from ._storage import (
@@ -57,6 +57,7 @@ __all__ = [
     "Constraints",
     "HTTPAnswer",
     "HTTPTracker",
+    "HTTPTrackers",
     "InvalidKeyPairError",
     "InvalidKiteError",
     "KeyDeletedError",

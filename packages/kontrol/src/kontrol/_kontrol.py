@@ -41,7 +41,7 @@ from kite.protocol import KiteIdentity
 from ._errors import KeyNotFoundError, KontrolError
 from ._handlers import HTTPAnswer, heartbeat_http, register_http
 from ._keypairs import KeyPairs
-from ._liveness import HTTPTracker, PingTracker
+from ._liveness import HTTPTracker, HTTPTrackers, PingTracker
 from ._model import KeyPair
 from ._storage import Storage
 
@@ -170,6 +170,7 @@ class Kontrol(kite.Kite):
         self.authenticate = self._authenticate_request
         self._ws: dict[str, _Registration] = {}
         self._http: dict[str, HTTPTracker] = {}
+        self._http_trackers: HTTPTrackers | None = None  # while running: drives `_http`
         self._tokens: OrderedDict[str, tuple[str, float]] = OrderedDict()
         self.on_disconnect(self._disconnected)
         self.handle_http("/register", self._serve_register_http, exact=True)
@@ -199,12 +200,14 @@ class Kontrol(kite.Kite):
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
+                self._http_trackers = HTTPTrackers(nursery)
                 if self.self_url:
                     await nursery.start(self._register_self)
                 yield self
                 nursery.cancel_scope.cancel()
         finally:
             self._nursery = None
+            self._http_trackers = None
             self._http.clear()
 
     async def run(
@@ -429,7 +432,7 @@ class Kontrol(kite.Kite):
 
     def track_http(self, identity: KiteIdentity, url: str, key_id: str) -> None:
         """Start (or refresh) heartbeat tracking of an HTTP registration."""
-        nursery = self._require_running()
+        self._require_running()
         kite_id = identity.id
 
         async def refresh() -> None:
@@ -456,7 +459,8 @@ class Kontrol(kite.Kite):
         )
         tracker_ref = [new]
         self._http[kite_id] = new
-        nursery.start_soon(new.run)
+        assert self._http_trackers is not None
+        self._http_trackers.add(new)
 
     async def handle_register_http(self, body: bytes) -> HTTPAnswer:
         """The `/register` endpoint: the request body in, Go's response out (`_handlers`)."""

@@ -14,13 +14,18 @@ them under `MockClock`), both owned by a nursery:
   the registration on disconnect itself.
 * `HTTPTracker`, one per kite id registered over HTTP `/register`: a deadline reset by each
   `/heartbeat` and a refresh every `update_interval` (Go's ticker). When the deadline passes,
-  the id is forgotten (the next `/heartbeat` gets `registeragain`) and `expire` runs.
+  the id is forgotten (the next `/heartbeat` gets `registeragain`) and `expire` runs. Kontrol
+  drives all of them from one task, `HTTPTrackers` (a heap of due times), not a task each:
+  10,000 HTTP kites are then ~10 small objects each instead of a task with its coroutine,
+  cancel scopes and timers (~32), which also keeps the garbage collector's full passes short.
 
 Failures of `refresh`/`expire` (storage errors) are logged and never stop a tracker.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 import math
 from collections.abc import Awaitable, Callable
@@ -29,7 +34,7 @@ import trio
 
 from ._errors import KontrolError
 
-__all__ = ["HTTPTracker", "PingTracker"]
+__all__ = ["HTTPTracker", "HTTPTrackers", "PingTracker"]
 
 log = logging.getLogger("kontrol")
 
@@ -107,6 +112,16 @@ class PingTracker:
 class HTTPTracker:
     """Go's per-id heartbeat timer and updater for HTTP registrations (see module doc)."""
 
+    __slots__ = (
+        "deadline",
+        "done",
+        "expire",
+        "next_update",
+        "refresh",
+        "timeout",
+        "update_interval",
+    )
+
     def __init__(
         self,
         *,
@@ -120,26 +135,87 @@ class HTTPTracker:
         self.expire = expire
         self.timeout = timeout
         self.update_interval = update_interval
-        self.deadline = trio.current_time() + timeout
+        now = trio.current_time()
+        self.deadline = now + timeout
+        self.next_update = now + update_interval
         self.done = False
 
     def heartbeat(self) -> None:
         """Reset the deadline (a `/heartbeat` or a re-registration)."""
         self.deadline = trio.current_time() + self.timeout
 
+    def due(self) -> float:
+        """When `step` next has something to do."""
+        return min(self.deadline, self.next_update)
+
+    def step(self, now: float) -> tuple[Action, str] | None:
+        """Advance to `now`: the action due (`expire` once the deadline passed, which ends the
+        tracker; else `refresh` every `update_interval`) and what it is, or None."""
+        if now >= self.deadline:
+            self.done = True
+            return self.expire, "expiring a silent HTTP kite"
+        if now >= self.next_update:
+            self.next_update += self.update_interval
+            return self.refresh, "refreshing an HTTP registration"
+        return None
+
     async def run(self) -> None:
-        """Refresh every `update_interval` until the deadline passes, then `expire`."""
-        next_update = trio.current_time() + self.update_interval
+        """Drive this tracker alone in the calling task until it expires (`HTTPTrackers`
+        drives many from one task)."""
         try:
-            while True:
-                await trio.sleep_until(min(self.deadline, next_update))
-                now = trio.current_time()
-                if now >= self.deadline:
-                    self.done = True
-                    await _safely(self.expire, "expiring a silent HTTP kite")
-                    return
-                if now >= next_update:
-                    next_update += self.update_interval
-                    await _safely(self.refresh, "refreshing an HTTP registration")
+            while not self.done:
+                await trio.sleep_until(self.due())
+                due = self.step(trio.current_time())
+                if due is not None:
+                    await _safely(*due)
         finally:
             self.done = True
+
+
+class HTTPTrackers:
+    """Many `HTTPTracker`s driven by one task: a heap of (due time, seq, tracker).
+
+    A heartbeat only moves a deadline later, so a popped entry that is not due any more is
+    pushed back at its new time; the task wakes early only for an entry due before the one it
+    sleeps towards. Each due action runs in a task of its own, so a slow storage call delays
+    no other kite.
+    """
+
+    __slots__ = ("_heap", "_nursery", "_running", "_seq", "_target", "_wakeup")
+
+    def __init__(self, nursery: trio.Nursery) -> None:
+        self._nursery = nursery
+        self._heap: list[tuple[float, int, HTTPTracker]] = []
+        self._seq = itertools.count()
+        self._running = False
+        self._target = math.inf
+        self._wakeup: trio.Event | None = None
+
+    def add(self, tracker: HTTPTracker) -> None:
+        """Drive `tracker` until it expires."""
+        due = tracker.due()
+        heapq.heappush(self._heap, (due, next(self._seq), tracker))
+        if not self._running:
+            self._running = True
+            self._nursery.start_soon(self._run)
+        elif due < self._target and self._wakeup is not None:
+            self._wakeup.set()
+
+    async def _run(self) -> None:
+        heap = self._heap
+        while True:
+            self._target = heap[0][0] if heap else math.inf
+            self._wakeup = trio.Event()
+            with trio.move_on_at(self._target):
+                await self._wakeup.wait()
+            now = trio.current_time()
+            while heap and heap[0][0] <= now:
+                _, _, tracker = heapq.heappop(heap)
+                if tracker.done:
+                    continue
+                if tracker.due() <= now:
+                    due = tracker.step(now)
+                    if due is not None:
+                        self._nursery.start_soon(_safely, *due)
+                if not tracker.done:
+                    heapq.heappush(heap, (tracker.due(), next(self._seq), tracker))
