@@ -4,6 +4,8 @@ over real 127.0.0.1 sockets with the default dialler (`Kite.dial`) and HTTP clie
 
 from __future__ import annotations
 
+import gc
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -205,3 +207,33 @@ async def test_real_sockets_default_dialler_and_http_client(tmp_path: Path) -> N
                     assert await goquery.get_key() == KONTROL_PUB.strip()
                     ws_result = await math.register(math_server.url)
                     assert ws_result.url == math_server.url
+
+
+async def test_kites_found_but_not_dialled_are_freed_without_the_gc(
+    tmp_path: Path, sqlite_clock: trio.testing.MockClock
+) -> None:
+    # A getKites answer holds a KiteClient per kite found; one that is never dialled must not
+    # sit in a reference cycle (its token renewer is made only when used).
+    math = math_kite_with_tokens()
+    goquery = use_wall_clock(local_kite("goquery", "5175d11a-1b25-424e-8100-bdc202c0c02c"))
+    async with running_kontrol(tmp_path / "k.db") as real, trio.open_nursery() as nursery:
+        net = Network(nursery)
+        net.serve(KONTROL_URL, real)
+        async with (
+            math.kontrol_client(url=KONTROL_URL, dialler=net.dialler(math), timeout=SLOW),
+            goquery.kontrol_client(
+                url=KONTROL_URL, dialler=net.dialler(goquery), wall_clock=wall_clock, timeout=SLOW
+            ),
+        ):
+            await math.register_forever(MATH_URL)
+            (client,) = await goquery.get_kites(KontrolQuery(username="anchor", name="math"))
+            ref = weakref.ref(client)
+            gc.disable()
+            try:
+                del client
+                assert ref() is None
+            finally:
+                gc.enable()
+            (client,) = await goquery.get_kites(KontrolQuery(username="anchor", name="math"))
+            assert client.renewer.name == f"math/{math.identity.id}"  # still there when used
+        nursery.cancel_scope.cancel()

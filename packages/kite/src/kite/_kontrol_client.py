@@ -561,16 +561,25 @@ class KiteClient(_OpenedByAsyncWith):
         self.peer: Peer | None = None
         self._on_token_renew: list[Callable[[str], Any]] = []
         self._on_token_expire: list[Callable[[], Any]] = []
-        self.renewer = TokenRenewer(
-            self._fetch_token,
-            lambda: self.auth.key,
-            self._adopt_token,
-            name=f"{kite.name}/{kite.id}",
-            wall_clock=kontrol.wall_clock,
-        )
+        self._renewer: TokenRenewer | None = None
 
     def __repr__(self) -> str:
         return f"<KiteClient {self.kite.name} {self.url!r}>"
+
+    @property
+    def renewer(self) -> TokenRenewer:
+        """The client's `TokenRenewer`, made on first use: a `getKites` answer holds one
+        `KiteClient` per kite found, most never dialled, and a renewer refers back to its
+        client (a reference cycle only the garbage collector frees)."""
+        if self._renewer is None:
+            self._renewer = TokenRenewer(
+                self._fetch_token,
+                lambda: self.auth.key,
+                self._adopt_token,
+                name=f"{self.kite.name}/{self.kite.id}",
+                wall_clock=self.kontrol.wall_clock,
+            )
+        return self._renewer
 
     @property
     def token(self) -> str:
