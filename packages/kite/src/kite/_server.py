@@ -38,8 +38,6 @@ How this works (PROTOCOL.md §1, §2):
 from __future__ import annotations
 
 import datetime as dt
-import heapq
-import itertools
 import logging
 import math
 import secrets
@@ -65,6 +63,7 @@ from ._http import (
 )
 from ._http import Handler as HTTPHandler
 from ._session import PipeClosedError
+from ._timer_heap import TimerHeap
 
 #: An RFC 6455 WebSocket or, with ``Options(hixie76=True)``, a hixie-76 one.
 _AnyWebSocket = WebSocketConnection | Hixie76Connection
@@ -503,49 +502,6 @@ class _WebSocketSession(SockJSPipe):
         await self._ws.abort()
 
 
-class _Heartbeats:
-    """Every WebSocket session's `h`, from one task: a heap of (deadline, seq, session)."""
-
-    __slots__ = ("_heap", "_nursery", "_running", "_seq", "_wakeup")
-
-    def __init__(self, nursery: trio.Nursery) -> None:
-        self._nursery = nursery
-        self._heap: list[tuple[float, int, _WebSocketSession]] = []
-        self._seq = itertools.count()
-        self._wakeup = trio.Event()
-        self._running = False
-
-    def add(self, session: _WebSocketSession) -> None:
-        """Schedule the session's next heartbeat (none if heartbeats are off)."""
-        deadline = session.machine.next_deadline()
-        if deadline is None:
-            return
-        heap = self._heap
-        if not heap or deadline < heap[0][0]:
-            self._wakeup.set()
-        heapq.heappush(heap, (deadline, next(self._seq), session))
-        if not self._running:
-            self._running = True
-            self._nursery.start_soon(self._run)
-
-    async def _run(self) -> None:
-        heap = self._heap
-        while True:
-            self._wakeup = trio.Event()
-            with trio.move_on_at(heap[0][0] if heap else math.inf):
-                await self._wakeup.wait()
-            now = trio.current_time()
-            while heap and heap[0][0] <= now:
-                _, _, session = heapq.heappop(heap)
-                if session.ended:
-                    continue
-                if not session._beating:  # a stuck write already has an `h` pending
-                    self._nursery.start_soon(session.heartbeat)
-                # The machine re-arms one period after the `h` it sends now.
-                next_beat = now + session.machine.heartbeat_delay
-                heapq.heappush(heap, (next_beat, next(self._seq), session))
-
-
 # --------------------------------------------------------------------------------------------
 # the endpoint
 
@@ -574,7 +530,8 @@ class SockJSEndpoint:
         self._nursery = nursery
         self._sessions: dict[str, _Session] = {}
         self._websockets: set[_WebSocketSession] = set()
-        self._heartbeats = _Heartbeats(nursery)
+        #: Every WebSocket session's next `h`, from one task.
+        self._heartbeats: TimerHeap[_WebSocketSession] = TimerHeap(nursery, self._heartbeat)
         #: Set once the endpoint stops taking new sessions (shutdown).
         self.closing = False
 
@@ -624,6 +581,14 @@ class SockJSEndpoint:
         else:
             await self._deliver(request, plan)
 
+    def _heartbeat(self, session: _WebSocketSession, now: float) -> float | None:
+        """A session's `h` is due: write it in a task of its own; when the next one is due."""
+        if session.ended:
+            return None
+        if not session._beating:  # a stuck write already has an `h` pending
+            self._nursery.start_soon(session.heartbeat)
+        return now + session.machine.heartbeat_delay  # the machine re-arms after this `h`
+
     async def _run_handler(self, pipe: SockJSPipe) -> None:
         try:
             await self.handler(pipe)
@@ -651,7 +616,9 @@ class SockJSEndpoint:
         self._websockets.add(session)
         try:
             await session.open()
-            self._heartbeats.add(session)
+            beat = session.machine.next_deadline()
+            if beat is not None:  # None: heartbeats are off
+                self._heartbeats.add(session, beat)
             await self._run_handler(session)  # closes the session when the application ends
         finally:
             self._websockets.discard(session)

@@ -24,13 +24,13 @@ Failures of `refresh`/`expire` (storage errors) are logged and never stop a trac
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import logging
 import math
 from collections.abc import Awaitable, Callable
 
 import trio
+
+from kite._timer_heap import TimerHeap
 
 from ._errors import KontrolError
 
@@ -173,49 +173,28 @@ class HTTPTracker:
 
 
 class HTTPTrackers:
-    """Many `HTTPTracker`s driven by one task: a heap of (due time, seq, tracker).
+    """Many `HTTPTracker`s driven by one task (a `kite` timer heap), not a task each.
 
-    A heartbeat only moves a deadline later, so a popped entry that is not due any more is
-    pushed back at its new time; the task wakes early only for an entry due before the one it
-    sleeps towards. Each due action runs in a task of its own, so a slow storage call delays
-    no other kite.
+    A heartbeat only moves a deadline later, so a tracker handled before it is due just goes
+    back on the heap at its new time. Each due action runs in a task of its own, so a slow
+    storage call delays no other kite.
     """
 
-    __slots__ = ("_heap", "_nursery", "_running", "_seq", "_target", "_wakeup")
+    __slots__ = ("_nursery", "_timers")
 
     def __init__(self, nursery: trio.Nursery) -> None:
         self._nursery = nursery
-        self._heap: list[tuple[float, int, HTTPTracker]] = []
-        self._seq = itertools.count()
-        self._running = False
-        self._target = math.inf
-        self._wakeup: trio.Event | None = None
+        self._timers: TimerHeap[HTTPTracker] = TimerHeap(nursery, self._due)
 
     def add(self, tracker: HTTPTracker) -> None:
         """Drive `tracker` until it expires."""
-        due = tracker.due()
-        heapq.heappush(self._heap, (due, next(self._seq), tracker))
-        if not self._running:
-            self._running = True
-            self._nursery.start_soon(self._run)
-        elif due < self._target and self._wakeup is not None:
-            self._wakeup.set()
+        self._timers.add(tracker, tracker.due())
 
-    async def _run(self) -> None:
-        heap = self._heap
-        while True:
-            self._target = heap[0][0] if heap else math.inf
-            self._wakeup = trio.Event()
-            with trio.move_on_at(self._target):
-                await self._wakeup.wait()
-            now = trio.current_time()
-            while heap and heap[0][0] <= now:
-                _, _, tracker = heapq.heappop(heap)
-                if tracker.done:
-                    continue
-                if tracker.due() <= now:
-                    due = tracker.step(now)
-                    if due is not None:
-                        self._nursery.start_soon(_safely, *due)
-                if not tracker.done:
-                    heapq.heappush(heap, (tracker.due(), next(self._seq), tracker))
+    def _due(self, tracker: HTTPTracker, now: float) -> float | None:
+        if tracker.done:
+            return None
+        if tracker.due() <= now:
+            due = tracker.step(now)
+            if due is not None:
+                self._nursery.start_soon(_safely, *due)
+        return None if tracker.done else tracker.due()
