@@ -270,3 +270,31 @@ async def test_shutdown_says_go_away_to_idle_websocket_sessions() -> None:
                 with pytest.raises(ConnectionClosedError):
                     await ws.receive()
             assert served.endpoint.websocket_count == 0
+
+
+async def test_websocket_heartbeats_every_delay_from_the_endpoint_timer(
+    autojump_clock: Any,
+) -> None:
+    from kite._http import HTTPLimits, WebSocketConnection
+    from kite._server import SockJSEndpoint, _WebSocketSession
+
+    async def never(pipe: Any) -> None:  # pragma: no cover - no session is planned here
+        raise AssertionError
+
+    a, b = trio.testing.memory_stream_pair()
+    server_ws = WebSocketConnection(a, HTTPLimits(), client=False)
+    client_ws = WebSocketConnection(b, HTTPLimits(), client=True)
+    options = sockjs.Options(heartbeat_delay=10.0)
+    async with trio.open_nursery() as nursery:
+        endpoint = SockJSEndpoint(options, never, nursery)
+        session = _WebSocketSession(server_ws, "s", options)
+        start = trio.current_time()
+        await session.open()
+        endpoint._heartbeats.add(session, session.machine.next_deadline() or 0)
+        seen = [(await client_ws.receive(), trio.current_time() - start) for _ in range(5)]
+        assert seen == [("o", 0), ("h", 10), ("h", 20), ("h", 30), ("h", 40)]
+        await session.aclose()
+        assert await client_ws.receive() == 'c[3000,"Go away!"]'
+        await trio.sleep(30)  # a closed session is dropped from the timer
+        assert len(endpoint._heartbeats) == 0
+        nursery.cancel_scope.cancel()

@@ -433,16 +433,20 @@ class _WebSocketSession(SockJSPipe):
         self.machine.attach(trio.current_time(), response_limit=None)
         await self._write(self._frames())
 
-    async def heartbeat(self) -> None:
-        """Send a due `h` (run by the endpoint's heartbeat task, or a task it starts)."""
-        self.machine.tick(trio.current_time())
+    def beat(self, now: float) -> list[str]:
+        """Advance the machine's clock (the endpoint's heartbeat timer calls this when the
+        `h` is due): the frames to write, for `write_heartbeat`."""
+        self.machine.tick(now)
         frames = self._frames()
-        if frames:
-            self._beating = True
-            try:
-                await self._write(frames)
-            finally:
-                self._beating = False
+        self._beating = bool(frames)
+        return frames
+
+    async def write_heartbeat(self, frames: list[str]) -> None:
+        """Write what `beat` returned (in a task of its own: a slow client stalls only it)."""
+        try:
+            await self._write(frames)
+        finally:
+            self._beating = False
 
     async def send(self, message: str) -> None:
         if self.ended:
@@ -582,12 +586,16 @@ class SockJSEndpoint:
             await self._deliver(request, plan)
 
     def _heartbeat(self, session: _WebSocketSession, now: float) -> float | None:
-        """A session's `h` is due: write it in a task of its own; when the next one is due."""
+        """A session's `h` is due: tick its machine now (so the next deadline is exactly the
+        machine's), write the frame in a task of its own; return when the next one is due."""
         if session.ended:
             return None
-        if not session._beating:  # a stuck write already has an `h` pending
-            self._nursery.start_soon(session.heartbeat)
-        return now + session.machine.heartbeat_delay  # the machine re-arms after this `h`
+        if session._beating:  # the last `h` is still being written: try again next period
+            return now + session.machine.heartbeat_delay
+        frames = session.beat(now)
+        if frames:
+            self._nursery.start_soon(session.write_heartbeat, frames)
+        return session.machine.next_deadline()
 
     async def _run_handler(self, pipe: SockJSPipe) -> None:
         try:
