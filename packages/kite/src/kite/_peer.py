@@ -367,8 +367,8 @@ class Peer:
                 # Watched by the connection's deadline task: no cancel scope per call.
                 deadlines = self._deadlines
                 if deadlines is None:
-                    deadlines = self._deadlines = CallDeadlines()
-                deadlines.arm(pending, timeout, self._nursery)
+                    deadlines = self._deadlines = CallDeadlines(self._nursery)
+                deadlines.arm(pending, timeout)
                 try:
                     if not pending.done:
                         pending.task = _current_task()

@@ -454,19 +454,15 @@ class _WebSocketSession(SockJSPipe):
         machine = self.machine
         if machine.state is _ATTACHED:
             # What the machine does for an attached WebSocket (no response limit), without
-            # its events: the `a[...]` frame, written now.
-            frame = sockjs.encode_messages((message,), escape=machine.escape_unicode)
+            # its events: the `a[...]` frame.
+            frames = [sockjs.encode_messages((message,), escape=machine.escape_unicode)]
+        else:
             try:
-                await self._ws.send(frame)
-            except ConnectionClosedError:
-                self._lost()
+                machine.send(message, trio.current_time())
+            except sockjs.LocalProtocolError:
                 raise PipeClosedError() from None
-            return
-        try:
-            self.machine.send(message, trio.current_time())
-        except sockjs.LocalProtocolError:
-            raise PipeClosedError() from None
-        if not await self._write(self._frames()):
+            frames = self._frames()
+        if not await self._write(frames):
             raise PipeClosedError()
 
     async def receive(self) -> str:

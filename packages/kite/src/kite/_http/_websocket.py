@@ -1,17 +1,18 @@
 """One WebSocket connection over a trio stream, shared by our server and client.
 
 How this works: the common frame, a complete unfragmented text or binary message, is parsed
-and built right here (`_frames.py`-sized code: header, length, mask); everything else (control
-frames, fragments, reserved bits, invalid UTF-8, oversized or truncated frames, the close
-handshake, our own pings) goes to wsproto's frame-level `Connection` (sans-IO). The switch is
-one way: the first frame the fast path declines is handed to wsproto with every byte after it,
-and wsproto runs the connection from then on, so its state is never out of step. Until then no
-wsproto object exists, which also keeps idle connections small.
-This class does the I/O. There is no reader task: the task that calls `receive()` reads the socket,
-answers pings, assembles fragments into one message (a single join, no copy for one-frame
-messages) and handles the close handshake. That keeps an idle connection at one task (its
-owner's) and a handful of small objects, and costs no task or channel hop per message.
-Sends are serialised by a lock so several tasks may `send()` while one task receives.
+and built right here (header, length, mask); everything else (control frames, fragments,
+reserved bits, invalid UTF-8, oversized or truncated frames, the close handshake, our own
+pings) goes to wsproto's frame-level `Connection` (sans-IO). The switch is one way: the first
+frame the fast path declines is handed to wsproto with every byte after it, and wsproto runs
+the connection from then on, so its state is never out of step. Until then no wsproto object
+exists, which also keeps idle connections small.
+
+This class does the I/O. There is no reader task: the task that calls `receive()` reads the
+socket, answers pings, assembles fragments into one message (a single join, no copy for
+one-frame messages) and handles the close handshake. That keeps an idle connection at one task
+(its owner's) and a handful of small objects, and costs no task or channel hop per message.
+Sends are serialised FIFO so several tasks may `send()` while one task receives.
 
 Close behaviour (what Go's gorilla/websocket does, PROTOCOL.md §2.6):
 * a close frame from the peer is answered by echoing its code with an empty reason, then TCP
