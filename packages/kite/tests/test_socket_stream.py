@@ -35,6 +35,30 @@ async def test_bytes_both_ways_and_eof() -> None:
         await stream.receive_some()
 
 
+async def test_after_a_short_read_the_next_read_waits_first_and_misses_nothing() -> None:
+    """A read that drained the socket makes the next one wait for readiness before asking the
+    kernel (no system call that would only say EAGAIN); data that is already there, or comes
+    later, is still read, and a full read asks the kernel again at once."""
+    stream, peer = _pair()
+    with peer:
+        peer.sendall(b"abc")
+        assert await stream.receive_some(100) == b"abc"  # short: the socket was drained
+        peer.sendall(b"def")  # already there when the next read starts
+        assert await stream.receive_some(100) == b"def"
+        async with trio.open_nursery() as nursery:
+
+            async def later() -> None:
+                await trio.sleep(0.01)
+                peer.sendall(b"ghi")
+
+            nursery.start_soon(later)
+            assert await stream.receive_some(100) == b"ghi"
+        peer.sendall(b"0123456789")
+        assert await stream.receive_some(4) == b"0123"  # full: more may be waiting
+        assert await stream.receive_some(100) == b"456789"
+    await stream.aclose()
+
+
 async def test_a_large_send_waits_for_a_slow_reader_and_arrives_whole() -> None:
     stream, peer = _pair()
     data = bytes(range(256)) * (8 * 4096)  # 8 MiB: far more than the socket buffers

@@ -113,6 +113,39 @@ def test_ws_reactions() -> None:
     c.close()  # idempotent
 
 
+_FRAMES = st.one_of(
+    st.lists(st.text(), max_size=3).map(lambda ms: encode_messages(ms)),
+    st.sampled_from(["o", "h", "a[]", 'm"x"', 'c[3000,"Go away!"]', "", "x", "a[1]", "a{", "a"]),
+    st.text(max_size=12),
+    st.text(max_size=12).map(lambda t: "a" + t),
+)
+
+
+@given(st.sampled_from(["connecting", "open", "closed"]), _FRAMES)
+def test_ws_receive_messages_is_receive_message_for_data_frames(state: str, frame: str) -> None:
+    """The fast path returns exactly the messages the general path would deliver, only for
+    an `a` frame on an open session, and otherwise leaves the session untouched."""
+    fast, slow = _ws(), _ws()
+    for c in (fast, slow):
+        if state != "connecting":
+            c.receive_message("o")
+            c.events()
+        if state == "closed":
+            c.close()
+    messages = fast.receive_messages(frame)
+    if messages is None:
+        assert fast.state is slow.state
+        assert not fast.events()
+        return
+    assert state == "open"
+    assert frame.startswith("a")
+    slow.receive_message(frame)  # must accept it too
+    delivered = [m for e in slow.events() if isinstance(e, MessagesReceived) for m in e.messages]
+    assert messages == delivered
+    assert fast.state is slow.state is ClientState.OPEN
+    assert not fast.events()
+
+
 @pytest.mark.parametrize(
     ("frame", "why"),
     [("", "unexpected empty message"), ("x", "invalid frame type"), ("a[1]", "array")],

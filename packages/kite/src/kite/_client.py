@@ -117,10 +117,18 @@ class WebSocketClientSession:
             if machine.state is sockjs.ClientState.CLOSED:
                 raise PipeClosedError()
             try:
-                text = await self._ws.receive()
+                text = await self._ws.receive_message()
             except ConnectionClosedError as exc:
                 machine.connection_lost()
                 raise await self._end(str(exc)) from None
+            if isinstance(text, bytes):  # binary: read as Go's JSON decoder would
+                text = text.decode("utf-8", errors="replace")
+            messages = machine.receive_messages(text)  # the common `a[...]` frame
+            if messages is not None:
+                if len(messages) == 1:
+                    return messages[0]
+                pending.extend(messages)
+                continue
             try:
                 machine.receive_message(text)
             except sockjs.ProtocolError as exc:

@@ -452,17 +452,22 @@ class _WebSocketSession(SockJSPipe):
         if self.ended:
             raise PipeClosedError()
         machine = self.machine
-        if machine.state is _ATTACHED:
+        if machine.state is _ATTACHED and not self._done:
             # What the machine does for an attached WebSocket (no response limit), without
-            # its events: the `a[...]` frame.
-            frames = [sockjs.encode_messages((message,), escape=machine.escape_unicode)]
-        else:
+            # its events: the `a[...]` frame, written right here.
             try:
-                machine.send(message, trio.current_time())
-            except sockjs.LocalProtocolError:
+                await self._ws.send(
+                    sockjs.encode_messages((message,), escape=machine.escape_unicode)
+                )
+            except ConnectionClosedError:
+                self._lost()
                 raise PipeClosedError() from None
-            frames = self._frames()
-        if not await self._write(frames):
+            return
+        try:
+            machine.send(message, trio.current_time())
+        except sockjs.LocalProtocolError:
+            raise PipeClosedError() from None
+        if not await self._write(self._frames()):
             raise PipeClosedError()
 
     async def receive(self) -> str:

@@ -31,7 +31,7 @@ from ._client import (
     frame_events,
 )
 from ._errors import LocalProtocolError, RemoteProtocolError
-from ._frames import decode_frame
+from ._frames import _array_messages, decode_frame
 
 __all__ = ["WS_TRANSITIONS", "WebSocketClient", "websocket_origin", "websocket_url"]
 
@@ -127,6 +127,21 @@ class WebSocketClient(ClientSession):
         if event is not None and not (event_input is _In.OPEN_FRAME and previous is _C.OPEN):
             self._events.append(event)
 
+    def receive_messages(self, text: str) -> list[str] | None:
+        """The fast path of :meth:`receive_message` for the common frame.
+
+        An ``a[...]`` frame on an open session changes no state and yields only its
+        messages: they are returned directly instead of as a `MessagesReceived` event
+        (``[]`` for ``a[]``, which yields no event). ``None`` for any other frame or state,
+        with nothing consumed: feed the same text to :meth:`receive_message` then.
+        """
+        if self._state is not _C.OPEN or text[:1] != "a":
+            return None
+        try:
+            return _array_messages(text)
+        except RemoteProtocolError:
+            return None  # receive_message raises it and closes the session
+
     def connection_lost(self) -> None:
         """The WebSocket ended (TCP closed, close frame, read error): the session is over."""
         self._process(_In.ERROR)
@@ -137,7 +152,8 @@ class WebSocketClient(ClientSession):
         Raises:
             LocalProtocolError: the session is closed (Go: ``ErrSessionClosed``).
         """
-        self._process(_In.SEND)
+        if self._state is not _C.OPEN:  # (OPEN, SEND) -> OPEN: the common case
+            self._process(_In.SEND)
         return encode_client_payload(message)
 
     def close(self) -> None:

@@ -297,6 +297,20 @@ def _bad(frame: str, why: str) -> RemoteProtocolError:
     return RemoteProtocolError(f"{why}: {shown!r}")
 
 
+def _array_messages(frame: str) -> list[str]:
+    """The messages of an ``a[...]`` frame (``frame`` starts with ``a``)."""
+    try:
+        value = _loads(frame[1:])
+    except ValueError:
+        raise _bad(frame, "broken JSON in a messages frame") from None
+    if type(value) is not list:
+        raise _bad(frame, "a frame is not a JSON array of strings")
+    for m in value:
+        if type(m) is not str:
+            raise _bad(frame, "a frame is not a JSON array of strings")
+    return _go_strings(frame, value)
+
+
 def decode_frame(frame: str) -> Frame:
     """Parse one server frame (without transport wrapping or its trailing newline).
 
@@ -308,16 +322,7 @@ def decode_frame(frame: str) -> Frame:
         raise RemoteProtocolError("unexpected empty message")
     kind = frame[0]
     if kind == "a":
-        try:
-            value = _loads(frame[1:])
-        except ValueError:
-            raise _bad(frame, "broken JSON in a messages frame") from None
-        if type(value) is not list:
-            raise _bad(frame, "a frame is not a JSON array of strings")
-        for m in value:
-            if type(m) is not str:
-                raise _bad(frame, "a frame is not a JSON array of strings")
-        return MessagesFrame(tuple(_go_strings(frame, value)))
+        return MessagesFrame(tuple(_array_messages(frame)))
     if kind == "h":
         return _HEARTBEAT
     if kind == "o":

@@ -28,6 +28,8 @@ __all__ = ["YIELD_EVERY", "SocketStream", "wrap_socket_stream"]
 #: Operations in a row that may complete without a checkpoint (fairness, cancellation).
 YIELD_EVERY = 16
 _DEFAULT_RECEIVE_SIZE = 65536
+_checkpoint = trio.lowlevel.checkpoint
+_wait_readable = trio.lowlevel.wait_readable
 
 
 class SocketStream(trio.abc.HalfCloseableStream):
@@ -37,7 +39,7 @@ class SocketStream(trio.abc.HalfCloseableStream):
     above serialise their sends and have a single reader, as with any trio stream.
     """
 
-    __slots__ = ("_closed", "_streak", "socket")
+    __slots__ = ("_closed", "_drained", "_streak", "socket")
 
     def __init__(self, sock: socket.socket) -> None:
         sock.setblocking(False)
@@ -45,17 +47,7 @@ class SocketStream(trio.abc.HalfCloseableStream):
         self.socket = sock
         self._closed = False
         self._streak = 0
-
-    async def _tick(self) -> None:
-        """Checkpoint before every `YIELD_EVERY`-th operation in a row that did not wait.
-
-        Before, never after, the system call: a cancellation raised here has consumed no
-        data and sent none, as trio's contract for a cancelled stream call requires.
-        """
-        self._streak += 1
-        if self._streak >= YIELD_EVERY:
-            self._streak = 0
-            await trio.lowlevel.checkpoint()
+        self._drained = False
 
     def _error(self, exc: OSError) -> trio.ClosedResourceError | trio.BrokenResourceError:
         if self._closed or exc.errno == errno.EBADF:
@@ -69,14 +61,25 @@ class SocketStream(trio.abc.HalfCloseableStream):
         size = _DEFAULT_RECEIVE_SIZE if max_bytes is None else max_bytes
         if size < 1:
             raise ValueError("max_bytes must be at least 1")
-        await self._tick()
+        # Every `YIELD_EVERY`-th operation in a row that did not wait checkpoints, before
+        # (never after) the system call: cancelled there, it has consumed no data.
+        streak = self._streak + 1
+        if streak >= YIELD_EVERY:
+            streak = 0
+            await _checkpoint()
+        self._streak = streak
         sock = self.socket
+        if self._drained:
+            self._streak = 0
+            await _wait_readable(sock)
         while True:
             try:
-                return sock.recv(size)
+                data = sock.recv(size)
+                self._drained = len(data) < size
+                return data
             except BlockingIOError:
                 self._streak = 0
-                await trio.lowlevel.wait_readable(sock)
+                await _wait_readable(sock)
             except OSError as exc:
                 raise self._error(exc) from exc
 
@@ -84,7 +87,11 @@ class SocketStream(trio.abc.HalfCloseableStream):
         """Write all of `data`; cancelled part-way, the stream is broken (as trio's)."""
         if self._closed:
             raise trio.ClosedResourceError("the socket was closed")
-        await self._tick()
+        streak = self._streak + 1
+        if streak >= YIELD_EVERY:
+            streak = 0
+            await _checkpoint()
+        self._streak = streak
         sock = self.socket
         try:
             sent = sock.send(data) if data else 0

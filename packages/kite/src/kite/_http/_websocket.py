@@ -238,22 +238,25 @@ class WebSocketConnection:
             self._sending = True  # fast path: no extra schedule point per message
         try:
             await self._stream.send_all(data)
-        except BaseException as exc:
-            # A write that did not complete leaves a torn frame on the wire: nothing more
-            # can be sent, so the connection is over.
-            lost = isinstance(exc, (trio.BrokenResourceError, trio.ClosedResourceError, OSError))
-            # Closed by another task (abort, a peer close seen by the reader) keeps that
-            # reason; a lost or torn connection is a 1006.
-            error = self._mark_closed(1006, "", local=not lost)
-            await trio.aclose_forcefully(self._stream)
-            if lost:
-                raise error from exc
-            raise
+        except BaseException as exc:  # noqa: BLE001 - `_send_failed` re-raises it
+            await self._send_failed(exc)
         finally:
             if self._send_waiters:
                 self._send_waiters.unpark()  # the next sender owns the turn now
             else:
                 self._sending = False
+
+    async def _send_failed(self, exc: BaseException) -> NoReturn:
+        """A write failed or was cancelled part-way: the connection is over."""
+        # A write that did not complete leaves a torn frame on the wire: nothing more can be
+        # sent. Closed by another task (abort, a peer close seen by the reader) keeps that
+        # reason; a lost or torn connection is a 1006.
+        lost = isinstance(exc, (trio.BrokenResourceError, trio.ClosedResourceError, OSError))
+        error = self._mark_closed(1006, "", local=not lost)
+        await trio.aclose_forcefully(self._stream)
+        if lost:
+            raise error from exc
+        raise exc
 
     async def send(self, message: str | bytes) -> None:
         """Send one message (text for `str`, binary for `bytes`), unfragmented like Go.
@@ -279,7 +282,19 @@ class WebSocketConnection:
                 data = self._wsproto.send(Message(data=cast(str, message)))
             except LocalProtocolError:
                 raise ConnectionClosedError("WebSocket is closing", code=1006, local=True) from None
-        await self._send_raw(data)
+        if self._sending:
+            await self._send_raw(data)
+            return
+        self._sending = True  # `_send_raw` inlined for the uncontended case (per message)
+        try:
+            await self._stream.send_all(data)
+        except BaseException as exc:  # noqa: BLE001 - `_send_failed` re-raises it
+            await self._send_failed(exc)
+        finally:
+            if self._send_waiters:
+                self._send_waiters.unpark()
+            else:
+                self._sending = False
 
     async def ping(self, payload: bytes = b"") -> None:
         """Send a ping and wait for its pong.
@@ -326,22 +341,46 @@ class WebSocketConnection:
             raise self._closed_error()
         if self._receiving:
             raise RuntimeError("another task is already receiving on this WebSocket")
+        if self._wsproto is None:
+            # The fast path in this frame (each coroutine layer costs, twice per message).
+            data = self._buffer
+            try:
+                message, used = self._parse(data)
+            except _DeclinedError:
+                message, used = None, -1
+            if message is not None:
+                self._buffer = data[used:] if used < len(data) else b""
+                return message
+            if used >= 0:
+                self._receiving = True
+                try:
+                    message = await self._fast_receive(data, used)
+                finally:
+                    self._receiving = False
+                if message is not None:
+                    return message
+            else:
+                self._ws  # noqa: B018 - hands the connection and the buffer to wsproto
         self._receiving = True
         try:
             return await self._receive_loop()
         finally:
             self._receiving = False
 
+    async def _read_failed(self, exc: BaseException) -> NoReturn:
+        """A socket read failed: the connection is closed (1006 unless closed already)."""
+        if self._closed is not None:  # closed by aclose/abort in another task
+            raise self._closed_error() from None
+        self._mark_closed(1006, "", local=False)
+        await trio.aclose_forcefully(self._stream)
+        raise self._closed_error() from exc
+
     async def _read(self) -> bytes:
         """The next bytes from the socket (b"" at EOF); a failed socket closes us (1006)."""
         try:
             chunk = cast(bytes, await self._stream.receive_some(self._read_size))
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
-            if self._closed is not None:  # closed by aclose/abort in another task
-                raise self._closed_error() from None
-            self._mark_closed(1006, "", local=False)
-            await trio.aclose_forcefully(self._stream)
-            raise self._closed_error() from exc
+            await self._read_failed(exc)
         if self._closed is not None:  # closed by another task while we were reading
             raise self._closed_error()
         return chunk
@@ -392,27 +431,26 @@ class WebSocketConnection:
                 raise _DeclinedError from None  # wsproto answers 1007
         return payload, end
 
-    async def _fast_receive(self) -> str | bytes | None:
-        """The next message while the fast path runs, or None once wsproto has taken over.
+    async def _fast_receive(self, data: bytes, needed: int) -> str | bytes | None:
+        """Read until a whole message is here (`data` is the buffer, `needed` the bytes the
+        parser asked for), or None once wsproto has taken over.
 
         `self._buffer` always holds every received byte not yet consumed, so wsproto can take
         over at any await (another task's `aclose()` or `ping()` hands it the connection).
         """
+        receive_some = self._stream.receive_some
+        read_size = self._read_size
         while True:
-            data = self._buffer
-            try:
-                message, used = self._parse(data)
-            except _DeclinedError:
-                self._ws  # noqa: B018 - hands the connection and the buffer to wsproto
-                return None
-            if message is not None:
-                self._buffer = data[used:] if used < len(data) else b""
-                return message
-            # Incomplete: read until `used` bytes (the header, or the whole frame) are here.
+            # Incomplete: read until `needed` bytes (the header, or the whole frame) are here.
             parts = [data]
             have = len(data)
-            while have < used:
-                chunk = await self._read()
+            while have < needed:
+                try:
+                    chunk = cast(bytes, await receive_some(read_size))
+                except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
+                    await self._read_failed(exc)
+                if self._closed is not None:  # closed by another task while we were reading
+                    raise self._closed_error()
                 if self._wsproto is not None:  # taken over while we read: it got parts[0]
                     for part in parts[1:]:
                         self._wsproto.receive_data(part)
@@ -424,13 +462,19 @@ class WebSocketConnection:
                     return None
                 parts.append(chunk)
                 have += len(chunk)
-            self._buffer = b"".join(parts)
+            data = self._buffer = parts[1] if len(parts) == 2 and not parts[0] else b"".join(parts)
+            try:
+                message, used = self._parse(data)
+            except _DeclinedError:
+                self._ws  # noqa: B018 - hands the connection and the buffer to wsproto
+                return None
+            if message is not None:
+                self._buffer = data[used:] if used < len(data) else b""
+                return message
+            needed = used
 
     async def _receive_loop(self) -> str | bytes:
-        if self._wsproto is None:
-            message = await self._fast_receive()
-            if message is not None:
-                return message
+        """wsproto's receive loop (once it runs the connection; see the module docstring)."""
         ws = self._ws
         while True:
             for event in ws.events():
