@@ -492,8 +492,10 @@ class _WebSocketSession(SockJSPipe):
                 raise PipeClosedError() from None
             if not messages:
                 continue
-            if self.machine.state is _ATTACHED:
-                inbox[:0] = reversed(messages)  # the machine would just pass them on
+            if self.machine.state is _ATTACHED:  # the machine would just pass them on
+                if len(messages) == 1:
+                    return messages[0]  # the inbox is empty: no need to queue it
+                inbox[:0] = reversed(messages)
             else:
                 self.machine.receive_messages(messages)
                 self._frames()
