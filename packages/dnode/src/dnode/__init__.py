@@ -43,6 +43,7 @@ from ._scrub import (
     CallbackTable,
     RemoteFunction,
     scrub,
+    scrub_encode,
     unscrub,
 )
 
@@ -69,6 +70,7 @@ __all__ = [
     "go_float",
     "json_kind",
     "scrub",
+    "scrub_encode",
     "set_backend",
     "unscrub",
 ]

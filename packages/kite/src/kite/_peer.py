@@ -64,7 +64,7 @@ from trio.lowlevel import ParkingLot
 import dnode
 
 from ._deadlines import CallDeadlines
-from ._envelope import call_arguments, go_duration, parse_response
+from ._envelope import RequestEncoder, go_duration, parse_response
 from ._errors import DisconnectError, KiteTimeoutError, SendError
 from ._session import MessagePipe, PipeClosedError
 from .protocol import Auth, KiteIdentity
@@ -228,6 +228,7 @@ class Peer:
         "_closed",
         "_closing",
         "_deadlines",
+        "_encoder",
         "_nursery",
         "_pending",
         "_pipe",
@@ -263,6 +264,7 @@ class Peer:
         self.first_request_seen = False
         self._pipe = pipe
         self._table = dnode.CallbackTable(self.limits.max_callbacks)
+        self._encoder = RequestEncoder()
         self._pending: dict[int, _PendingCall] = {}
         # Queues and parking lots are created on first use: an idle connection stays small.
         self._sending = False  # a send in progress; others queue in `_send_lot` (FIFO)
@@ -349,16 +351,16 @@ class Peer:
         if self._closing:
             raise SendError("can't send, client is closed")
         pending = _PendingCall()
-        arguments = call_arguments(self.local_kite.identity_json, self.auth, pending, args)
         table = self._table
         try:
-            scrubbed, callbacks = dnode.scrub(arguments, table)
+            text, cid, callbacks = self._encoder.encode(
+                self.local_kite, self.auth, method, pending, args, table
+            )
         except dnode.DnodeError as exc:
             raise SendError(str(exc)) from exc
-        cid = next(iter(callbacks))  # the response callback is the first function scrubbed
         self._pending[cid] = pending
         try:
-            await self._send_message(dnode.Message(method, scrubbed, callbacks), callbacks)
+            await self._send_text(text, callbacks)
             if timeout is None:
                 if not pending.done:  # `pending.wait()`, inlined on the hot path
                     pending.task = _current_task()
@@ -473,6 +475,10 @@ class Peer:
             for cid in callbacks:
                 self._table.remove(cid)
             raise SendError(str(exc)) from exc
+        await self._send_text(text, callbacks)
+
+    async def _send_text(self, text: str, callbacks: dict[int, Any]) -> None:
+        """Send an encoded message (FIFO); on failure forget its `callbacks` (as Go does)."""
         try:
             if self._sending:
                 if self._send_lot is None:
