@@ -398,9 +398,10 @@ class Peer:
             await self._wait_callbacks(pending.barrier)
         message = pending.message
         assert message is not None
-        return parse_response(
-            dnode.unscrub(message.arguments, message.callbacks, self.send_callback, strict=False)
-        )
+        arguments = message.arguments
+        if message.callbacks:  # functions in the result (rare): proxies at their paths
+            dnode.unscrub(arguments, message.callbacks, self.send_callback, strict=False)
+        return parse_response(arguments)
 
     async def send_callback(self, callback_id: int, args: list[Any]) -> None:
         """Invoke the remote callback `callback_id` with `args` (what a received proxy does).
