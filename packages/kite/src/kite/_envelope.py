@@ -157,13 +157,15 @@ class RequestEncoder:
             if found:
                 callbacks.update(found)
         if len(callbacks) == 1:
-            cbs_json = f'{{"{cid}":[0,"responseCallback"]}}'
+            text = (
+                f'{{"method":{method_json},"arguments":[{{{head}"responseCallback":"[Function]",'
+                f'"withArgs":{args_json}}}],"callbacks":{{"{cid}":[0,"responseCallback"]}}}}'
+            )
         else:
-            cbs_json = _callbacks_json(callbacks)
-        text = (
-            f'{{"method":{method_json},"arguments":[{{{head}"responseCallback":"[Function]",'
-            f'"withArgs":{args_json}}}],"callbacks":{cbs_json}}}'
-        )
+            text = (
+                f'{{"method":{method_json},"arguments":[{{{head}"responseCallback":"[Function]",'
+                f'"withArgs":{args_json}}}],"callbacks":{_callbacks_json(callbacks)}}}'
+            )
         return text, cid, callbacks
 
     def _prepare(self, kite: LocalKite, identity: tuple[Any, ...], auth: Auth | None) -> None:

@@ -360,7 +360,20 @@ class Peer:
             raise SendError(str(exc)) from exc
         self._pending[cid] = pending
         try:
-            await self._send_text(text, callbacks)
+            if self._sending:
+                await self._send_text(text, callbacks)
+            else:  # `_send_text` uncontended, inlined on the hot path
+                self._sending = True
+                try:
+                    await self._pipe.send(text)
+                except BaseException as exc:
+                    self._send_failed(exc, callbacks)
+                    raise
+                finally:
+                    if self._send_lot:
+                        self._send_lot.unpark()  # hand the slot over (`_sending` stays true)
+                    else:
+                        self._sending = False
             if timeout is None:
                 if not pending.done:  # `pending.wait()`, inlined on the hot path
                     pending.task = _current_task()
@@ -495,15 +508,23 @@ class Peer:
                 else:
                     self._sending = False
         except BaseException as exc:
-            for cid in callbacks:  # Go frees the callbacks of a message it failed to send
-                self._table.remove(cid)
-            if isinstance(exc, SendError):
-                raise
-            if isinstance(exc, _CLOSED_ERRORS):
-                raise SendError("can't send, client is closed") from exc
-            if isinstance(exc, Exception):
-                raise SendError(str(exc)) from exc
+            self._send_failed(exc, callbacks)
             raise
+
+    def _send_failed(self, exc: BaseException, callbacks: dict[int, Any]) -> None:
+        """Sending a message failed: free its callbacks (Go does) and raise `SendError`.
+
+        Returns (for the caller to re-raise `exc`) when `exc` is a `SendError` already or not
+        an `Exception` (a cancellation).
+        """
+        for cid in callbacks:
+            self._table.remove(cid)
+        if isinstance(exc, SendError):
+            return
+        if isinstance(exc, _CLOSED_ERRORS):
+            raise SendError("can't send, client is closed") from exc
+        if isinstance(exc, Exception):
+            raise SendError(str(exc)) from exc
 
     def _shutdown(self) -> None:
         if self._closing:
