@@ -92,6 +92,8 @@ _reschedule = trio.lowlevel.reschedule
 _wait_task_rescheduled = trio.lowlevel.wait_task_rescheduled
 _ABORT_SUCCEEDED = trio.lowlevel.Abort.SUCCEEDED
 copy_context = contextvars.copy_context
+_scalar_json = dnode.scalar_json
+_NO_CALLBACKS: dict[int, Any] = {}  # never changed
 
 
 def is_awaitable(value: object) -> TypeGuard[Awaitable[Any]]:
@@ -414,6 +416,27 @@ class Peer:
             raise SendError(str(exc)) from exc
         await self._send_message(dnode.Message(callback_id, scrubbed, callbacks), callbacks)
 
+    async def send_response(self, callback_id: int, result: Any) -> None:
+        """Answer a request: `send_callback(callback_id, [{"error": None, "result": result}])`.
+
+        A scalar result (`dnode.scalar_json`) is written straight into the message text,
+        the same text scrub and encode would make, without either.
+
+        Raises:
+            SendError: as `send_callback`.
+        """
+        piece = _scalar_json(result)
+        if piece is None:
+            await self.send_callback(callback_id, [{"error": None, "result": result}])
+            return
+        if self._closing:
+            raise SendError("can't send, client is closed")
+        await self._send_message(
+            f'{{"method":{callback_id},"arguments":[{{"error":null,"result":{piece}}}],'
+            '"callbacks":{}}',
+            _NO_CALLBACKS,
+        )
+
     def start_soon(self, async_fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
         """Run a background task for as long as this connection lives (cancelled with it)."""
         if self._nursery is None or self._closing:
@@ -466,9 +489,9 @@ class Peer:
                 self._cb_lot = ParkingLot()
             await self._cb_lot.park()
 
-    async def _send_message(self, message: dnode.Message, callbacks: dict[int, Any]) -> None:
+    async def _send_message(self, message: dnode.Message | str, callbacks: dict[int, Any]) -> None:
         try:
-            text = dnode.encode(message)
+            text = message if isinstance(message, str) else dnode.encode(message)
         except dnode.DnodeError as exc:
             for cid in callbacks:
                 self._table.remove(cid)
