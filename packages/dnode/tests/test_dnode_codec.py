@@ -381,3 +381,42 @@ def test_decode_encode_preserves_what_peers_send(
         "callbacks": {k: obj["callbacks"][k] for k in sorted(obj["callbacks"], key=str)},
     }
     assert json_equal(out, expected)
+
+
+# --- scalar_json: a scalar's text inside an encoded message, without scrub and encode ---------
+
+
+class _Int(int):
+    pass
+
+
+class _Str(str):
+    pass
+
+
+odd_scalars = (
+    st.integers()  # beyond 64 bits too
+    | st.sampled_from([math.nan, math.inf, -math.inf, -0.0, 0.0, 1e16, 1e-4, 1e21, 5e-324])
+    | st.builds(_Int, st.integers(-5, 5))
+    | st.builds(_Str, st.text(max_size=3))
+    | st.sampled_from([[], {}, (), b"x"])
+)
+
+
+@given(scalars | tricky_values | odd_scalars | st.floats())
+@example(2**64)
+@example(-(2**63) - 1)
+@example("\ud800<&>\u2028\x08\x0c")
+def test_scalar_json_is_the_text_scrub_and_encode_write(value: Any) -> None:
+    piece = dnode.scalar_json(value)
+    exact_scalar = value is None or type(value) in (bool, int, float, str)
+    if piece is None:  # only values the fast path leaves to scrub/encode
+        assert not exact_scalar or type(value) is int or value - value != 0.0
+        if type(value) is int:
+            assert not -(2**63) <= value < 2**64
+        return
+    assert exact_scalar
+    arguments, callbacks = dnode.scrub([value], dnode.CallbackTable())
+    assert dnode.encode(dnode.Message(0, arguments, callbacks)) == (
+        '{"method":0,"arguments":[' + piece + '],"callbacks":{}}'
+    )

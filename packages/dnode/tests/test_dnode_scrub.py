@@ -347,3 +347,49 @@ def test_scrub_writes_integral_floats_as_go_does() -> None:
     out, _ = dnode.scrub([16.0, -0.0, 1e16, 0.5], dnode.CallbackTable())
     assert out == [16, -0.0, 1e16, 0.5]
     assert [type(x) for x in out] == [int, float, float, float]
+
+
+# --- scrub_encode: a value's text and callbacks, as encode() writes them in a whole message ---
+
+
+def _piece_and_whole(value: Any, start: int) -> tuple[str, str]:
+    """`scrub_encode(value)` at [0, "x"], and the whole message `[{"x": value}]` encoded."""
+    piece_table, whole_table = dnode.CallbackTable(), dnode.CallbackTable()
+    for table in (piece_table, whole_table):
+        for _ in range(start):
+            table.remove(table.register(f1))
+    text, callbacks = dnode.scrub_encode(value, piece_table, (0, "x"))
+    scrubbed, whole_callbacks = dnode.scrub([{"x": value}], whole_table)
+    assert callbacks == whole_callbacks
+    assert list(piece_table) == list(whole_table)
+    return text, dnode.encode(dnode.Message("m", scrubbed, whole_callbacks))
+
+
+@given(tricky_values | values_with_functions)
+@example([1, "a", None, True])
+@example([1.5, 16.0, 1e-7, -0.0, "<&>"])
+@example(["\ud800", "\u2028", "\x08\x0c\\"])
+@example([f1, {"k<": [f2]}])
+def test_scrub_encode_is_the_piece_encode_writes(value: Any) -> None:
+    for start in (0, 9):
+        text, full = _piece_and_whole(value, start)
+        assert full.startswith(f'{{"method":"m","arguments":[{{"x":{text}}}],"callbacks":')
+
+
+def test_scrub_encode_callbacks_get_the_prefix_and_errors_register_nothing() -> None:
+    table = dnode.CallbackTable()
+    text, callbacks = dnode.scrub_encode([1, f1, {"a": f2}], table, (0, "withArgs"))
+    assert text == '[1,"[Function]",{"a":"[Function]"}]'
+    assert callbacks == {0: (0, "withArgs", 1), 1: (0, "withArgs", 2, "a")}
+    with pytest.raises(dnode.ScrubError) as info:
+        dnode.scrub_encode([f1, float("nan")], table, (0, "withArgs"))
+    assert info.value.path == (0, "withArgs", 1)
+    nested: list[Any] = []
+    nested.append(nested)
+    with pytest.raises(dnode.ScrubError):
+        dnode.scrub_encode([f1, nested], table)
+    with pytest.raises(dnode.CallbackLimitError):
+        dnode.scrub_encode([f1, f2], dnode.CallbackTable(1))
+    assert list(table) == [0, 1]
+    assert dnode.scrub_encode(None, table) == ("null", {})
+    assert dnode.scrub_encode("<", table) == ('"\\u003c"', {})

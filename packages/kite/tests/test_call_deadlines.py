@@ -39,9 +39,12 @@ async def test_answered_calls_leave_no_deadline_behind(autojump_clock: Any) -> N
             assert await client.tell("square", i, timeout=1 + i % 3) == i * i
         deadlines = client._deadlines
         assert deadlines is not None
-        assert deadlines._groups == {}
+        # One group per timeout value, empty, until its timer comes.
+        assert deadlines._groups == {1: {}, 2: {}, 3: {}}
         # Much later, nothing expires that was answered; the connection still works.
         await trio.sleep(10)
+        assert deadlines._groups == {}
+        assert len(deadlines._timers) == 0
         assert await client.tell("square", 3, timeout=0.5) == 9
 
 
@@ -65,5 +68,5 @@ async def test_cancelling_a_timed_call_disarms_it(autojump_clock: Any) -> None:
             await client.tell("sleep", 60_000, timeout=5)
         deadlines = client._deadlines
         assert deadlines is not None
-        assert deadlines._groups == {}
+        assert deadlines._groups == {5: {}}
         assert await client.tell("square", 2, timeout=5) == 4

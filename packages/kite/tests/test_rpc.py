@@ -345,6 +345,44 @@ async def test_unencodable_argument_is_a_send_error() -> None:
         assert await client.tell("square", 2) == 4
 
 
+class FailingSendPipe:
+    """A pipe whose sends fail with `error` (and that never delivers anything)."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+    async def send(self, message: str) -> None:
+        raise self.error
+
+    async def receive(self) -> str:
+        await trio.sleep_forever()
+        raise AssertionError
+
+    async def aclose(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("error", "text"),
+    [
+        (OSError("wire cut"), "wire cut"),
+        (kite.PipeClosedError(), "can't send, client is closed"),
+        (SendError("already a SendError"), "already a SendError"),
+    ],
+)
+async def test_a_failed_send_is_a_send_error_and_frees_the_callbacks(
+    error: BaseException, text: str
+) -> None:
+    async with kite.open_peer(FailingSendPipe(error), client_kite(), trusted=True) as peer:
+        for _ in range(2):  # the send slot is free again after a failure
+            with pytest.raises(SendError, match=text) as info:
+                await peer.tell("echo", print, [print], timeout=5)
+            if not isinstance(error, SendError):
+                assert info.value.__cause__ is error
+            assert len(peer.callbacks) == 0
+            assert peer._sending is False
+
+
 async def test_invalid_response_shapes() -> None:
     client_k = client_kite()
     a, b = kite.memory_pipe_pair()

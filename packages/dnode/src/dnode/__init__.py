@@ -34,7 +34,7 @@ from ._errors import (
     PathError,
     ScrubError,
 )
-from ._json import BACKENDS, get_backend, go_float, json_kind, set_backend
+from ._json import BACKENDS, get_backend, go_float, json_kind, scalar_json, set_backend
 from ._message import MAX_CALLBACK_ID, CallbackPath, Message, decode, encode
 from ._partial import Partial
 from ._scrub import (
@@ -43,6 +43,7 @@ from ._scrub import (
     CallbackTable,
     RemoteFunction,
     scrub,
+    scrub_encode,
     unscrub,
 )
 
@@ -68,7 +69,9 @@ __all__ = [
     "get_backend",
     "go_float",
     "json_kind",
+    "scalar_json",
     "scrub",
+    "scrub_encode",
     "set_backend",
     "unscrub",
 ]

@@ -34,7 +34,7 @@ try:  # pragma: no cover - depends on the environment
 except ImportError:  # pragma: no cover - depends on the environment
     _orjson = None  # type: ignore[assignment]
 
-__all__ = ["BACKENDS", "dumps", "go_float", "json_kind", "loads", "set_backend"]
+__all__ = ["BACKENDS", "dumps", "go_float", "json_kind", "loads", "scalar_json", "set_backend"]
 
 #: Names of the available JSON backends, best first.
 BACKENDS: Final[tuple[str, ...]] = ("orjson", "json") if _orjson is not None else ("json",)
@@ -151,6 +151,36 @@ def _go_spelling(text: str, floats: bool = True) -> str:
     if floats and _may_have_float_to_rewrite(text):
         text = _TOKEN.sub(_number, text)
     return text
+
+
+_INT64_MIN: Final = -(2**63)
+_UINT64_END: Final = 2**64
+
+
+def scalar_json(value: Any) -> str | None:
+    """The JSON text of a scalar as :func:`~dnode.encode` writes it after :func:`~dnode.scrub`.
+
+    For ``None``, ``bool``, ``str``, ``int`` (in the 64-bit range) and finite ``float`` values
+    (exact types, not subclasses): the same text, in Go's spelling, that the value has inside
+    an encoded message, without scrubbing or encoding a message. ``None`` for any other value
+    (containers, NaN, big ints, subclasses): scrub and encode those.
+    """
+    t = type(value)
+    if t is int:
+        return str(value) if _INT64_MIN <= value < _UINT64_END else None
+    if t is str:
+        return _go_spelling(dumps(value), False)
+    if t is float:
+        if 1e-4 <= abs(value) < 1e16:
+            return str(int(value)) if value.is_integer() else repr(value)
+        if value - value != 0.0:
+            return None  # NaN, infinities: scrub refuses them
+        return go_float(value)
+    if value is None:
+        return "null"
+    if t is bool:
+        return "true" if value else "false"
+    return None
 
 
 def _no_default(obj: object) -> Any:

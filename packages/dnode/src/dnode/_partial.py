@@ -130,6 +130,10 @@ class Partial:
 
     def one(self) -> Partial:
         """The single element of a one-element list (Go's ``One()``)."""
+        raw = self.raw
+        if type(raw) is list and len(raw) == 1:  # the usual case, without slice()'s list
+            item = raw[0]
+            return Partial() if item is None else Partial(item)
         return self.slice(1)[0]
 
     def map(self) -> dict[str, Partial]:
@@ -144,18 +148,32 @@ class Partial:
 
     def string(self) -> str:
         """The value as a string (``null`` gives ``""``)."""
+        raw = self.raw
+        if type(raw) is str:  # the usual case, without _convert
+            return raw
         return cast(str, _convert(self._value(), str, ""))
 
     def float(self) -> float:
         """The value as a float; any JSON number (``null`` gives ``0.0``)."""
+        raw = self.raw
+        if type(raw) is float:  # the usual case, without _convert
+            return raw
+        if type(raw) is int:
+            return float(raw)
         return cast(float, _convert(self._value(), float, ""))
 
     def int(self) -> int:
         """The value as an int; a JSON number without fraction (``null`` gives ``0``)."""
+        raw = self.raw
+        if type(raw) is int:  # the usual case, without _convert
+            return raw
         return cast(int, _convert(self._value(), int, ""))
 
     def bool(self) -> bool:
         """The value as a bool (``null`` gives ``False``)."""
+        raw = self.raw
+        if type(raw) is bool:  # the usual case, without _convert
+            return raw
         return cast(bool, _convert(self._value(), bool, ""))
 
     def function(self) -> Callable[..., Any]:

@@ -28,7 +28,8 @@ import types
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final, Generic, TypeVar
 
-from ._errors import CallbackLimitError, PathError, ScrubError
+from . import _json
+from ._errors import CallbackLimitError, EncodeError, PathError, ScrubError
 from ._json import GoFloatsList, float_is_go_safe, json_kind
 from ._message import CallbackPath
 
@@ -38,6 +39,7 @@ __all__ = [
     "CallbackTable",
     "RemoteFunction",
     "scrub",
+    "scrub_encode",
     "unscrub",
 ]
 
@@ -421,6 +423,53 @@ def scrub(value: Any, table: CallbackTable) -> tuple[Any, dict[int, CallbackPath
         if isinstance(exc, RecursionError):
             raise ScrubError("value is nested too deeply or contains itself") from None
         raise
+
+
+#: Types scrub passes through unchanged and whose JSON spelling needs no float rewrite.
+_JSON_SCALARS: Final = frozenset((str, int, bool, type(None)))
+
+
+def scrub_encode(
+    value: Any, table: CallbackTable, path: CallbackPath = ()
+) -> tuple[str, dict[int, CallbackPath]]:
+    """Scrub ``value`` and encode it as JSON text: a piece of a message, for joining.
+
+    ``value`` is taken to sit at ``path`` inside a message's ``arguments``: its callbacks get
+    paths starting with ``path``, and the text is exactly what :func:`~dnode.encode` writes
+    for that value inside the whole message (Go's spelling, floats included). A runtime whose
+    messages share a constant part (a kite request's envelope) can so encode that part once
+    and each message's variable parts alone, then join the texts. All-or-nothing like
+    :func:`scrub`.
+
+    Raises:
+        ScrubError: a value has no JSON mapping (the error names its path).
+        CallbackLimitError: ``table`` is full.
+        EncodeError: the scrubbed value cannot be encoded.
+    """
+    if type(value) is list:
+        for x in value:
+            if type(x) not in _JSON_SCALARS:
+                break
+        else:  # nothing to scrub (the common argument list): no walk, no callbacks
+            try:
+                text = _json.dumps(value)
+            except (TypeError, ValueError) as exc:  # pragma: no cover - plain values encode
+                raise EncodeError(f"cannot encode message: {exc}") from None
+            return _json._go_spelling(text, False), {}
+    state = _Scrub(table)
+    try:
+        out = state.walk_any(value, path)
+        try:
+            text = _json.dumps(out)
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise EncodeError(f"cannot encode message: {exc}") from None
+    except BaseException as exc:
+        for cid in state.callbacks:
+            table.remove(cid)
+        if isinstance(exc, RecursionError):
+            raise ScrubError("value is nested too deeply or contains itself") from None
+        raise
+    return _json._go_spelling(text, not state.go_floats), state.callbacks
 
 
 # ---------------------------------------------------------------------------------------------

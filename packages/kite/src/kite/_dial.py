@@ -167,7 +167,12 @@ class Client:
         free_callbacks: bool = False,
     ) -> Any:
         """Call `method` on the remote kite (see `Peer.tell`)."""
-        return await self.call(
+        peer = self._peer
+        if peer is None or peer.closed:  # (re)connecting, or closed: see `call`
+            return await self.call(
+                method, list(args) if args else None, timeout=timeout, free_callbacks=free_callbacks
+            )
+        return await peer.call(
             method, list(args) if args else None, timeout=timeout, free_callbacks=free_callbacks
         )
 

@@ -488,7 +488,10 @@ class Kite(KontrolMethods):
                 return
             if respond is not None:
                 try:
-                    await respond({"error": None, "result": result})
+                    if type(respond) is dnode.RemoteFunction:  # as unscrub made it: by its id
+                        await peer.send_response(respond.id, result)
+                    else:
+                        await respond({"error": None, "result": result})
                 except SendError as exc:
                     await self._respond_failed(peer, respond, exc, request.id)
         except Exception:  # the pipeline answers errors itself: a bug, keep serving

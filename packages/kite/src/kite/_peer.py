@@ -64,7 +64,7 @@ from trio.lowlevel import ParkingLot
 import dnode
 
 from ._deadlines import CallDeadlines
-from ._envelope import call_arguments, go_duration, parse_response
+from ._envelope import RequestEncoder, go_duration, parse_response
 from ._errors import DisconnectError, KiteTimeoutError, SendError
 from ._session import MessagePipe, PipeClosedError
 from .protocol import Auth, KiteIdentity
@@ -92,6 +92,8 @@ _reschedule = trio.lowlevel.reschedule
 _wait_task_rescheduled = trio.lowlevel.wait_task_rescheduled
 _ABORT_SUCCEEDED = trio.lowlevel.Abort.SUCCEEDED
 copy_context = contextvars.copy_context
+_scalar_json = dnode.scalar_json
+_NO_CALLBACKS: dict[int, Any] = {}  # never changed
 
 
 def is_awaitable(value: object) -> TypeGuard[Awaitable[Any]]:
@@ -228,6 +230,7 @@ class Peer:
         "_closed",
         "_closing",
         "_deadlines",
+        "_encoder",
         "_nursery",
         "_pending",
         "_pipe",
@@ -263,6 +266,7 @@ class Peer:
         self.first_request_seen = False
         self._pipe = pipe
         self._table = dnode.CallbackTable(self.limits.max_callbacks)
+        self._encoder = RequestEncoder()
         self._pending: dict[int, _PendingCall] = {}
         # Queues and parking lots are created on first use: an idle connection stays small.
         self._sending = False  # a send in progress; others queue in `_send_lot` (FIFO)
@@ -349,16 +353,29 @@ class Peer:
         if self._closing:
             raise SendError("can't send, client is closed")
         pending = _PendingCall()
-        arguments = call_arguments(self.local_kite.identity_json, self.auth, pending, args)
         table = self._table
         try:
-            scrubbed, callbacks = dnode.scrub(arguments, table)
+            text, cid, callbacks = self._encoder.encode(
+                self.local_kite, self.auth, method, pending, args, table
+            )
         except dnode.DnodeError as exc:
             raise SendError(str(exc)) from exc
-        cid = next(iter(callbacks))  # the response callback is the first function scrubbed
         self._pending[cid] = pending
         try:
-            await self._send_message(dnode.Message(method, scrubbed, callbacks), callbacks)
+            if self._sending:
+                await self._send_text(text, callbacks)
+            else:  # `_send_text` uncontended, inlined on the hot path
+                self._sending = True
+                try:
+                    await self._pipe.send(text)
+                except BaseException as exc:
+                    self._send_failed(exc, callbacks)
+                    raise
+                finally:
+                    if self._send_lot:
+                        self._send_lot.unpark()  # hand the slot over (`_sending` stays true)
+                    else:
+                        self._sending = False
             if timeout is None:
                 if not pending.done:  # `pending.wait()`, inlined on the hot path
                     pending.task = _current_task()
@@ -396,9 +413,10 @@ class Peer:
             await self._wait_callbacks(pending.barrier)
         message = pending.message
         assert message is not None
-        return parse_response(
-            dnode.unscrub(message.arguments, message.callbacks, self.send_callback, strict=False)
-        )
+        arguments = message.arguments
+        if message.callbacks:  # functions in the result (rare): proxies at their paths
+            dnode.unscrub(arguments, message.callbacks, self.send_callback, strict=False)
+        return parse_response(arguments)
 
     async def send_callback(self, callback_id: int, args: list[Any]) -> None:
         """Invoke the remote callback `callback_id` with `args` (what a received proxy does).
@@ -413,6 +431,27 @@ class Peer:
         except dnode.DnodeError as exc:
             raise SendError(str(exc)) from exc
         await self._send_message(dnode.Message(callback_id, scrubbed, callbacks), callbacks)
+
+    async def send_response(self, callback_id: int, result: Any) -> None:
+        """Answer a request: `send_callback(callback_id, [{"error": None, "result": result}])`.
+
+        A scalar result (`dnode.scalar_json`) is written straight into the message text,
+        the same text scrub and encode would make, without either.
+
+        Raises:
+            SendError: as `send_callback`.
+        """
+        piece = _scalar_json(result)
+        if piece is None:
+            await self.send_callback(callback_id, [{"error": None, "result": result}])
+            return
+        if self._closing:
+            raise SendError("can't send, client is closed")
+        await self._send_message(
+            f'{{"method":{callback_id},"arguments":[{{"error":null,"result":{piece}}}],'
+            '"callbacks":{}}',
+            _NO_CALLBACKS,
+        )
 
     def start_soon(self, async_fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
         """Run a background task for as long as this connection lives (cancelled with it)."""
@@ -466,13 +505,17 @@ class Peer:
                 self._cb_lot = ParkingLot()
             await self._cb_lot.park()
 
-    async def _send_message(self, message: dnode.Message, callbacks: dict[int, Any]) -> None:
+    async def _send_message(self, message: dnode.Message | str, callbacks: dict[int, Any]) -> None:
         try:
-            text = dnode.encode(message)
+            text = message if isinstance(message, str) else dnode.encode(message)
         except dnode.DnodeError as exc:
             for cid in callbacks:
                 self._table.remove(cid)
             raise SendError(str(exc)) from exc
+        await self._send_text(text, callbacks)
+
+    async def _send_text(self, text: str, callbacks: dict[int, Any]) -> None:
+        """Send an encoded message (FIFO); on failure forget its `callbacks` (as Go does)."""
         try:
             if self._sending:
                 if self._send_lot is None:
@@ -488,15 +531,23 @@ class Peer:
                 else:
                     self._sending = False
         except BaseException as exc:
-            for cid in callbacks:  # Go frees the callbacks of a message it failed to send
-                self._table.remove(cid)
-            if isinstance(exc, SendError):
-                raise
-            if isinstance(exc, _CLOSED_ERRORS):
-                raise SendError("can't send, client is closed") from exc
-            if isinstance(exc, Exception):
-                raise SendError(str(exc)) from exc
+            self._send_failed(exc, callbacks)
             raise
+
+    def _send_failed(self, exc: BaseException, callbacks: dict[int, Any]) -> None:
+        """Sending a message failed: free its callbacks (Go does) and raise `SendError`.
+
+        Returns (for the caller to re-raise `exc`) when `exc` is a `SendError` already or not
+        an `Exception` (a cancellation).
+        """
+        for cid in callbacks:
+            self._table.remove(cid)
+        if isinstance(exc, SendError):
+            return
+        if isinstance(exc, _CLOSED_ERRORS):
+            raise SendError("can't send, client is closed") from exc
+        if isinstance(exc, Exception):
+            raise SendError(str(exc)) from exc
 
     def _shutdown(self) -> None:
         if self._closing:
