@@ -27,6 +27,9 @@ class MathService(rpyc.Service):  # type: ignore[misc]
 def main() -> None:
     server = ThreadedServer(MathService, hostname="127.0.0.1", port=0)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # ThreadedServer only binds in __init__; `start()` calls `listen()`. Listen first (the
+    # call is idempotent), so nobody who read the line below is refused (seen under load).
+    server._listen()
     print(f"rpyc listening on 127.0.0.1:{server.port}", flush=True)
     server.start()
 

@@ -139,10 +139,10 @@ class RequestEncoder:
         if identity != self._identity or auth is not self._auth:
             self._prepare(kite, identity, auth)
         head = self._head
-        method_json = self._methods.get(method) if type(method) is str else None
+        if not head or type(method) is not str:
+            return _encode_general(kite, auth, method, response_callback, with_args, table)
+        method_json = self._methods.get(method)
         if method_json is None:
-            if not head or type(method) is not str:
-                return _encode_general(kite, auth, method, response_callback, with_args, table)
             method_json = self._method_json(method)
         cid = table.register(response_callback)
         callbacks: dict[int, dnode.CallbackPath] = {cid: _RESPONSE_CALLBACK}

@@ -266,7 +266,7 @@ class Peer:
         self.first_request_seen = False
         self._pipe = pipe
         self._table = dnode.CallbackTable(self.limits.max_callbacks)
-        self._encoder = RequestEncoder()
+        self._encoder: RequestEncoder | None = None  # made by the first call
         self._pending: dict[int, _PendingCall] = {}
         # Queues and parking lots are created on first use: an idle connection stays small.
         self._sending = False  # a send in progress; others queue in `_send_lot` (FIFO)
@@ -354,8 +354,11 @@ class Peer:
             raise SendError("can't send, client is closed")
         pending = _PendingCall()
         table = self._table
+        encoder = self._encoder
+        if encoder is None:
+            encoder = self._encoder = RequestEncoder()
         try:
-            text, cid, callbacks = self._encoder.encode(
+            text, cid, callbacks = encoder.encode(
                 self.local_kite, self.auth, method, pending, args, table
             )
         except dnode.DnodeError as exc:

@@ -123,6 +123,7 @@ class WebSocketConnection:
         "_max_message",
         "_part_size",
         "_parts",
+        "_peer_mask_bit",
         "_pings",
         "_read_size",
         "_receiving",
@@ -148,6 +149,7 @@ class WebSocketConnection:
     ) -> None:
         self._stream = stream
         self._client = client
+        self._peer_mask_bit = 0 if client else 0x80  # frames from clients are masked
         #: Received bytes the fast path has not consumed (only before wsproto takes over).
         self._buffer = trailing_data
         #: wsproto, once it runs the connection (see the module docstring).
@@ -271,12 +273,19 @@ class WebSocketConnection:
                 payload, opcode = message.encode("utf-8"), _TEXT
             else:
                 payload, opcode = bytes(message), _BINARY
-            head = _frame_head(opcode, len(payload), self._client)
+            n = len(payload)
             if self._client:  # RFC 6455: a client masks every frame with a fresh key
                 key = _mask_keys.next()
+                head = (
+                    _HEAD16.pack(0x80 | opcode, 0xFE, n)  # the usual kite message size
+                    if 125 < n < 0x10000
+                    else _frame_head(opcode, n, True)
+                )
                 data = head + key + _mask(payload, key)
+            elif 125 < n < 0x10000:
+                data = _HEAD16.pack(0x80 | opcode, 126, n) + payload
             else:
-                data = head + payload
+                data = _frame_head(opcode, n, False) + payload
         else:
             try:
                 data = self._wsproto.send(Message(data=cast(str, message)))
@@ -391,12 +400,11 @@ class WebSocketConnection:
         size = len(data)
         if size < 2:
             return None, 2
-        b0, b1 = data[0], data[1]
-        opcode = b0 & 0x0F
-        # FIN set, no reserved bits, a text or binary opcode, masked from clients only.
-        if b0 & 0xF0 != 0x80 or (opcode != _TEXT and opcode != _BINARY):
-            raise _DeclinedError
-        if bool(b1 & 0x80) == self._client:
+        b0 = data[0]
+        b1 = data[1]
+        # FIN set, no reserved bits, a text or binary opcode (0x81, 0x82), masked from
+        # clients only.
+        if (b0 != 0x81 and b0 != 0x82) or b1 & 0x80 != self._peer_mask_bit:
             raise _DeclinedError
         length = b1 & 0x7F
         pos = 2
@@ -424,7 +432,7 @@ class WebSocketConnection:
         payload = data[pos:end]
         if not self._client:
             payload = _mask(payload, data[pos - 4 : pos])
-        if opcode == _TEXT:
+        if b0 == 0x81:  # text
             try:
                 return payload.decode("utf-8"), end
             except UnicodeDecodeError:
