@@ -7,7 +7,10 @@ key pair and SQLite registry, and a `kite.key` for user `quickstart` signed by t
 Then, in one trio program: Kontrol serves on 127.0.0.1:4000 (`--kontrol-port`), a kite `math`
 1.0.0 with a `square` method serves on a free port and registers itself to Kontrol, and a client
 finds `math` through Kontrol (`getKites`, with a token) and calls it once, so you see the whole
-path work. It then prints how to call the kite yourself and serves until Ctrl-C.
+path work. It then prints how to call the kite yourself and serves until Ctrl-C (SIGINT) or
+SIGTERM. While serving it listens for both signals itself, like `kontrol serve`: the blocks then
+close in order (registrations removed, connections closed), and `kill -INT` stops it also when a
+shell started it as a background job, which it does with SIGINT ignored.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -78,13 +82,16 @@ async def main(data: Path, kontrol_port: int) -> None:
                     async with found[0] as remote:
                         answer = await remote.tell("square", 4, timeout=10)
                 print(f"==> found math through Kontrol and called it: square(4) = {answer}")
-                print(
-                    "\nCall it yourself (in another terminal):\n"
-                    f"  KITE_HOME={kite_home} .venv/bin/python examples/call_math.py 7\n"
-                    "\nPress Ctrl-C to stop.",
-                    flush=True,
-                )
-                await trio.sleep_forever()
+                # Listening before saying so: a SIGINT right after the message is not lost.
+                with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                    print(
+                        "\nCall it yourself (in another terminal):\n"
+                        f"  KITE_HOME={kite_home} .venv/bin/python examples/call_math.py 7\n"
+                        "\nPress Ctrl-C to stop.",
+                        flush=True,
+                    )
+                    async for _ in signals:
+                        break  # every block above now closes in order
 
 
 def run() -> None:
@@ -99,8 +106,9 @@ def run() -> None:
     ensure_keys(data, f"http://127.0.0.1:{args.kontrol_port}/kite")
     try:
         trio.run(main, data, args.kontrol_port)
-    except* KeyboardInterrupt:  # trio cancelled every task; nested nurseries wrap it in groups
-        print("\n==> stopped", flush=True)
+    except* KeyboardInterrupt:  # Ctrl-C while starting (or a second one while stopping):
+        pass  # trio cancelled every task; nested nurseries wrap it in groups
+    print("\n==> stopped", flush=True)
 
 
 if __name__ == "__main__":
