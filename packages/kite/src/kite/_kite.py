@@ -136,7 +136,7 @@ class Kite(KontrolMethods):
         self._http_routes: list[tuple[str, Any, bool]] = []
         self._servers: list[KiteServer] = []
         self._in_flight = 0  # method requests being served, on every connection
-        self._idle_lot = trio.lowlevel.ParkingLot()
+        self._idle_lot: trio.lowlevel.ParkingLot | None = None  # made by `_wait_idle`
         self._kontrol: KontrolClient | None = None  # the open Kontrol client, if any
         self._on_register_hooks: list[RegisterHook] = []
 
@@ -498,12 +498,14 @@ class Kite(KontrolMethods):
             log.exception("error serving %r", message.method)
         finally:
             self._in_flight -= 1
-            if not self._in_flight and self._idle_lot:
+            if not self._in_flight and self._idle_lot is not None:
                 self._idle_lot.unpark_all()
 
     async def _wait_idle(self) -> None:
         """Wait until no method request is being served (graceful shutdown)."""
         while self._in_flight:
+            if self._idle_lot is None:
+                self._idle_lot = trio.lowlevel.ParkingLot()
             await self._idle_lot.park()
 
     async def _respond(
