@@ -36,7 +36,7 @@ import dnode
 
 from ._authenticators import Authenticators
 from ._config import Config
-from ._envelope import EnvelopeError, error_json, parse_envelope
+from ._envelope import EnvelopeError, error_json, parse_request
 from ._errors import RequestLimitError, SendError
 from ._handlers import FinalFunc, Handler, Method, MethodHandling, run_chain
 from ._hooks import run_hooks
@@ -432,11 +432,8 @@ class Kite(KontrolMethods):
         try:
             name = message.method
             assert isinstance(name, str)
-            arguments = dnode.unscrub(
-                message.arguments, message.callbacks, peer.send_callback, strict=False
-            )
             try:
-                envelope = parse_envelope(arguments)
+                envelope = parse_request(message, peer.send_callback)
             except EnvelopeError as exc:
                 if exc.response_callback is None:
                     log.warning("dropped %r: malformed envelope: %s", name, exc)
