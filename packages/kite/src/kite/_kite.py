@@ -485,7 +485,7 @@ class Kite(KontrolMethods):
                 return
             if respond is not None:
                 try:
-                    if type(respond) is dnode.RemoteFunction:  # as unscrub made it: by its id
+                    if type(respond) is dnode.RemoteFunction:  # always (parse_request): by id
                         await peer.send_response(respond.id, result)
                     else:
                         await respond({"error": None, "result": result})
