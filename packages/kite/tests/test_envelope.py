@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 import dnode
@@ -16,6 +17,7 @@ from kite._envelope import (
     error_json,
     go_duration,
     parse_envelope,
+    parse_request,
     parse_response,
 )
 
@@ -188,3 +190,66 @@ def test_envelope_round_trip_through_dnode(with_args: list[Any] | None, authed: 
     assert envelope.response_callback is not None
     envelope.response_callback("x")
     assert sent == [0]
+
+
+ENVELOPE_KEYS = ["kite", "authentication", "responseCallback", "withArgs"]
+request_keys = st.sampled_from([*ENVELOPE_KEYS, "ResponseCallback", "withargs", "x"])
+request_values = JSON | st.just("[Function]") | st.just({"type": "kiteKey", "key": "k"})
+envelopes = st.dictionaries(request_keys, request_values, max_size=5) | st.fixed_dictionaries(
+    dict.fromkeys(ENVELOPE_KEYS, request_values)
+)
+paths = st.sampled_from(
+    [
+        (0, "responseCallback"),
+        ("0", "responseCallback"),
+        (0, "ResponseCallback"),
+        (0.0, "responseCallback"),
+        (0, "withArgs", 0),
+        (0, "kite"),
+        (1,),
+        (),
+        [0, "responseCallback"],
+    ]
+)
+requests = st.builds(
+    dnode.Message,
+    st.just("square"),
+    st.lists(envelopes | JSON, max_size=2) | st.builds(lambda e: [e], envelopes),
+    st.dictionaries(st.integers(min_value=0, max_value=9), paths, max_size=2),
+)
+
+
+def _outcome(read: Any) -> tuple[Any, ...]:
+    try:
+        envelope = read()
+    except EnvelopeError as exc:
+        return ("error", str(exc), exc.response_callback)
+    return (
+        envelope.kite,
+        envelope.authentication,
+        envelope.response_callback,
+        envelope.with_args,
+    )
+
+
+@given(requests)
+@example(
+    dnode.Message(
+        "square",
+        [{"kite": {}, "authentication": None, "responseCallback": "[Function]", "withArgs": [4]}],
+        {3: (0, "responseCallback")},
+    )
+)
+def test_parse_request_reads_what_unscrub_and_parse_envelope_read(message: dnode.Message) -> None:
+    def send(cid: int, args: list[Any]) -> None:  # pragma: no cover - never called
+        pass
+
+    general = copy.deepcopy(message)
+    fast = _outcome(lambda: parse_request(message, send))
+    slow = _outcome(
+        lambda: parse_envelope(
+            dnode.unscrub(general.arguments, general.callbacks, send, strict=False)
+        )
+    )
+    assert fast == slow
+    assert message.arguments == general.arguments  # the proxies placed the same way

@@ -30,6 +30,7 @@ __all__ = [
     "error_json",
     "go_duration",
     "parse_envelope",
+    "parse_request",
     "parse_response",
 ]
 
@@ -313,6 +314,38 @@ def parse_envelope(arguments: list[Any]) -> Envelope:
         callback = folded.get("responseCallback")
         with_args = folded.get("withArgs", _MISSING)
     return Envelope(kite, _auth(auth), callback if callable(callback) else None, with_args)
+
+
+_RESPONSE_PATH: Final = (0, "responseCallback")
+
+
+def parse_request(message: dnode.Message, send: Callable[[int, list[Any]], Any]) -> Envelope:
+    """Unscrub a received method call with `send` and read its envelope.
+
+    The same as `parse_envelope(dnode.unscrub(message.arguments, message.callbacks, send,
+    strict=False))`, with a fast path for the shape Go and Python kites send (one object with
+    the four keys as Go spells them, the response callback its only function at
+    `[0, "responseCallback"]`): that one is read without walking the callbacks.
+
+    Raises:
+        EnvelopeError: as `parse_envelope`.
+    """
+    arguments = message.arguments
+    callbacks = message.callbacks
+    if len(callbacks) == 1 and len(arguments) == 1:
+        obj = arguments[0]
+        if type(obj) is dict and len(obj) == 4 and "responseCallback" in obj:
+            for cid, path in callbacks.items():
+                if path == _RESPONSE_PATH and type(path[0]) is int:
+                    try:  # the other three keys exactly as Go sends them
+                        kite = obj["kite"]
+                        auth = obj["authentication"]
+                        with_args = obj["withArgs"]
+                    except KeyError:
+                        break
+                    proxy = obj["responseCallback"] = dnode.RemoteFunction(cid, send)
+                    return Envelope(kite, None if auth is None else _auth(auth), proxy, with_args)
+    return parse_envelope(dnode.unscrub(arguments, callbacks, send, strict=False))
 
 
 def error_json(exc: BaseException, request_id: str) -> dict[str, str]:

@@ -36,7 +36,7 @@ import dnode
 
 from ._authenticators import Authenticators
 from ._config import Config
-from ._envelope import EnvelopeError, error_json, parse_envelope
+from ._envelope import EnvelopeError, error_json, parse_request
 from ._errors import RequestLimitError, SendError
 from ._handlers import FinalFunc, Handler, Method, MethodHandling, run_chain
 from ._hooks import run_hooks
@@ -136,7 +136,7 @@ class Kite(KontrolMethods):
         self._http_routes: list[tuple[str, Any, bool]] = []
         self._servers: list[KiteServer] = []
         self._in_flight = 0  # method requests being served, on every connection
-        self._idle_lot = trio.lowlevel.ParkingLot()
+        self._idle_lot: trio.lowlevel.ParkingLot | None = None  # made by `_wait_idle`
         self._kontrol: KontrolClient | None = None  # the open Kontrol client, if any
         self._on_register_hooks: list[RegisterHook] = []
 
@@ -432,11 +432,8 @@ class Kite(KontrolMethods):
         try:
             name = message.method
             assert isinstance(name, str)
-            arguments = dnode.unscrub(
-                message.arguments, message.callbacks, peer.send_callback, strict=False
-            )
             try:
-                envelope = parse_envelope(arguments)
+                envelope = parse_request(message, peer.send_callback)
             except EnvelopeError as exc:
                 if exc.response_callback is None:
                     log.warning("dropped %r: malformed envelope: %s", name, exc)
@@ -488,7 +485,7 @@ class Kite(KontrolMethods):
                 return
             if respond is not None:
                 try:
-                    if type(respond) is dnode.RemoteFunction:  # as unscrub made it: by its id
+                    if type(respond) is dnode.RemoteFunction:  # always (parse_request): by id
                         await peer.send_response(respond.id, result)
                     else:
                         await respond({"error": None, "result": result})
@@ -498,12 +495,14 @@ class Kite(KontrolMethods):
             log.exception("error serving %r", message.method)
         finally:
             self._in_flight -= 1
-            if not self._in_flight and self._idle_lot:
+            if not self._in_flight and self._idle_lot is not None:
                 self._idle_lot.unpark_all()
 
     async def _wait_idle(self) -> None:
         """Wait until no method request is being served (graceful shutdown)."""
         while self._in_flight:
+            if self._idle_lot is None:
+                self._idle_lot = trio.lowlevel.ParkingLot()
             await self._idle_lot.park()
 
     async def _respond(
