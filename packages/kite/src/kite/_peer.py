@@ -450,7 +450,7 @@ class Peer:
             return
         if self._closing:
             raise SendError("can't send, client is closed")
-        await self._send_message(
+        await self._send_text(
             f'{{"method":{callback_id},"arguments":[{{"error":null,"result":{piece}}}],'
             '"callbacks":{}}',
             _NO_CALLBACKS,
@@ -508,9 +508,9 @@ class Peer:
                 self._cb_lot = ParkingLot()
             await self._cb_lot.park()
 
-    async def _send_message(self, message: dnode.Message | str, callbacks: dict[int, Any]) -> None:
+    async def _send_message(self, message: dnode.Message, callbacks: dict[int, Any]) -> None:
         try:
-            text = message if isinstance(message, str) else dnode.encode(message)
+            text = dnode.encode(message)
         except dnode.DnodeError as exc:
             for cid in callbacks:
                 self._table.remove(cid)
