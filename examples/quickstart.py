@@ -78,8 +78,12 @@ async def main(data: Path, kontrol_port: int) -> None:
 
                 caller = kite.Kite("quickstart-client", "1.0.0", config)
                 async with caller.kontrol_client():
-                    found = await caller.get_kites({"username": USERNAME, "name": "math"})
-                    async with found[0] as remote:
+                    # By id: the kite registered just now, not a registration an earlier
+                    # run may have left behind (e.g. a process killed with SIGKILL: its
+                    # row stays until the registry's TTL, 90 s).
+                    query = {"username": USERNAME, "name": "math", "id": math.id}
+                    (found,) = await caller.get_kites(query)
+                    async with found as remote:
                         answer = await remote.tell("square", 4, timeout=10)
                 print(f"==> found math through Kontrol and called it: square(4) = {answer}")
                 # Listening before saying so: a SIGINT right after the message is not lost.

@@ -178,13 +178,12 @@ async def register_http(kontrol: Kontrol, body: bytes) -> HTTPAnswer:
     except InvalidKiteError as exc:
         return _http_error(400, exc.message)
     try:
-        await kontrol.storage.upsert(identity, url, pair.id)
+        await kontrol.register_http_kite(identity, url, pair.id)
     except InvalidKiteError as exc:
         return _http_error(400, exc.message)
     except KontrolError as exc:
         log.error("kontrol: storage add %s error: %s", identity, exc.message)
         return _http_error(500, "internal error - register")
-    kontrol.track_http(identity, url, pair.id)
     log.info("kontrol: kite registered (via HTTP): %s", identity)
     return HTTPAnswer(200, (TEXT_PLAIN,), (go_json(result) + "\n").encode("utf-8"))
 

@@ -15,8 +15,18 @@ rotated-out keys can still fetch new ones; an unknown key is refused with the st
 
 Liveness: see `_liveness`. A registration made over a kite connection belongs to that
 connection: when it ends, or the kite stops pinging, the registration is deleted at once (Go
-waits for the storage TTL). A kite re-registering on a new connection takes the registration
-over, so a late disconnect of the old connection does not remove it.
+never deletes on disconnect and waits for the storage TTL). A kite re-registering on a new
+connection takes the registration over, so a late disconnect of the old connection does not
+remove it.
+
+Registrations: every change of one kite id's registration (a `register` or a restart after
+expiry with its row write, a refresh, the removal on disconnect or expiry, an HTTP `/register`
+and its expiry) runs under that id's lock, so they apply in order: a removal never deletes the
+row of a registration made after it, nor is a registration's row written after a newer one's.
+A `register` records its connection as the owner *before* writing the row, after checking that
+the connection has not ended; storage writes are never abandoned, so when the connection ends
+(or the request is cancelled) while the row is written, the row is removed right after, by the
+request itself or by `_disconnected`. A registration never outlives its connection.
 
 Tokens are cached per (audience, requester, issuer, key pair id) for `token_ttl -
 token_leeway`, as Go, so `getKites` and `getToken` return the same string until `force`.
@@ -29,7 +39,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import trio
@@ -38,7 +48,7 @@ import kite
 from kite import AuthContext, Request
 from kite.protocol import KiteIdentity
 
-from ._errors import KeyNotFoundError, KontrolError
+from ._errors import InvalidKiteError, KeyNotFoundError, KontrolError
 from ._handlers import HTTPAnswer, heartbeat_http, register_http
 from ._keypairs import KeyPairs
 from ._liveness import HTTPTracker, HTTPTrackers, PingTracker
@@ -118,6 +128,20 @@ class _Registration:
     tracker: PingTracker
 
 
+def _ended(peer: kite.Peer) -> bool:
+    """Whether `peer`'s connection has ended (a call, so type checkers do not assume it
+    unchanged across an `await`)."""
+    return peer.closed
+
+
+@dataclass(slots=True)
+class _IdLock:
+    """The lock of one kite id's registration and how many tasks hold or wait for it."""
+
+    lock: trio.Lock = field(default_factory=trio.Lock)
+    users: int = 0
+
+
 class Kontrol(kite.Kite):
     """Go's Kontrol: kite registry, kite key and token authority (see module doc).
 
@@ -170,6 +194,7 @@ class Kontrol(kite.Kite):
         self.authenticate = self._authenticate_request
         self._ws: dict[str, _Registration] = {}
         self._http: dict[str, HTTPTracker] = {}
+        self._locks: dict[str, _IdLock] = {}  # kite id -> its registration's lock
         self._http_trackers: HTTPTrackers | None = None  # while running: drives `_http`
         self._tokens: OrderedDict[str, tuple[str, float]] = OrderedDict()
         self.on_disconnect(self._disconnected)
@@ -355,16 +380,41 @@ class Kontrol(kite.Kite):
     # ----------------------------------------------------------------------------------------
     # registrations
 
-    async def track_connection(
+    @contextlib.asynccontextmanager
+    async def _kite_lock(self, kite_id: str) -> AsyncIterator[None]:
+        """Serialise the changes of one kite id's registration (see "Registrations" in the
+        module doc); the lock is forgotten when nobody holds or waits for it."""
+        lock = self._locks.get(kite_id)
+        if lock is None:
+            lock = self._locks[kite_id] = _IdLock()
+        lock.users += 1
+        try:
+            async with lock.lock:
+                yield
+        finally:
+            lock.users -= 1
+            if not lock.users:
+                del self._locks[kite_id]
+
+    async def register_connection(
         self, peer: kite.Peer, identity: KiteIdentity, url: str, key_id: str
-    ) -> PingTracker:
-        """Start liveness tracking of a registration made over `peer`; returns the tracker
-        whose `ping` the `kite.heartbeat` callback calls."""
+    ) -> PingTracker | None:
+        """Store a registration made over `peer`, owned by `peer`, and start its liveness
+        tracking; returns the tracker whose `ping` the `kite.heartbeat` callback calls, or None
+        when `peer` has already ended (nothing is stored then).
+
+        Raises:
+            KontrolError: the storage refused or failed (nothing stays stored).
+        """
         kite_id = identity.id
 
         async def refresh() -> None:
-            if not await self.storage.heartbeat(kite_id, url):
-                await self.storage.upsert(identity, url, key_id)
+            async with self._kite_lock(kite_id):
+                reg = self._ws.get(kite_id)
+                if reg is None or reg.tracker is not tracker:
+                    return  # dropped, or a newer registration took over
+                if not await self.storage.heartbeat(kite_id, url):
+                    await self.storage.upsert(identity, url, key_id)
 
         tracker = PingTracker(
             refresh=refresh,
@@ -372,12 +422,63 @@ class Kontrol(kite.Kite):
             timeout=self.options.heartbeat_timeout,
             update_interval=self.options.update_interval,
         )
-        previous = self._ws.get(kite_id)
-        if previous is not None:
-            previous.tracker.stop()
-        self._ws[kite_id] = _Registration(peer, tracker)
-        peer.start_soon(tracker.run)
+        if not await self._store_connection_registration(peer, identity, url, key_id, tracker):
+            return None
         return tracker
+
+    async def _store_connection_registration(
+        self,
+        peer: kite.Peer,
+        identity: KiteIdentity,
+        url: str,
+        key_id: str,
+        tracker: PingTracker,
+        *,
+        restart: bool = False,
+    ) -> bool:
+        """Make `peer` the owner of `identity.id`'s registration and upsert the row, under the
+        kite's lock; a new registration's tracker is started, a restarted one (`restart`) is
+        run by the caller. False when nothing was stored: `peer` has ended, or (`restart`) a
+        newer registration owns the kite.
+
+        Ownership is taken *before* the row is written, so whatever interrupts the write (the
+        connection ending, a cancellation, a storage error), the row never outlives its
+        connection: a failed or cancelled write drops the registration here, and a connection
+        that ended while the row was written (the write is never abandoned) is cleaned up here
+        or, at the latest, by `_disconnected`, which finds the claim.
+        """
+        kite_id = identity.id
+        async with self._kite_lock(kite_id):
+            current = self._ws.get(kite_id)
+            if _ended(peer) or (restart and current is not None and current.tracker is not tracker):
+                return False
+            if current is not None and current.tracker is not tracker:
+                current.tracker.stop()  # a re-registration takes the kite over
+            self._ws[kite_id] = _Registration(peer, tracker)
+            try:
+                await self.storage.upsert(identity, url, key_id)
+            except BaseException as exc:
+                # (a refused identity, e.g. a non-UUID id on PostgreSQL, has no row to delete)
+                keep_row = isinstance(exc, InvalidKiteError)
+                await self._drop_after_failed_registration(kite_id, peer, delete_row=not keep_row)
+                raise
+            if _ended(peer):  # ended while the row was written, and no cancellation reached us
+                await self._drop_after_failed_registration(kite_id, peer)
+                return False
+            if not restart:
+                peer.start_soon(tracker.run)
+        return True
+
+    async def _drop_after_failed_registration(
+        self, kite_id: str, peer: kite.Peer, *, delete_row: bool = True
+    ) -> None:
+        """Undo a claim whose row write failed, was cancelled or outlived its connection
+        (caller holds the kite's lock); never raises."""
+        with trio.CancelScope(shield=True):
+            try:
+                await self._drop_locked(kite_id, peer, delete_row=delete_row)
+            except KontrolError as exc:
+                log.warning("kontrol: removing %s failed: %s", peer.kite, exc.message)
 
     def heartbeat_callback(
         self, peer: kite.Peer, tracker: PingTracker, identity: KiteIdentity, url: str, key_id: str
@@ -399,25 +500,33 @@ class Kontrol(kite.Kite):
             async def restart() -> None:
                 nonlocal restarting
                 try:
-                    await self.storage.upsert(identity, url, key_id)
+                    stored = await self._store_connection_registration(
+                        peer, identity, url, key_id, tracker, restart=True
+                    )
                 except KontrolError as exc:
                     log.warning("kontrol: re-registering %s failed: %s", identity, exc.message)
                     return
                 finally:
                     restarting = False
-                self._ws[identity.id] = _Registration(peer, tracker)
-                await tracker.run()
+                if stored:
+                    await tracker.run()
 
             peer.start_soon(restart)
 
         return ping
 
     async def _drop_connection_registration(self, kite_id: str, peer: kite.Peer) -> None:
+        async with self._kite_lock(kite_id):
+            await self._drop_locked(kite_id, peer)
+
+    async def _drop_locked(self, kite_id: str, peer: kite.Peer, *, delete_row: bool = True) -> None:
+        """Remove `peer`'s registration of `kite_id` if `peer` still owns it; the row stays
+        when an HTTP registration holds the id. The caller holds the kite's lock."""
         reg = self._ws.get(kite_id)
         if reg is None or reg.peer is not peer:
             return
         del self._ws[kite_id]
-        if kite_id not in self._http:
+        if delete_row and kite_id not in self._http:
             await self.storage.delete(kite_id)
 
     async def _disconnected(self, peer: kite.Peer) -> None:
@@ -429,6 +538,19 @@ class Kontrol(kite.Kite):
                 await self._drop_connection_registration(kite_id, peer)
             except KontrolError as exc:
                 log.warning("kontrol: removing %s failed: %s", peer.kite, exc.message)
+
+    async def register_http_kite(self, identity: KiteIdentity, url: str, key_id: str) -> None:
+        """Store an HTTP registration and track it (`track_http`), under the kite's lock; once
+        the row write started, a cancellation (the HTTP client went away) does not separate
+        the two, so the row is never left untracked.
+
+        Raises:
+            KontrolError: the storage refused or failed.
+        """
+        async with self._kite_lock(identity.id):
+            with trio.CancelScope(shield=True):
+                await self.storage.upsert(identity, url, key_id)
+                self.track_http(identity, url, key_id)
 
     def track_http(self, identity: KiteIdentity, url: str, key_id: str) -> None:
         """Start (or refresh) heartbeat tracking of an HTTP registration."""
@@ -446,10 +568,11 @@ class Kontrol(kite.Kite):
             return
 
         async def expire() -> None:
-            if self._http.get(kite_id) is tracker_ref[0]:
-                del self._http[kite_id]
-                if kite_id not in self._ws:
-                    await self.storage.delete(kite_id)
+            async with self._kite_lock(kite_id):
+                if self._http.get(kite_id) is tracker_ref[0]:
+                    del self._http[kite_id]
+                    if kite_id not in self._ws:
+                        await self.storage.delete(kite_id)
 
         new = HTTPTracker(
             refresh=refresh,

@@ -208,13 +208,14 @@ async def handle_register(kontrol: Kontrol, request: Request) -> dict[str, Any]:
     identity = peer.kite
     check_registration(identity, max_field_length=kontrol.options.max_field_length)
     try:
-        await kontrol.storage.upsert(identity, url, pair.id)
+        tracker = await kontrol.register_connection(peer, identity, url, pair.id)
     except InvalidKiteError:
         raise
     except KontrolError as exc:
         log.error("kontrol: storage add %s error: %s", identity, exc.message)
         raise KontrolError("internal error - register") from None
-    tracker = await kontrol.track_connection(peer, identity, url, pair.id)
+    if tracker is None:  # the connection ended: no answer can be sent, nothing is stored
+        raise KontrolError("internal error - register")
     ping = kontrol.heartbeat_callback(peer, tracker, identity, url, pair.id)
     await nursery.start(_request_heartbeats, kontrol, peer, ping)
     log.info("kontrol: kite registered: %s", identity)
