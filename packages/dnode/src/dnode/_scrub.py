@@ -418,10 +418,7 @@ def scrub(value: Any, table: CallbackTable) -> tuple[Any, dict[int, CallbackPath
             out = list(out)
         return out, state.callbacks
     except BaseException as exc:
-        for cid in state.callbacks:
-            table.remove(cid)
-        if isinstance(exc, RecursionError):
-            raise ScrubError("value is nested too deeply or contains itself") from None
+        _undo(state, table, exc)
         raise
 
 
@@ -464,12 +461,18 @@ def scrub_encode(
         except (TypeError, ValueError, RecursionError) as exc:
             raise EncodeError(f"cannot encode message: {exc}") from None
     except BaseException as exc:
-        for cid in state.callbacks:
-            table.remove(cid)
-        if isinstance(exc, RecursionError):
-            raise ScrubError("value is nested too deeply or contains itself") from None
+        _undo(state, table, exc)
         raise
     return _json._go_spelling(text, not state.go_floats), state.callbacks
+
+
+def _undo(state: _Scrub, table: CallbackTable, exc: BaseException) -> None:
+    """A scrub failed: forget the callbacks it registered (all-or-nothing); a recursion error
+    becomes the `ScrubError` it means. The caller re-raises anything else."""
+    for cid in state.callbacks:
+        table.remove(cid)
+    if isinstance(exc, RecursionError):
+        raise ScrubError("value is nested too deeply or contains itself") from None
 
 
 # ---------------------------------------------------------------------------------------------

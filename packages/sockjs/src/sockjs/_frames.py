@@ -297,12 +297,17 @@ def _bad(frame: str, why: str) -> RemoteProtocolError:
     return RemoteProtocolError(f"{why}: {shown!r}")
 
 
+def _body(frame: str, kind: str) -> Any:
+    """The JSON after a frame's type letter."""
+    try:
+        return _loads(frame[1:])
+    except ValueError:
+        raise _bad(frame, f"broken JSON in {kind}") from None
+
+
 def _array_messages(frame: str) -> list[str]:
     """The messages of an ``a[...]`` frame (``frame`` starts with ``a``)."""
-    try:
-        value = _loads(frame[1:])
-    except ValueError:
-        raise _bad(frame, "broken JSON in a messages frame") from None
+    value = _body(frame, "a messages frame")
     if type(value) is not list:
         raise _bad(frame, "a frame is not a JSON array of strings")
     for m in value:
@@ -328,10 +333,7 @@ def decode_frame(frame: str) -> Frame:
     if kind == "o":
         return _OPEN
     if kind == "c":
-        try:
-            value = _loads(frame[1:])
-        except ValueError:
-            raise _bad(frame, "broken JSON in a close frame") from None
+        value = _body(frame, "a close frame")
         if (
             type(value) is not list
             or len(value) != 2
@@ -341,10 +343,7 @@ def decode_frame(frame: str) -> Frame:
             raise _bad(frame, "close frame is not [code,reason]")
         return CloseFrame(value[0], _go_strings(frame, [value[1]])[0])
     if kind == "m":
-        try:
-            value = _loads(frame[1:])
-        except ValueError:
-            raise _bad(frame, "broken JSON in an m frame") from None
+        value = _body(frame, "an m frame")
         if type(value) is not str:
             raise _bad(frame, "m frame is not a JSON string")
         return MessagesFrame(tuple(_go_strings(frame, [value])))

@@ -243,10 +243,13 @@ class WebSocketConnection:
         except BaseException as exc:  # noqa: BLE001 - `_send_failed` re-raises it
             await self._send_failed(exc)
         finally:
-            if self._send_waiters:
-                self._send_waiters.unpark()  # the next sender owns the turn now
-            else:
-                self._sending = False
+            self._end_send_turn()
+
+    def _end_send_turn(self) -> None:
+        if self._send_waiters:
+            self._send_waiters.unpark()  # the next sender owns the turn now
+        else:
+            self._sending = False
 
     async def _send_failed(self, exc: BaseException) -> NoReturn:
         """A write failed or was cancelled part-way: the connection is over."""
@@ -300,10 +303,7 @@ class WebSocketConnection:
         except BaseException as exc:  # noqa: BLE001 - `_send_failed` re-raises it
             await self._send_failed(exc)
         finally:
-            if self._send_waiters:
-                self._send_waiters.unpark()
-            else:
-                self._sending = False
+            self._end_send_turn()
 
     async def ping(self, payload: bytes = b"") -> None:
         """Send a ping and wait for its pong.
