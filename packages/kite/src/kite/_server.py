@@ -693,6 +693,15 @@ class SockJSEndpoint:
             self._nursery.start_soon(self._run_session, session)
         overhead = len(writer.wrap(""))
         rid, receiver = session.attach(writer.response_limit(self.options), overhead)
+        if writer.transport.polling and (receiver.frames or receiver.done):
+            # The poll's frame is already there (`o`, queued messages, a close frame): it is
+            # answered without waiting, so there is nothing to watch the client for. The
+            # receiver is finished by that frame, so an interrupt would be ignored anyway.
+            try:
+                await self._answer_poll(request, receiver, writer, head)
+            finally:
+                session.detach(rid)  # ignored unless the receiver is still attached
+            return
         gone = False
         try:
             async with trio.open_nursery() as nursery:
@@ -721,15 +730,24 @@ class SockJSEndpoint:
         head: sockjs.Response,
     ) -> None:
         if writer.transport.polling:
-            frame = await receiver.next_frame()
-            done = head.with_body(writer.wrap(frame) if frame is not None else b"")
-            await request.respond(done.status, done.headers, done.body)
+            await self._answer_poll(request, receiver, writer, head)
             return
         await request.start_response(head.status, head.headers)
         await request.send_body(writer.prelude)
         while (frame := await receiver.next_frame()) is not None:
             await request.send_body(writer.wrap(frame))
         await request.end_response()
+
+    @staticmethod
+    async def _answer_poll(
+        request: HTTPRequest,
+        receiver: _Receiver,
+        writer: sockjs.FrameWriter,
+        head: sockjs.Response,
+    ) -> None:
+        frame = await receiver.next_frame()
+        done = head.with_body(writer.wrap(frame) if frame is not None else b"")
+        await request.respond(done.status, done.headers, done.body)
 
     async def _deliver(self, request: HTTPRequest, plan: sockjs.Deliver) -> None:
         session = self._sessions.get(plan.endpoint.session_id or "")
