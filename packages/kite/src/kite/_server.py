@@ -541,7 +541,8 @@ class SockJSEndpoint:
     Args:
         options: the endpoint's `sockjs.Options` (prefix, transports, timings, limits).
         handler: `async handler(pipe)`, run once per session; the session ends with it.
-        nursery: where HTTP sessions live (they outlive the requests that carry them).
+        nursery: where HTTP sessions live (they outlive the requests that carry them), and
+            the endpoint's timer tasks (heartbeats, expiry), which run until it is cancelled.
         limits: per-session buffers.
     """
 
