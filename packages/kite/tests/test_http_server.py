@@ -398,6 +398,59 @@ async def test_idle_keep_alive_connection_is_closed(
         await stream.aclose()
 
 
+async def test_keep_alive_heads_and_bodies_in_pieces_or_whole() -> None:
+    """A head or body that came in with one read is parsed at once (no timer); one that
+    arrives in pieces is read on, under the handshake or body timeout."""
+    async with open_http_server("127.0.0.1", 0) as srv:
+        srv.handle_http("/", echo_body)
+        stream = await trio.open_tcp_stream("127.0.0.1", srv.port)
+
+        async def response(body: bytes) -> None:
+            received = b""
+            with trio.fail_after(10):
+                while not received.endswith(b"\r\n\r\n" + body):
+                    received += await stream.receive_some(1000)
+            assert received.startswith(b"HTTP/1.1 200 ")
+
+        post = b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n"
+        await stream.send_all(post + b"whole")  # head and body in one piece
+        await response(b"whole")
+        await stream.send_all(post + b"whole")  # again, on the kept-alive connection
+        await response(b"whole")
+        for cut in (10, len(post), len(post) + 2):  # in the head, after it, in the body
+            data = post + b"parts"
+            await stream.send_all(data[:cut])
+            await trio.sleep(0.05)
+            await stream.send_all(data[cut:])
+            await response(b"parts")
+        await stream.aclose()
+
+
+async def test_body_timeout_when_the_rest_never_comes(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    outcome: list[BaseException] = []
+
+    async def reader(request: HTTPRequest) -> None:
+        try:
+            await request.body()
+        except TransportError as exc:
+            outcome.append(exc)
+            raise
+
+    async with open_http_server("127.0.0.1", 0, limits=HTTPLimits(body_timeout=7.0)) as srv:
+        srv.handle_http("/", reader)
+        stream = await trio.open_tcp_stream("127.0.0.1", srv.port)
+        await stream.send_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\npart")
+        start = trio.current_time()
+        with trio.fail_after(60):
+            while await stream.receive_some(1000):
+                pass
+        assert 7.0 <= trio.current_time() - start < 8
+        assert [type(exc) for exc in outcome] == [TransportTimeoutError]
+        await stream.aclose()
+
+
 # -- shutdown --------------------------------------------------------------------------------
 
 

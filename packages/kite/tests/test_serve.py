@@ -26,6 +26,7 @@ from kite._http import (
     open_ws_client,
 )
 from kite._server import _Session
+from kite._timer_heap import TimerHeap
 
 
 def test_kite_sockjs_options_are_go_kites() -> None:
@@ -61,15 +62,16 @@ async def test_http_surface_and_user_routes() -> None:
         assert (wrong.status, wrong.header("Allow")) == (405, "POST, OPTIONS")
 
 
-def session(**options: Any) -> _Session:
+def session(nursery: trio.Nursery | None = None, **options: Any) -> _Session:
+    """An HTTP session whose clock is a `TimerHeap` in `nursery` (none: it never ticks)."""
     opts = sockjs.Options(**options)
-    return _Session("s1", "xhr", opts, ServerLimits(), None)
+    timers = TimerHeap(nursery, _Session.on_timer) if nursery is not None else None
+    return _Session("s1", "xhr", opts, ServerLimits(), None, timers)
 
 
 async def test_heartbeat_every_delay_while_attached(autojump_clock: Any) -> None:
-    s = session(heartbeat_delay=10, disconnect_delay=10)
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(s.run_timers)
+        s = session(nursery, heartbeat_delay=10, disconnect_delay=10)
         _, stream = s.attach(None)  # like a WebSocket: never full
         start = trio.current_time()
         assert await stream.next_frame() == "o"
@@ -86,9 +88,8 @@ async def test_heartbeat_every_delay_while_attached(autojump_clock: Any) -> None
 
 
 async def test_poll_session_expires_after_disconnect_delay(autojump_clock: Any) -> None:
-    s = session(heartbeat_delay=25, disconnect_delay=5)
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(s.run_timers)
+        s = session(nursery, heartbeat_delay=25, disconnect_delay=5)
         _, poll = s.attach(1)
         assert await poll.next_frame() == "o"
         assert await poll.next_frame() is None  # a poll is finished after one frame
@@ -100,12 +101,12 @@ async def test_poll_session_expires_after_disconnect_delay(autojump_clock: Any) 
         assert s.finished
         with pytest.raises(PipeClosedError):
             await s.send("too late")
+        nursery.cancel_scope.cancel()
 
 
 async def test_application_close_is_served_until_expiry(autojump_clock: Any) -> None:
-    s = session(heartbeat_delay=25, disconnect_delay=5)
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(s.run_timers)
+        s = session(nursery, heartbeat_delay=25, disconnect_delay=5)
         _, poll = s.attach(1)
         assert await poll.next_frame() == "o"
         await s.aclose()
@@ -116,6 +117,44 @@ async def test_application_close_is_served_until_expiry(autojump_clock: Any) -> 
         assert not s.finished
         await trio.sleep(2)  # ... until disconnect_delay after the last one
         assert s.finished
+        nursery.cancel_scope.cancel()
+
+
+async def test_http_session_schedule_on_one_timer_heap(autojump_clock: Any) -> None:
+    """Heartbeats and expiry of HTTP sessions come from the endpoint's one `TimerHeap`, at
+    the machine's deadlines, also when a deadline moves earlier than the one armed (a poll
+    finished: expiry `disconnect_delay` later, before the held poll's next `h` was due)."""
+    async with trio.open_nursery() as nursery:
+        timers = TimerHeap(nursery, _Session.on_timer)
+        opts = sockjs.Options(heartbeat_delay=25, disconnect_delay=5)
+        a = _Session("a", "xhr", opts, ServerLimits(), None, timers)
+        b = _Session("b", "xhr", opts, ServerLimits(), None, timers)
+        start = trio.current_time()
+
+        def now() -> float:
+            return trio.current_time() - start
+
+        _, poll = a.attach(1)
+        assert await poll.next_frame() == "o"
+        _, poll_b = b.attach(1)
+        assert await poll_b.next_frame() == "o"  # b's expiry is due at 5 from now on
+        await trio.sleep(3)
+        _, poll = a.attach(1)  # held: `h` due at 28
+        assert await poll.next_frame() == "h"
+        assert (now(), b.finished) == (28, True)  # b expired meanwhile, at 5
+        assert await poll.next_frame() is None  # the `h` finished the poll: expiry at 33
+        await trio.sleep(2)
+        _, poll = a.attach(1)  # at 30, held: `h` due at 55
+        await trio.sleep(1)
+        await a.send("x")  # at 31 the poll gets it and is finished: expiry moves to 36
+        assert await poll.next_frame() == 'a["x"]'
+        with pytest.raises(PipeClosedError):
+            await a.receive()
+        assert (now(), a.finished) == (36, True)
+        await trio.sleep(30)  # the stale entry (55) fires and changes nothing
+        assert a.finished
+        assert len(timers) == 0
+        nursery.cancel_scope.cancel()
 
 
 async def test_interrupted_poll_ends_the_session_at_once(autojump_clock: Any) -> None:

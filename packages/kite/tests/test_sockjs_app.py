@@ -75,6 +75,28 @@ async def test_xhr_polling_echo_and_double_poll() -> None:
         assert unknown.status == 404
 
 
+async def test_held_poll_whose_client_goes_away_ends_the_session() -> None:
+    """sockjs-go: a held poll's client closing its connection closes the session at once."""
+    async with echo_app(heartbeat_delay=60, disconnect_delay=60) as (url, client):
+        session = url + "/echo/000/gone"
+        assert (await client.request("POST", session + "/xhr")).body == b"o\n"
+        host, port = url.removeprefix("http://").split(":")
+        stream = await trio.open_tcp_stream(host, int(port))
+        await stream.send_all(
+            b"POST /echo/000/gone/xhr HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+        )
+        await trio.sleep(0.05)  # the poll is held: no frame for it
+        await stream.aclose()  # (without it the session would live on for 60 s)
+        with trio.fail_after(5):
+            for _ in range(500):  # the server sees the close soon, not at once
+                sent = await client.request("POST", session + "/xhr_send", TEXT, b'["x"]')
+                if sent.status == 404:
+                    break
+                await trio.sleep(0.01)
+        assert sent.status == 404
+        assert (await client.request("POST", session + "/xhr")).body == b"o\n"  # a new one
+
+
 @pytest.mark.parametrize(
     ("suffix", "method", "prelude", "wrap"),
     [

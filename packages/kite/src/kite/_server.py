@@ -16,9 +16,12 @@ How this works (PROTOCOL.md §1, §2):
 * A session (`_Session`) is the sans-IO `sockjs.ServerSession` state machine driven by trio:
   every input (receiver attached or gone, client payload, application message, close) goes
   to the machine and its events are dispatched at once (frames to the receiver's queue,
-  messages to the inbox, end of stream, forget the id); one task per session sleeps until
-  the machine's `next_deadline()` and calls `tick()` (heartbeats `h`, expiry
-  `disconnect_delay` after the last receiver left).
+  messages to the inbox, end of stream, forget the id). The session has no timer task: the
+  endpoint's one timer task (a heap of deadlines, `TimerHeap`) calls `tick()` at the
+  machine's `next_deadline()` (heartbeats `h`, expiry `disconnect_delay` after the last
+  receiver left). After every input the session re-arms its timer only if the deadline moved
+  earlier than the time it is armed for; a deadline that moved later is found when the timer
+  fires early, which then re-arms for the new one.
 * A WebSocket session (`_WebSocketSession`) drives the same machine with **no task of its
   own**, because a WebSocket is one receiver for the session's whole life: `receive()` reads
   and decodes the socket in the application's task, `send()` writes the frame in the caller's
@@ -39,7 +42,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
 import secrets
 import ssl
 from collections import deque
@@ -215,7 +217,8 @@ class _Session(SockJSPipe):
     Every input (a receiver attaching, a client payload, an application message, the clock)
     goes to the machine; its events are dispatched at once: frames to their receiver's
     queue, messages to the inbox, `SessionClosed` as end of stream, `SessionFinished` as
-    "forget the id". `run_timers` sleeps until `next_deadline()` and calls `tick()`.
+    "forget the id". The clock comes from `timers`, the endpoint's heap of deadlines (see
+    `on_timer`); without one (`None`) the session never ticks.
     """
 
     def __init__(
@@ -225,6 +228,7 @@ class _Session(SockJSPipe):
         options: sockjs.Options,
         limits: ServerLimits,
         table: dict[str, _Session] | None,
+        timers: TimerHeap[_Session] | None,
     ) -> None:
         self.session_id = session_id
         self.transport = transport
@@ -239,7 +243,9 @@ class _Session(SockJSPipe):
         self._table = table
         self._receivers: dict[int, _Receiver] = {}
         self._inbox: deque[str] = deque()
-        self._changed = trio.Event()
+        self._changed: trio.Event | None = None  # created by the first waiter
+        self._timers = timers
+        self._armed: float | None = None  # the due time of this session's entry in `timers`
         self.ended = False  # SessionClosed: no more messages either way
         self.finished = False  # SessionFinished: the id is forgotten
 
@@ -263,15 +269,41 @@ class _Session(SockJSPipe):
                 self.ended = self.finished = True
                 if self._table is not None and self._table.get(self.session_id) is self:
                     del self._table[self.session_id]
+        deadline = self.machine.next_deadline()
+        if deadline is not None and self._timers is not None:
+            armed = self._armed
+            if armed is None or deadline < armed:
+                self._armed = deadline
+                self._timers.add(self, deadline)
         self._notify()
 
+    @staticmethod
+    def on_timer(session: _Session, now: float) -> None:
+        """`TimerHeap` callback: one of the session's timer entries is due.
+
+        The session's live entry is the one due at `_armed`; an entry due earlier than that
+        is stale (the deadline moved earlier and a new entry was added) and is dropped. The
+        live one ticks the machine and dispatches, which arms the next deadline, if any.
+        """
+        armed = session._armed
+        if armed is None or armed > now:
+            return  # stale: the live entry is still to come (or there is none)
+        session._armed = None
+        session.machine.tick(now)
+        session._dispatch()
+
     def _notify(self) -> None:
-        self._changed.set()
-        self._changed = trio.Event()
+        changed = self._changed
+        if changed is not None:
+            self._changed = None
+            changed.set()
 
     async def wait_changed(self) -> None:
         """Wait for the next dispatch (or a message taken from the inbox)."""
-        await self._changed.wait()
+        changed = self._changed
+        if changed is None:
+            changed = self._changed = trio.Event()
+        await changed.wait()
 
     # -- the transport's side ----------------------------------------------------------------
 
@@ -309,16 +341,6 @@ class _Session(SockJSPipe):
         self.machine.receive_messages(messages)
         self._dispatch()
         return True
-
-    async def run_timers(self) -> None:
-        """Heartbeats and expiry: call `tick()` at every `next_deadline()` until finished."""
-        while not self.finished:
-            deadline = self.machine.next_deadline()
-            changed = self._changed
-            with trio.move_on_at(deadline if deadline is not None else math.inf):
-                await changed.wait()
-            self.machine.tick(trio.current_time())
-            self._dispatch()
 
     # -- MessagePipe (the application's side) ------------------------------------------------
 
@@ -519,7 +541,8 @@ class SockJSEndpoint:
     Args:
         options: the endpoint's `sockjs.Options` (prefix, transports, timings, limits).
         handler: `async handler(pipe)`, run once per session; the session ends with it.
-        nursery: where HTTP sessions live (they outlive the requests that carry them).
+        nursery: where HTTP sessions live (they outlive the requests that carry them), and
+            the endpoint's timer tasks (heartbeats, expiry), which run until it is cancelled.
         limits: per-session buffers.
     """
 
@@ -539,6 +562,8 @@ class SockJSEndpoint:
         self._websockets: set[_WebSocketSession] = set()
         #: Every WebSocket session's next `h`, from one task.
         self._heartbeats: TimerHeap[_WebSocketSession] = TimerHeap(nursery, self._heartbeat)
+        #: Every HTTP session's heartbeats and expiry, from one task.
+        self._session_timers: TimerHeap[_Session] = TimerHeap(nursery, _Session.on_timer)
         #: Set once the endpoint stops taking new sessions (shutdown).
         self.closing = False
 
@@ -638,13 +663,14 @@ class SockJSEndpoint:
     # -- HTTP sessions -----------------------------------------------------------------------
 
     async def _run_session(self, session: _Session) -> None:
+        # The session stays registered after the handler returned: later polls get its close
+        # frame until it expires (`SessionFinished` removes it from the table).
         try:
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(session.run_timers)  # ends when the session is finished
-                await self._run_handler(session)
-        finally:
+            await self._run_handler(session)
+        except BaseException:
             if self._sessions.get(session.session_id) is session:
                 del self._sessions[session.session_id]
+            raise
 
     async def _receive(self, request: HTTPRequest, plan: sockjs.Receive) -> None:
         session_id = plan.endpoint.session_id or ""
@@ -657,12 +683,26 @@ class SockJSEndpoint:
                 await request.respond(503, _SHUTTING_DOWN_HEADERS, b"too many sessions\n")
                 return
             session = _Session(
-                session_id, writer.transport.value, self.options, self.limits, self._sessions
+                session_id,
+                writer.transport.value,
+                self.options,
+                self.limits,
+                self._sessions,
+                self._session_timers,
             )
             self._sessions[session_id] = session
             self._nursery.start_soon(self._run_session, session)
         overhead = len(writer.wrap(""))
         rid, receiver = session.attach(writer.response_limit(self.options), overhead)
+        if writer.transport.polling and (receiver.frames or receiver.done):
+            # The poll's frame is already there (`o`, queued messages, a close frame): it is
+            # answered without waiting, so there is nothing to watch the client for. The
+            # receiver is finished by that frame, so an interrupt would be ignored anyway.
+            try:
+                await self._answer_poll(request, receiver, writer, head)
+            finally:
+                session.detach(rid)  # ignored unless the receiver is still attached
+            return
         gone = False
         try:
             async with trio.open_nursery() as nursery:
@@ -691,15 +731,24 @@ class SockJSEndpoint:
         head: sockjs.Response,
     ) -> None:
         if writer.transport.polling:
-            frame = await receiver.next_frame()
-            done = head.with_body(writer.wrap(frame) if frame is not None else b"")
-            await request.respond(done.status, done.headers, done.body)
+            await self._answer_poll(request, receiver, writer, head)
             return
         await request.start_response(head.status, head.headers)
         await request.send_body(writer.prelude)
         while (frame := await receiver.next_frame()) is not None:
             await request.send_body(writer.wrap(frame))
         await request.end_response()
+
+    @staticmethod
+    async def _answer_poll(
+        request: HTTPRequest,
+        receiver: _Receiver,
+        writer: sockjs.FrameWriter,
+        head: sockjs.Response,
+    ) -> None:
+        frame = await receiver.next_frame()
+        done = head.with_body(writer.wrap(frame) if frame is not None else b"")
+        await request.respond(done.status, done.headers, done.body)
 
     async def _deliver(self, request: HTTPRequest, plan: sockjs.Deliver) -> None:
         session = self._sessions.get(plan.endpoint.session_id or "")

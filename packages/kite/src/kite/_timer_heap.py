@@ -5,9 +5,11 @@ first `add`, sleeps until the earliest due time (or until an item due earlier th
 added) and calls `on_due(item, now)` for every item that is due; `on_due` returns the item's
 next due time, or None to drop it. `on_due` must not block: it starts a task for slow work.
 An item whose due time moved later (a heartbeat pushed a deadline) is simply handled early
-and returns its new time. Used where a task per item would cost memory and garbage-collector
-time: the `h` frames of every WebSocket session of an endpoint, the heartbeat deadlines of
-every kite registered with Kontrol over HTTP.
+and returns its new time; one whose due time moved earlier is added again, and `on_due`
+drops the stale entry when it comes. Used where a task per item would cost memory and
+garbage-collector time: the `h` frames of every WebSocket session of an endpoint, the
+heartbeats and expiry of every HTTP session of an endpoint, the heartbeat deadlines of every
+kite registered with Kontrol over HTTP.
 """
 
 from __future__ import annotations

@@ -218,19 +218,33 @@ class HTTPRequest:
         limit = conn.server.limits.max_body_size
         parts: list[bytes] = []
         size = 0
-        with map_errors(), trio.fail_after(conn.server.limits.body_timeout):
-            while True:
-                event = await conn.next_event()
-                if type(event) is h11.Data:
-                    size += len(event.data)
-                    if size > limit:
-                        self._body_done = True
-                        raise BodyTooLargeError(f"request body exceeds {limit} bytes")
-                    parts.append(event.data)
-                elif type(event) is h11.EndOfMessage:
+
+        def take(event: h11.Event | type[h11.PAUSED]) -> bool:
+            """Add one body event; True at the end of the body."""
+            nonlocal size
+            if type(event) is h11.Data:
+                size += len(event.data)
+                if size > limit:
+                    self._body_done = True
+                    raise BodyTooLargeError(f"request body exceeds {limit} bytes")
+                parts.append(event.data)
+            elif type(event) is h11.EndOfMessage:
+                return True
+            elif type(event) is h11.ConnectionClosed or event is h11.PAUSED:
+                raise ConnectionClosedError("client closed during the request body")
+            return False
+
+        with map_errors():
+            # What came in with the head (a small body usually does) is taken without a
+            # timer; only a body still on its way is read under `body_timeout`.
+            h = conn.h11
+            while (event := h.next_event()) is not h11.NEED_DATA:
+                if take(event):  # type: ignore[arg-type]
                     break
-                elif type(event) is h11.ConnectionClosed or event is h11.PAUSED:
-                    raise ConnectionClosedError("client closed during the request body")
+            else:
+                with trio.fail_after(conn.server.limits.body_timeout):
+                    while not take(await conn.next_event()):
+                        pass
         self._body_done = True
         self._body = parts[0] if len(parts) == 1 else b"".join(parts)
         return self._body
@@ -657,6 +671,11 @@ class HTTPServer:
                 if not data:
                     return None  # EOF or idle timeout
                 h.receive_data(data)
+                event = h.next_event()
+                if isinstance(event, h11.Request):  # the whole head came in one read
+                    return self._check_head(event)  # (no handshake timer needed)
+                if event is not h11.NEED_DATA:
+                    return None  # ConnectionClosed
             with trio.move_on_after(limits.handshake_timeout):
                 if first and isinstance(conn.stream, trio.SSLStream):
                     with map_errors():
@@ -670,15 +689,18 @@ class HTTPServer:
     async def _head_event(self, conn: _Conn) -> h11.Request | None:
         event = await conn.next_event()
         if isinstance(event, h11.Request):
-            # h11 bounds only *incomplete* heads; a complete one that arrived in one read
-            # is measured here.
-            size = len(event.target) + sum(len(k) + len(v) + 4 for k, v in event.headers)
-            if size > self.limits.max_header_size:
-                raise h11.RemoteProtocolError("request head too large", error_status_hint=431)
-            if event.http_version not in (b"1.0", b"1.1"):
-                raise h11.RemoteProtocolError("unsupported HTTP version", error_status_hint=505)
-            return event
+            return self._check_head(event)
         return None  # ConnectionClosed (EOF between requests)
+
+    def _check_head(self, event: h11.Request) -> h11.Request:
+        # h11 bounds only *incomplete* heads; a complete one that arrived in one read is
+        # measured here.
+        size = len(event.target) + sum(len(k) + len(v) + 4 for k, v in event.headers)
+        if size > self.limits.max_header_size:
+            raise h11.RemoteProtocolError("request head too large", error_status_hint=431)
+        if event.http_version not in (b"1.0", b"1.1"):
+            raise h11.RemoteProtocolError("unsupported HTTP version", error_status_hint=505)
+        return event
 
     async def _send_error(self, conn: _Conn, status: int, detail: str) -> None:
         """Answer a request we cannot serve (Go's `http.Error` shape) and mark it last."""
