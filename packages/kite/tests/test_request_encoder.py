@@ -14,32 +14,15 @@ import dnode
 from kite import Auth, Kite
 from kite._envelope import RequestEncoder, _encode_general
 
+_IDENTITY = ("name", "username", "id", "environment", "region", "version", "hostname")
 
-class LocalKite:
-    """A local kite's identity fields (as `Kite` has them), any values."""
 
-    def __init__(self, *fields: Any) -> None:
-        (
-            self.name,
-            self.username,
-            self.id,
-            self.environment,
-            self.region,
-            self.version,
-            self.hostname,
-        ) = fields
-
-    @property
-    def identity_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "username": self.username,
-            "id": self.id,
-            "environment": self.environment,
-            "region": self.region,
-            "version": self.version,
-            "hostname": self.hostname,
-        }
+def local_kite(*fields: Any) -> Kite:
+    """A real `Kite` whose seven identity fields are `fields` (any values)."""
+    kite = Kite("k", "1.0.0")
+    for name, value in zip(_IDENTITY, fields, strict=True):
+        setattr(kite, name, value)
+    return kite
 
 
 def _fn() -> Callable[..., Any]:
@@ -70,7 +53,7 @@ values = st.recursive(
 )
 #: Mostly strings, as a `Kite` has; sometimes not (then the general path writes the call).
 fields = tricky_text | tricky_text | tricky_text | st.sampled_from([7, None, 1.5, 2.0])
-identities = st.builds(LocalKite, *[fields] * 7)
+identities = st.builds(local_kite, *[fields] * 7)
 auths = st.none() | st.builds(Auth, tricky_text, tricky_text) | st.builds(Auth, fields, fields)
 #: One encoder for every example: its cached envelope head must follow the changes.
 ENCODER = RequestEncoder()
@@ -120,13 +103,13 @@ def _same_as_general(
     st.none() | st.lists(values, max_size=4),
     st.integers(min_value=0, max_value=12),
 )
-@example(LocalKite(*"abcdefg"), None, "square", [4], 0)
-@example(LocalKite(*"abcdefg"), None, "square", None, 0)
-@example(LocalKite(*"abcdefg"), Auth("kiteKey", "k"), "m", [], 0)
-@example(LocalKite(*"abcdefg"), None, "m", [_fn(), [_fn(), {"<": _fn()}], 1.5, 2.0, 1e-7], 8)
-@example(LocalKite(*"abcdefg"), None, "m", [None, "\ud800", -0.0, 1e21], 0)
+@example(local_kite(*"abcdefg"), None, "square", [4], 0)
+@example(local_kite(*"abcdefg"), None, "square", None, 0)
+@example(local_kite(*"abcdefg"), Auth("kiteKey", "k"), "m", [], 0)
+@example(local_kite(*"abcdefg"), None, "m", [_fn(), [_fn(), {"<": _fn()}], 1.5, 2.0, 1e-7], 8)
+@example(local_kite(*"abcdefg"), None, "m", [None, "\ud800", -0.0, 1e21], 0)
 def test_fast_path_writes_what_the_general_path_writes(
-    kite: LocalKite,
+    kite: Kite,
     auth: Auth | None,
     method: str,
     with_args: list[Any] | None,
@@ -155,13 +138,13 @@ def test_the_cached_head_follows_the_kite_and_the_credentials() -> None:
 
 def test_odd_identities_and_credentials_take_the_general_path() -> None:
     encoder = RequestEncoder()
-    _same_as_general(encoder, LocalKite(*"abcdefg"), None, "m", [1])  # "m" is cached now
+    _same_as_general(encoder, local_kite(*"abcdefg"), None, "m", [1])  # "m" is cached now
     # Not strings: encoded as the scrubber maps them, like any envelope value.
-    kite = LocalKite("a", "b", 7, "d", 1.0, "f", None)
+    kite = local_kite("a", "b", 7, "d", 1.0, "f", None)
     text = _same_as_general(encoder, kite, None, "m", [1])
     assert '"id":7,' in text
     assert '"region":1,' in text
-    text = _same_as_general(encoder, LocalKite(*"abcdefg"), Auth("kiteKey", 5), "m", [1])  # type: ignore[arg-type]
+    text = _same_as_general(encoder, local_kite(*"abcdefg"), Auth("kiteKey", 5), "m", [1])  # type: ignore[arg-type]
     assert '"key":5' in text
 
 
@@ -172,10 +155,10 @@ def test_unencodable_arguments_register_nothing(with_args: list[Any]) -> None:
     encoder = RequestEncoder()
     table = dnode.CallbackTable()
     with pytest.raises(dnode.ScrubError) as info:
-        encoder.encode(LocalKite(*"abcdefg"), None, "m", _fn(), [_fn(), *with_args], table)
+        encoder.encode(local_kite(*"abcdefg"), None, "m", _fn(), [_fn(), *with_args], table)
     assert info.value.path[:3] == (0, "withArgs", 1)
     with pytest.raises(dnode.ScrubError) as general:
-        _encode_general(LocalKite(*"abcdefg"), None, "m", _fn(), [_fn(), *with_args], table)
+        _encode_general(local_kite(*"abcdefg"), None, "m", _fn(), [_fn(), *with_args], table)
     assert str(info.value) == str(general.value)
     assert len(table) == 0
     assert table.next_id == 4
@@ -186,5 +169,5 @@ def test_a_full_table_registers_nothing() -> None:
     for limit in (0, 1):
         table = dnode.CallbackTable(limit)
         with pytest.raises(dnode.CallbackLimitError):
-            encoder.encode(LocalKite(*"abcdefg"), None, "m", _fn(), [_fn()], table)
+            encoder.encode(local_kite(*"abcdefg"), None, "m", _fn(), [_fn()], table)
         assert len(table) == 0
