@@ -82,7 +82,11 @@ def math_kite(config: Config | None = None) -> Kite:
 
     @k.handle("echo")
     def echo(r: Request) -> Any:
-        return r.args.raw  # the arguments exactly as received
+        return r.args  # the arguments' JSON text exactly as received, as Go's r.Args
+
+    @k.handle("rawArgs")
+    def raw_args(r: Request) -> str | None:
+        return r.args.json  # the arguments' JSON text as received (None: withArgs null)
 
     @k.handle("add")
     def add(r: Request) -> float:

@@ -99,8 +99,9 @@ def test_parse_envelope_go_rules() -> None:
     )
     assert mixed.kite == {"name": "b"}
     assert mixed.response_callback is cb
-    exact_wins = parse_envelope([{"withArgs": [1], "WITHARGS": [2]}])
-    assert exact_wins.with_args.raw == [1]
+    last_wins = parse_envelope([{"withArgs": [1], "WITHARGS": [2]}])  # Go kite answers [2]
+    assert last_wins.with_args.raw == [2]
+    assert parse_envelope([{"WITHARGS": [2], "withArgs": [1]}]).with_args.raw == [1]
     assert parse_envelope([{}]).with_args.is_nil
     assert parse_envelope([{"withArgs": None}]).with_args.is_nil
     assert parse_envelope([{"responseCallback": "[Function]"}]).response_callback is None

@@ -1,5 +1,5 @@
 // gomath is the Go kite `math` 1.0.0 the conformance captures were recorded against:
-// square, echo, add, fail, failTyped, boom, sleep, countdown, callMeBack and limited,
+// square, echo, rawArgs, add, fail, failTyped, boom, sleep, countdown, callMeBack and limited,
 // plus the built-in kite.* methods. Without -auth every method (built-ins included)
 // runs unauthenticated; with -auth they need kiteKey or token credentials.
 package main
@@ -58,6 +58,12 @@ func main() {
 	})
 	k.HandleFunc("echo", func(r *kite.Request) (interface{}, error) {
 		return r.Args, nil // the raw JSON array, exactly as received
+	})
+	k.HandleFunc("rawArgs", func(r *kite.Request) (interface{}, error) {
+		if r.Args == nil {
+			return nil, nil // withArgs missing or null
+		}
+		return string(r.Args.Raw), nil // the arguments' JSON text as received, as a string
 	})
 	k.HandleFunc("add", func(r *kite.Request) (interface{}, error) {
 		args := r.Args.MustSliceOfLength(2)

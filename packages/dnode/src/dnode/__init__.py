@@ -14,6 +14,10 @@ decodes messages byte-compatibly with Go's ``koding/kite/dnode``, and offers Go'
     msg = dnode.decode(text)                       # the other side
     args = dnode.unscrub(msg.arguments, msg.callbacks, send)   # RemoteFunction at each path
 
+Received arguments keep their JSON text (``dnode.Partial.located(value, msg.text, path)``), so a
+handler that sends them back sends what it received, byte for byte, as a Go handler does;
+``dnode.RawJSON(text)`` sends any JSON text as written (Go's ``json.RawMessage``).
+
 Exceptions (one tree; every bad-input error is also a ``ValueError``)::
 
     DnodeError
@@ -37,6 +41,7 @@ from ._errors import (
 from ._json import BACKENDS, get_backend, go_float, json_kind, scalar_json, set_backend
 from ._message import MAX_CALLBACK_ID, CallbackPath, Message, decode, encode
 from ._partial import Partial
+from ._raw import GoField, RawJSON
 from ._scrub import (
     DEFAULT_CALLBACK_LIMIT,
     FUNCTION_PLACEHOLDER,
@@ -59,9 +64,11 @@ __all__ = [
     "DecodeError",
     "DnodeError",
     "EncodeError",
+    "GoField",
     "Message",
     "Partial",
     "PathError",
+    "RawJSON",
     "RemoteFunction",
     "ScrubError",
     "decode",

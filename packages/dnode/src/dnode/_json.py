@@ -16,7 +16,10 @@ is never mistaken for a number). Typical kite traffic never takes the second pas
 
 Decoding goes through ``orjson.loads`` when available, falling back to ``json.loads`` for what
 orjson refuses but Go accepts (lone surrogate escapes). Go's refusals are kept: ``NaN``,
-``Infinity`` and numbers overflowing float64 are errors.
+``Infinity`` and numbers overflowing float64 are errors. Both give the same values: integers
+in [-2**63, 2**64) are ints, larger ones floats (as orjson reads them; Go reads every number
+into an ``interface{}`` as a float64). A received argument keeps its exact text all the same
+(``Partial.json``), and that text is what goes back out.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from json.scanner import make_scanner
 from typing import Any, Final
@@ -131,14 +134,26 @@ def float_is_go_safe(x: float) -> bool:
 
 def _go_spelling(text: str, floats: bool = True) -> str:
     """Rewrite a compact JSON text into Go's exact spelling (see the module comment)."""
+    if "\\" in text and ("\\b" in text or "\\f" in text):
+        text = _ESC_BF.sub(_esc_bf, text)
+    text = go_escapes(text)
+    if floats and _may_have_float_to_rewrite(text):
+        text = _TOKEN.sub(_number, text)
+    return text
+
+
+def go_escapes(text: str) -> str:
+    """The escapes Go's encoder writes into any JSON text, raw values included.
+
+    ``<``, ``>``, ``&``, U+2028 and U+2029 become ``\\u`` escapes; lone surrogates (invalid
+    UTF-8, for Go) become U+FFFD. Only strings can hold these, so the text needs no parsing.
+    """
     if "<" in text:
         text = text.replace("<", "\\u003c")
     if ">" in text:
         text = text.replace(">", "\\u003e")
     if "&" in text:
         text = text.replace("&", "\\u0026")
-    if "\\" in text and ("\\b" in text or "\\f" in text):
-        text = _ESC_BF.sub(_esc_bf, text)
     if not text.isascii():
         if "\u2028" in text:
             text = text.replace("\u2028", "\\u2028")
@@ -148,8 +163,6 @@ def _go_spelling(text: str, floats: bool = True) -> str:
             text.encode("utf-8")
         except UnicodeEncodeError:  # lone surrogates: Go writes U+FFFD for invalid UTF-8
             text = _SURROGATE.sub("\ufffd", text)
-    if floats and _may_have_float_to_rewrite(text):
-        text = _TOKEN.sub(_number, text)
     return text
 
 
@@ -183,7 +196,14 @@ def scalar_json(value: Any) -> str | None:
     return None
 
 
+#: Types the encoders write as a marker string (type -> the string), filled by ``_raw``.
+RAW_TYPES: dict[type, Callable[[Any], str]] = {}
+
+
 def _no_default(obj: object) -> Any:
+    to_marker = RAW_TYPES.get(type(obj))
+    if to_marker is not None:
+        return to_marker(obj)
     raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
 
 
@@ -242,11 +262,24 @@ def _float_or_refuse(text: str) -> float:
     return f
 
 
+def _int_as_orjson(text: str) -> int | float:
+    """An integer literal as orjson reads it: an int in [-2**63, 2**64), else a float."""
+    n = int(text)
+    if _INT64_MIN <= n < _UINT64_END:
+        return n
+    return _float_or_refuse(text)
+
+
 _STDLIB_DECODER = json.JSONDecoder(
-    parse_constant=_refuse_constant, parse_float=_float_or_refuse, strict=True
+    parse_constant=_refuse_constant,
+    parse_float=_float_or_refuse,
+    parse_int=_int_as_orjson,
+    strict=True,
 )
 # Its C scanner, called directly: JSONDecoder.decode would add two regex whitespace scans.
 _scan_once: Any = make_scanner(_STDLIB_DECODER)  # type: ignore[arg-type]  # typeshed oddity
+#: ``scan_once(text, i) -> (value, end)``: the value starting at ``text[i]`` and where it ends.
+scan_once: Final[Any] = _scan_once
 _JSON_SPACE: Final = " \t\n\r"
 
 

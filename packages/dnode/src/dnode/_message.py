@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from . import _json
 from ._errors import DecodeError, EncodeError
+from ._raw import put_raw
 
 __all__ = ["MAX_CALLBACK_ID", "CallbackPath", "Message", "decode", "encode"]
 
@@ -45,12 +46,16 @@ class Message:
         callbacks: callback id -> path of the function inside ``arguments``.
         links: the classic-dnode ``links`` value if a peer sent one; Go ignores it and
             :func:`encode` never writes it.
+        text: the JSON text :func:`decode` read the message from (``str`` or ``bytes``), for
+            :meth:`Partial.located <dnode.Partial.located>`; None for a message built here.
+            Not compared.
     """
 
     method: str | int
     arguments: list[Any]
     callbacks: Mapping[int, CallbackPath]
     links: Any
+    text: str | bytes | None = field(compare=False, repr=False)
 
     def __init__(
         self,
@@ -58,6 +63,7 @@ class Message:
         arguments: list[Any],
         callbacks: Mapping[int, CallbackPath] | None = None,
         links: Any = None,
+        text: str | bytes | None = None,
     ) -> None:
         # Frozen: the slots are set through their descriptors (twice as fast as the
         # object.__setattr__ calls a generated frozen __init__ makes; this is per message).
@@ -65,6 +71,7 @@ class Message:
         _set_arguments(self, arguments)
         _set_callbacks(self, {} if callbacks is None else callbacks)
         _set_links(self, links)
+        _set_text(self, text)
 
 
 def decode(data: str | bytes | bytearray | memoryview) -> Message:
@@ -127,7 +134,8 @@ def decode(data: str | bytes | bytearray | memoryview) -> Message:
         cbs = {}
     else:
         raise DecodeError(f"callbacks must be a JSON object, not {_json.json_kind(callbacks)}")
-    return Message(method, arguments, cbs, links)
+    text = data if type(data) is str or type(data) is bytes else None
+    return Message(method, arguments, cbs, links, text)
 
 
 _SLOTS: Any = vars(Message)
@@ -135,6 +143,7 @@ _set_method = _SLOTS["method"].__set__
 _set_arguments = _SLOTS["arguments"].__set__
 _set_callbacks = _SLOTS["callbacks"].__set__
 _set_links = _SLOTS["links"].__set__
+_set_text = _SLOTS["text"].__set__
 
 
 def encode(msg: Message) -> str:
@@ -179,7 +188,9 @@ def encode(msg: Message) -> str:
         text = _json.dumps(obj)
     except (TypeError, ValueError, RecursionError) as exc:
         raise EncodeError(f"cannot encode message: {exc}") from None
-    return _json._go_spelling(text, floats)
+    if floats:  # not straight from scrub, or scrub met floats or raw JSON to spell out
+        return put_raw(_json._go_spelling(text))
+    return _json._go_spelling(text, False)
 
 
 class _Missing:

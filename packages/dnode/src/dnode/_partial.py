@@ -5,8 +5,8 @@ accessor checks the value's JSON type the way Go's ``json.Unmarshal`` into the m
 does, including Go's leniency (``null`` reads as the zero value) and Go's error texts
 (``json: cannot unmarshal string into Go value of type float64. Data: "x"``,
 ``Invalid array length``), so a Go caller receiving our ``argumentError`` sees what a Go kite
-would have said. ``Data:`` shows the value re-encoded in Go's spelling; Go shows the bytes as
-received (whitespace included), which we no longer have.
+would have said. ``Data:`` shows the JSON text as received (whitespace included) when the
+Partial has it (see :attr:`Partial.json`), as Go does, else the value in Go's spelling.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from collections.abc import Callable
 from typing import Any, Final, TypeVar, cast
 
 from . import _json
-from ._errors import ArgumentError
+from ._errors import ArgumentError, DecodeError
+from ._raw import RawJSON, locate
 from ._scrub import RemoteFunction
 
 __all__ = ["Partial"]
@@ -64,13 +65,21 @@ def _data(value: Any) -> str:
     return _json._go_spelling(text)
 
 
-def _type_error(value: Any, go_type: str, where: str = "") -> ArgumentError:
+def _type_error(
+    value: Any, go_type: str, where: str = "", owner: Partial | None = None
+) -> ArgumentError:
+    """Go's unmarshal error. ``Data:`` is the JSON text ``owner`` was received as (Go's
+    ``Partial.Raw``) when known, else ``value`` in Go's spelling."""
+    received = None if owner is None else owner.json
     what = _kind(value)
     if what == "number" and go_type in ("int", "uint64"):
-        what = f"number {_data(value)}"
+        top = received is not None and owner is not None and value is owner.raw
+        literal = received if top else _data(value)
+        what = f"number {literal}"
     into = f"Go struct field {where}" if where else "Go value"
+    data = _data(value) if received is None else received
     return ArgumentError(
-        f"json: cannot unmarshal {what} into {into} of type {go_type}. Data: {_data(value)}"
+        f"json: cannot unmarshal {what} into {into} of type {go_type}. Data: {data}"
     )
 
 
@@ -82,19 +91,88 @@ class Partial:
     ``withArgs`` was missing or ``null``): every accessor fails with
     ``Cannot unmarshal nil argument``.
 
+    A Partial made from received JSON (:meth:`from_json`, :meth:`located`, and the elements
+    :meth:`one`, :meth:`slice` and :meth:`map` give of such a Partial) also keeps the JSON text
+    of its value, :attr:`json`, as Go's ``Partial.Raw`` does: sending the Partial (returning it
+    from a handler, passing it as an argument) writes that text, not the decoded value, so
+    ``-0``, ``1e300`` or ``"\\u00e9"`` go out as they came in. Callbacks received inside it are
+    passed on: each is registered as a callback of the message at its place in the text (Go's
+    scrubber fails on them instead).
+
     Raises (every accessor):
         ArgumentError: the value does not have the asked-for shape.
     """
 
-    __slots__ = ("raw",)
+    __slots__ = ("_src", "_step", "raw")
 
     def __init__(self, raw: Any = _NIL) -> None:
+        #: The decoded value (Go's ``Partial`` holds only its text, ``Raw``).
         self.raw: Any = raw
+        self._step: int | str
+        # Where the JSON text is: None (nowhere), the text itself, the parent Partial (then
+        # `_step` is the index or key in it), or (text, path) for `located`.
+        self._src: Any = None
+
+    @classmethod
+    def from_json(cls, text: str | bytes | bytearray | memoryview) -> Partial:
+        """The Partial of a JSON text: its decoded value, and the text kept as :attr:`json`.
+
+        Raises:
+            DecodeError: ``text`` is not one JSON value Go would accept.
+        """
+        if not isinstance(text, str):
+            text = bytes(text).decode("utf-8", "replace")
+        try:
+            value = _json.loads(text)
+        except _json.DECODE_ERRORS as exc:
+            raise DecodeError(f"invalid JSON: {exc}") from None
+        self = cls(value)
+        self._src = text.strip(" \t\n\r")
+        return self
+
+    @classmethod
+    def located(cls, value: Any, text: str, path: tuple[int | str, ...]) -> Partial:
+        """The Partial of ``value``, the value at ``path`` in the JSON ``text`` it came from.
+
+        The text is looked up only when it is needed (:attr:`json`, sending). Path steps are
+        as in a callback path: ints index arrays, strings are object keys (the last one of
+        that name, as a decoded dict keeps it); a step of type :class:`~dnode.GoField` is a Go
+        struct field, matched as Go's ``encoding/json`` matches it (the last key equal to it
+        ignoring case). ``value`` must be the value at that place, as decoded (callbacks may
+        have been placed in it).
+        """
+        self = cls(value)
+        self._src = (text, path)
+        return self
 
     @property
     def is_nil(self) -> bool:
         """Whether this is Go's nil Partial (no value at all)."""
         return self.raw is _NIL
+
+    @property
+    def json(self) -> str | None:
+        """The JSON text this value was received as, exactly (whitespace inside kept).
+
+        None for a Partial made from a Python value, whose JSON is the value's encoding.
+        """
+        src = self._src
+        if src is None or type(src) is str:
+            return src
+        if type(src) is Partial:
+            parent = src.json
+            text = None if parent is None else locate(parent, (self._step,))
+        else:
+            text = locate(*src)
+        self._src = text
+        return text
+
+    def __dnode__(self) -> Any:
+        """What :func:`~dnode.scrub` sends for this Partial: its JSON text, else its value."""
+        if self.raw is _NIL:
+            return None
+        text = self.json
+        return self.raw if text is None else RawJSON.trusted(text, self.raw)
 
     def __repr__(self) -> str:
         return "Partial()" if self.raw is _NIL else f"Partial({self.raw!r})"
@@ -111,6 +189,16 @@ class Partial:
             raise ArgumentError("Cannot unmarshal nil argument")
         return self.raw
 
+    def _item(self, value: Any, step: int | str) -> Partial:
+        """The Partial of an element: nil for null (Go's nil ``*Partial``), keeping the text."""
+        if value is None:
+            return Partial()
+        item = Partial(value)
+        if self._src is not None:
+            item._src = self
+            item._step = step
+        return item
+
     def slice(self, length: int | None = None) -> list[Partial]:
         """The value as a list of Partials; with ``length``, require exactly that many.
 
@@ -122,18 +210,25 @@ class Partial:
         elif isinstance(value, list | tuple):
             items = list(value)
         else:
-            raise _type_error(value, "[]*dnode.Partial")
+            raise _type_error(value, "[]*dnode.Partial", owner=self)
         if length is not None and len(items) != length:
             raise ArgumentError("Invalid array length")
         # Go decodes a JSON null element of []*Partial as a nil *Partial.
-        return [Partial() if v is None else Partial(v) for v in items]
+        item = self._item
+        return [item(v, i) for i, v in enumerate(items)]
 
     def one(self) -> Partial:
         """The single element of a one-element list (Go's ``One()``)."""
         raw = self.raw
         if type(raw) is list and len(raw) == 1:  # the usual case, without slice()'s list
-            item = raw[0]
-            return Partial() if item is None else Partial(item)
+            value = raw[0]
+            if value is None:
+                return Partial()
+            item = Partial(value)
+            if self._src is not None:
+                item._src = self
+                item._step = 0
+            return item
         return self.slice(1)[0]
 
     def map(self) -> dict[str, Partial]:
@@ -142,39 +237,49 @@ class Partial:
         if value is None:
             return {}
         if not isinstance(value, dict):
-            raise _type_error(value, "map[string]*dnode.Partial")
+            raise _type_error(value, "map[string]*dnode.Partial", owner=self)
         # Go decodes a JSON null value of map[string]*Partial as a nil *Partial.
-        return {k: Partial() if v is None else Partial(v) for k, v in value.items()}
+        item = self._item
+        return {k: item(v, k) for k, v in value.items()}
 
     def string(self) -> str:
         """The value as a string (``null`` gives ``""``)."""
         raw = self.raw
         if type(raw) is str:  # the usual case, without _convert
             return raw
-        return cast(str, _convert(self._value(), str, ""))
+        return cast(str, _convert(self._value(), str, "", self))
 
     def float(self) -> float:
-        """The value as a float; any JSON number (``null`` gives ``0.0``)."""
+        """The value as a float; any JSON number (``null`` gives ``0.0``).
+
+        A received ``-0`` gives ``-0.0``, as in Go.
+        """
         raw = self.raw
         if type(raw) is float:  # the usual case, without _convert
             return raw
         if type(raw) is int:
+            if raw == 0 and self._src is not None and (self.json or "").startswith("-"):
+                return -0.0
             return float(raw)
-        return cast(float, _convert(self._value(), float, ""))
+        return cast(float, _convert(self._value(), float, "", self))
 
     def int(self) -> int:
-        """The value as an int; a JSON number without fraction (``null`` gives ``0``)."""
+        """The value as an int; a JSON number without fraction (``null`` gives ``0``).
+
+        A received value must be written as an integer in Go's int64 range (``1.0`` and
+        ``1e3`` fail, as unmarshalling them into a Go ``int`` does).
+        """
         raw = self.raw
-        if type(raw) is int:  # the usual case, without _convert
+        if type(raw) is int and _INT64_MIN <= raw <= _INT64_MAX:  # the usual case
             return raw
-        return cast(int, _convert(self._value(), int, ""))
+        return cast(int, _convert(self._value(), int, "", self))
 
     def bool(self) -> bool:
         """The value as a bool (``null`` gives ``False``)."""
         raw = self.raw
         if type(raw) is bool:  # the usual case, without _convert
             return raw
-        return cast(bool, _convert(self._value(), bool, ""))
+        return cast(bool, _convert(self._value(), bool, "", self))
 
     def function(self) -> Callable[..., Any]:
         """The callback at this place.
@@ -198,7 +303,7 @@ class Partial:
         checked for ``str``, ``int``, ``float``, ``bool``, lists, dicts, optionals, nested
         dataclasses, ``Partial`` and callables; other annotations take the value as is.
         """
-        return cast(_T, _convert(self._value(), cls, ""))
+        return cast(_T, _convert(self._value(), cls, "", self))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -230,6 +335,9 @@ def _go_name(tp: Any) -> str:
         return "dnode.Partial"
     return getattr(tp, "__name__", str(tp))
 
+
+_INT64_MIN: Final = -(2**63)
+_INT64_MAX: Final = 2**63 - 1
 
 _HINTS: dict[type, tuple[tuple[str, str, Any, dataclasses.Field[Any]], ...]] = {}
 
@@ -277,7 +385,7 @@ def _optional(tp: Any) -> Any:
     return None
 
 
-def _convert(value: Any, tp: Any, where: str) -> Any:
+def _convert(value: Any, tp: Any, where: str, owner: Partial | None = None) -> Any:
     if tp is Any or tp is object:
         return value
     if tp is str:
@@ -285,13 +393,13 @@ def _convert(value: Any, tp: Any, where: str) -> Any:
             return ""
         if type(value) is str:
             return value
-        raise _type_error(value, "string", where)
+        raise _type_error(value, "string", where, owner)
     if tp is bool:
         if value is None:
             return False
         if type(value) is bool:
             return value
-        raise _type_error(value, "bool", where)
+        raise _type_error(value, "bool", where, owner)
     if tp is float:
         if value is None:
             return 0.0
@@ -299,20 +407,26 @@ def _convert(value: Any, tp: Any, where: str) -> Any:
             return value
         if type(value) is int:
             return float(value)
-        raise _type_error(value, "float64", where)
+        raise _type_error(value, "float64", where, owner)
     if tp is int:
         if value is None:
             return 0
+        received = None if owner is None or value is not owner.raw else owner.json
+        if received is not None:  # Go's strconv.ParseInt(literal, 10, 64)
+            in_range = type(value) is int and _INT64_MIN <= value <= _INT64_MAX
+            if in_range and received.isascii() and received.lstrip("-").isdigit():
+                return value
+            raise _type_error(value, "int", where, owner)
         if type(value) is int:
             return value
         if type(value) is float and value.is_integer():
             return int(value)
-        raise _type_error(value, "int", where)
+        raise _type_error(value, "int", where, owner)
     if tp is Partial:
         return Partial(value)
     inner = _optional(tp)
     if inner is not None:
-        return None if value is None else _convert(value, inner, where)
+        return None if value is None else _convert(value, inner, where, owner)
     origin = typing.get_origin(tp)
     if tp is list or origin is list:
         if value is None:
@@ -322,7 +436,7 @@ def _convert(value: Any, tp: Any, where: str) -> Any:
         args = typing.get_args(tp)
         if not args or args[0] is Any:
             return list(value)
-        return [_convert(v, args[0], where) for v in value]
+        return [_convert(v, args[0], where, owner) for v in value]
     if tp is dict or origin is dict:
         if value is None:
             return {}
@@ -331,9 +445,9 @@ def _convert(value: Any, tp: Any, where: str) -> Any:
         args = typing.get_args(tp)
         if len(args) != 2 or args[1] is Any:
             return dict(value)
-        return {k: _convert(v, args[1], where) for k, v in value.items()}
+        return {k: _convert(v, args[1], where, owner) for k, v in value.items()}
     if dataclasses.is_dataclass(tp) and isinstance(tp, type):
-        return _bind(value, tp, where)
+        return _bind(value, tp, where, owner)
     if tp is Callable or tp is typing.Callable or origin is Callable:
         if not callable(value):
             raise ArgumentError("invalid function")
@@ -345,11 +459,11 @@ def _convert(value: Any, tp: Any, where: str) -> Any:
     return value
 
 
-def _bind(value: Any, cls: type, where: str) -> Any:
+def _bind(value: Any, cls: type, where: str, owner: Partial | None = None) -> Any:
     if value is None:
         value = {}
     elif not isinstance(value, dict):
-        raise _type_error(value, cls.__name__, where)
+        raise _type_error(value, cls.__name__, where, owner)
     spec = _fields(cls)
     by_key = {key: (attr, hint) for attr, key, hint, _ in spec}
     by_fold = {key.lower(): (attr, hint) for attr, key, hint, _ in reversed(spec)}
@@ -359,7 +473,7 @@ def _bind(value: Any, cls: type, where: str) -> Any:
         if match is None:
             continue  # Go ignores unknown keys
         attr, hint = match
-        kwargs[attr] = _convert(item, hint, f"{cls.__name__}.{key}")
+        kwargs[attr] = _convert(item, hint, f"{cls.__name__}.{key}", owner)
     for attr, key, hint, f in spec:
         if attr in kwargs:
             continue

@@ -32,6 +32,7 @@ from . import _json
 from ._errors import CallbackLimitError, EncodeError, PathError, ScrubError
 from ._json import GoFloatsList, float_is_go_safe, json_kind
 from ._message import CallbackPath
+from ._raw import RawJSON, put_raw
 
 __all__ = [
     "DEFAULT_CALLBACK_LIMIT",
@@ -163,7 +164,8 @@ class _Kind(enum.Enum):
     FLOAT = 8
     BYTES = 9
     ENUM = 10
-    UNKNOWN = 11
+    RAW = 11
+    UNKNOWN = 12
 
 
 _KINDS: dict[type, _Kind] = {}
@@ -172,7 +174,9 @@ _KINDS: dict[type, _Kind] = {}
 def _classify(x: Any) -> _Kind:
     """What to do with values of a type the fast paths don't know (cached per type)."""
     t = type(x)
-    if callable(getattr(t, "__dnode__", None)):
+    if t is RawJSON:
+        kind = _Kind.RAW
+    elif callable(getattr(t, "__dnode__", None)):
         kind = _Kind.DNODE
     elif dataclasses.is_dataclass(t):
         kind = _Kind.DATACLASS
@@ -220,7 +224,8 @@ class _Scrub:
     def __init__(self, table: CallbackTable) -> None:
         self.register = table.register
         self.callbacks: dict[int, CallbackPath] = {}
-        self.go_floats = True  # every float met prints the same in Python and Go
+        # Every float met prints the same in Python and Go, and no raw JSON was met.
+        self.go_floats = True
 
     def walk_float(self, x: float, path: CallbackPath) -> float | int:
         if x - x != 0.0:
@@ -321,6 +326,19 @@ class _Scrub:
                 out[i] = y
         return seq if out is None else out
 
+    def walk_received(self, value: Any, path: CallbackPath) -> None:
+        """Register the callbacks found in a received value sent back as its text."""
+        stack: list[tuple[Any, CallbackPath]] = [(value, path)]
+        while stack:
+            x, where = stack.pop()
+            t = type(x)
+            if t is list:
+                stack.extend((v, (*where, i)) for i, v in reversed(list(enumerate(x))))
+            elif t is dict:
+                stack.extend((v, (*where, k)) for k, v in reversed(list(x.items())))
+            elif callable(x):
+                self.callbacks[self.register(x)] = where
+
     def walk_any(self, x: Any, path: CallbackPath) -> Any:
         t = type(x)
         if t is str or t is int or x is None or t is bool:
@@ -344,6 +362,11 @@ class _Scrub:
             return self.walk_dict(_dataclass_dict(x), path)
         if kind is _Kind.DNODE:
             return self.walk_any(x.__dnode__(), path)
+        if kind is _Kind.RAW:
+            self.go_floats = False  # encode() must look for the raw text's marker
+            if x.value is not None:
+                self.walk_received(x.value, path)
+            return x
         if kind is _Kind.SEQUENCE:
             return self.walk_list(list(x), path)
         if kind is _Kind.MAPPING:
@@ -463,7 +486,9 @@ def scrub_encode(
     except BaseException as exc:
         _undo(state, table, exc)
         raise
-    return _json._go_spelling(text, not state.go_floats), state.callbacks
+    if state.go_floats:
+        return _json._go_spelling(text, False), state.callbacks
+    return put_raw(_json._go_spelling(text)), state.callbacks
 
 
 def _undo(state: _Scrub, table: CallbackTable, exc: BaseException) -> None:

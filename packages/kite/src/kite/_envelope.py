@@ -232,6 +232,10 @@ class EnvelopeError(ValueError):
         self.response_callback = response_callback
 
 
+#: Where `withArgs` is in a request's text: Go's struct fields, matched as Go matches them.
+_WITH_ARGS_IN_TEXT: Final = (dnode.GoField("arguments"), 0, dnode.GoField("withArgs"))
+
+
 class Envelope:
     """A received envelope: who claims to call, with what credentials and arguments."""
 
@@ -243,27 +247,30 @@ class Envelope:
         authentication: Auth | None,
         response_callback: Callable[..., Any] | None,
         with_args: Any,
+        text: str | bytes | None = None,
     ) -> None:
         self.kite = kite
         self.authentication = authentication
         self.response_callback = response_callback
-        #: `dnode.Partial()` (nil) when `withArgs` was missing or null, as in Go.
-        nil = with_args is _MISSING or with_args is None
-        self.with_args: dnode.Partial = dnode.Partial() if nil else dnode.Partial(with_args)
+        #: `dnode.Partial()` (nil) when `withArgs` was missing or null, as in Go; with the
+        #: request's `text`, the Partial keeps the JSON text `withArgs` was received as.
+        if with_args is _MISSING or with_args is None:
+            self.with_args = dnode.Partial()
+        elif text is None:
+            self.with_args = dnode.Partial(with_args)
+        else:
+            if not isinstance(text, str):
+                text = text.decode("utf-8", "replace")
+            self.with_args = dnode.Partial.located(with_args, text, _WITH_ARGS_IN_TEXT)
 
 
 def _fold(obj: Mapping[str, Any]) -> dict[str, Any]:
-    """Go's case-insensitive field matching: exact keys win, then the last folded match."""
+    """Go's field matching: every key equal to a field name ignoring case sets the field, so
+    the last one wins (`{"withArgs":[1],"WITHARGS":[2]}` gives `[2]`, as from Go kite)."""
     out: dict[str, Any] = {}
-    exact: set[str] = set()
     for key, value in obj.items():
         name = _ENVELOPE_KEYS.get(key.lower()) if isinstance(key, str) else None
-        if name is None:
-            continue
-        if key == name:
-            exact.add(name)
-            out[name] = value
-        elif name not in exact:
+        if name is not None:
             out[name] = value
     return out
 
@@ -281,8 +288,10 @@ def _auth(value: Any) -> Auth | None:
     return Auth(type_ if isinstance(type_, str) else "", key if isinstance(key, str) else "")
 
 
-def parse_envelope(arguments: list[Any]) -> Envelope:
+def parse_envelope(arguments: list[Any], text: str | bytes | None = None) -> Envelope:
     """Read the envelope of a received method call (callbacks already unscrubbed).
+
+    `text` is the message's JSON text (`dnode.Message.text`), kept by `withArgs`'s Partial.
 
     Raises:
         EnvelopeError: `arguments` is not exactly one object (see the module docstring).
@@ -313,7 +322,7 @@ def parse_envelope(arguments: list[Any]) -> Envelope:
         auth = folded.get("authentication")
         callback = folded.get("responseCallback")
         with_args = folded.get("withArgs", _MISSING)
-    return Envelope(kite, _auth(auth), callback if callable(callback) else None, with_args)
+    return Envelope(kite, _auth(auth), callback if callable(callback) else None, with_args, text)
 
 
 _RESPONSE_PATH: Final = (0, "responseCallback")
@@ -344,8 +353,9 @@ def parse_request(message: dnode.Message, send: Callable[[int, list[Any]], Any])
                     except KeyError:
                         break
                     proxy = obj["responseCallback"] = dnode.RemoteFunction(cid, send)
-                    return Envelope(kite, None if auth is None else _auth(auth), proxy, with_args)
-    return parse_envelope(dnode.unscrub(arguments, callbacks, send, strict=False))
+                    auth = None if auth is None else _auth(auth)
+                    return Envelope(kite, auth, proxy, with_args, message.text)
+    return parse_envelope(dnode.unscrub(arguments, callbacks, send, strict=False), message.text)
 
 
 def error_json(exc: BaseException, request_id: str) -> dict[str, str]:
