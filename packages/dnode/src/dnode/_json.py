@@ -16,10 +16,10 @@ is never mistaken for a number). Typical kite traffic never takes the second pas
 
 Decoding goes through ``orjson.loads`` when available, falling back to ``json.loads`` for what
 orjson refuses but Go accepts (lone surrogate escapes). Go's refusals are kept: ``NaN``,
-``Infinity`` and numbers overflowing float64 are errors. Both give the same values: integers
-in [-2**63, 2**64) are ints, larger ones floats (as orjson reads them; Go reads every number
-into an ``interface{}`` as a float64). A received argument keeps its exact text all the same
-(``Partial.json``), and that text is what goes back out.
+``Infinity`` and numbers overflowing float64 are errors. orjson reads integers outside
+[-2**63, 2**64) as floats (as Go reads every number into an ``interface{}``), and so does its
+stdlib fallback; the stdlib backend keeps them exact ints. A received argument keeps its exact
+text all the same (``Partial.json``), and that text is what goes back out.
 """
 
 from __future__ import annotations
@@ -271,6 +271,11 @@ def _int_as_orjson(text: str) -> int | float:
 
 
 _STDLIB_DECODER = json.JSONDecoder(
+    parse_constant=_refuse_constant, parse_float=_float_or_refuse, strict=True
+)
+# The same reading integers as orjson does, for texts orjson refuses in the orjson backend
+# (a Python call per integer: only on that rare path).
+_ORJSON_INTS_DECODER = json.JSONDecoder(
     parse_constant=_refuse_constant,
     parse_float=_float_or_refuse,
     parse_int=_int_as_orjson,
@@ -280,16 +285,17 @@ _STDLIB_DECODER = json.JSONDecoder(
 _scan_once: Any = make_scanner(_STDLIB_DECODER)  # type: ignore[arg-type]  # typeshed oddity
 #: ``scan_once(text, i) -> (value, end)``: the value starting at ``text[i]`` and where it ends.
 scan_once: Final[Any] = _scan_once
+_scan_once_orjson_ints: Any = make_scanner(_ORJSON_INTS_DECODER)  # type: ignore[arg-type]
 _JSON_SPACE: Final = " \t\n\r"
 
 
-def _loads_json(data: str | bytes | bytearray | memoryview) -> Any:
+def _loads_json(data: str | bytes | bytearray | memoryview, scan: Any = _scan_once) -> Any:
     if not isinstance(data, str):
         data = bytes(data).decode("utf-8", "replace")  # Go reads invalid UTF-8 as U+FFFD
     # What JSONDecoder.decode does, with its errors: value, then only whitespace.
     start = len(data) - len(data.lstrip(_JSON_SPACE))
     try:
-        value, end = _scan_once(data, start)
+        value, end = scan(data, start)
     except StopIteration as exc:
         raise json.JSONDecodeError("Expecting value", data, exc.value) from None
     if end != len(data):
@@ -348,7 +354,7 @@ if _orjson is not None:
         except _OrjsonDecodeError:
             # orjson refuses lone surrogates and invalid UTF-8, which Go accepts (as U+FFFD);
             # the stdlib path accepts those and refuses the rest with its own message.
-            return _loads_json(data)
+            return _loads_json(data, _scan_once_orjson_ints)
 
 
 dumps = _dumps_json
