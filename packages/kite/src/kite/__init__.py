@@ -110,7 +110,6 @@ from ._rpc._pipe import MemoryPipe, MessagePipe, PipeClosedError, memory_pipe_pa
 from ._rpc._request import Request
 from ._rpc._throttle import TokenBucket
 from ._sockjs._client import Client, ClientHook
-from ._timer_heap import TimerHeap
 from ._sockjs._server import (
     KiteServer,
     ServerLimits,
@@ -119,6 +118,7 @@ from ._sockjs._server import (
     kite_sockjs_options,
     open_kite_server,
 )
+from ._timer_heap import TimerHeap
 from .protocol import Auth, KiteIdentity
 
 __all__ = [
@@ -186,10 +186,10 @@ __all__ = [
     "ServerLimits",
     "SockJSEndpoint",
     "SockJSPipe",
+    "TimerHeap",
     "TokenAuthenticator",
     "TokenBucket",
     "TokenError",
-    "TimerHeap",
     "TokenRenewer",
     "Transport",
     "TransportError",
