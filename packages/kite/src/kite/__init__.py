@@ -110,14 +110,10 @@ from ._rpc._pipe import MemoryPipe, MessagePipe, PipeClosedError, memory_pipe_pa
 from ._rpc._request import Request
 from ._rpc._throttle import TokenBucket
 from ._sockjs._client import Client, ClientHook
-from ._sockjs._server import (
-    KiteServer,
-    ServerLimits,
-    SockJSEndpoint,
-    SockJSPipe,
-    kite_sockjs_options,
-    open_kite_server,
-)
+from ._sockjs._endpoint import SockJSEndpoint
+from ._sockjs._options import ServerLimits, kite_sockjs_options
+from ._sockjs._pipe import SockJSPipe
+from ._sockjs._server import KiteServer, open_kite_server
 from ._timer_heap import TimerHeap
 from .protocol import Auth, KiteIdentity
 

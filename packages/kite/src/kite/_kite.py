@@ -35,7 +35,8 @@ from ._rpc._peer import Peer, PeerLimits, ServeRequest, open_peer
 from ._rpc._pipe import MessagePipe
 from ._rpc._request import Request
 from ._sockjs._client import Client, ClientHook, dial
-from ._sockjs._server import HTTPRoute, KiteServer, ServerLimits, open_kite_server
+from ._sockjs._options import ServerLimits
+from ._sockjs._server import HTTPRoute, KiteServer, open_kite_server
 from .protocol import Auth, KiteIdentity
 
 if TYPE_CHECKING:

@@ -34,7 +34,7 @@ from .._rpc._hooks import run_hooks
 from .._rpc._peer import Peer
 from .._rpc._pipe import MessagePipe
 from ..protocol import Auth, KiteIdentity
-from ._client_sessions import WebSocketClientSession, XHRClientSession
+from ._client_pipes import WebSocketClientPipe, XHRClientPipe
 
 __all__ = ["Client", "ClientHook", "DiallingKite", "TransportName", "dial", "open_session"]
 
@@ -70,17 +70,17 @@ async def open_session(
     timeout: float,  # noqa: ASYNC109
     xhr_timeout: float,
     limits: HTTPLimits | None = None,
-) -> WebSocketClientSession | XHRClientSession:
+) -> WebSocketClientPipe | XHRClientPipe:
     """Open one SockJS client session to the kite at `url` (see the module doc for `auto`)."""
     if transport == "xhr":
-        return await XHRClientSession.open(url, timeout=xhr_timeout, limits=limits)
+        return await XHRClientPipe.open(url, timeout=xhr_timeout, limits=limits)
     try:
-        return await WebSocketClientSession.connect(url, timeout=timeout, limits=limits)
+        return await WebSocketClientPipe.connect(url, timeout=timeout, limits=limits)
     except HandshakeError:
         if transport != "auto":
             raise
         log.debug("WebSocket handshake refused by %s, falling back to XHR polling", url)
-    return await XHRClientSession.open(url, timeout=xhr_timeout, limits=limits)
+    return await XHRClientPipe.open(url, timeout=xhr_timeout, limits=limits)
 
 
 class Client:
