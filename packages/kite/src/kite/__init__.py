@@ -91,13 +91,8 @@ from ._http import (
     TransportTimeoutError,
 )
 from ._kite import AuthenticateHook, Kite
-from ._kontrol._client import (
-    Dialler,
-    KiteClient,
-    KontrolClient,
-    KontrolQuery,
-    NoKitesAvailableError,
-)
+from ._kontrol._client import Dialler, KontrolClient, NoKitesAvailableError
+from ._kontrol._kite_client import KiteClient
 from ._kontrol._registration import (
     HTTPRequester,
     KontrolError,
@@ -115,7 +110,7 @@ from ._sockjs._options import ServerLimits, kite_sockjs_options
 from ._sockjs._pipe import SockJSPipe
 from ._sockjs._server import KiteServer, open_kite_server
 from ._timer_heap import TimerHeap
-from .protocol import Auth, KiteIdentity
+from .protocol import Auth, KiteIdentity, KontrolQuery
 
 __all__ = [
     "DEFAULT_MAX_KEY_SIZE",

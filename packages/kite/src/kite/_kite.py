@@ -26,7 +26,8 @@ from ._auth._authenticators import Authenticators
 from ._config import Config
 from ._http import Handler as HTTPHandler
 from ._http import HTTPLimits
-from ._kontrol._client import KontrolLink, KontrolMethods
+from ._kontrol._client import KontrolLink
+from ._kontrol._kite_methods import KontrolMethods
 from ._rpc._builtins import register_builtins
 from ._rpc._callee import AuthenticateHook, Callee, PeerHook
 from ._rpc._hooks import run_hooks
