@@ -29,6 +29,14 @@ from ._auth._authenticators import (
     is_token_expiry,
     verify_audience,
 )
+from ._auth._claims import KiteClaims
+from ._auth._issue import (
+    audience_for_query,
+    issue_kite_key,
+    issue_token,
+    resign_kite_key,
+    sign_claims,
+)
 from ._auth._keys import (
     KeyFormatError,
     KeyPair,
@@ -45,22 +53,15 @@ from ._auth._kitekey import (
     read_kite_key,
     write_kite_key,
 )
+from ._auth._token_errors import TokenError, ValidationFlag
 from ._auth._tokens import (
     RENEW_BEFORE,
     RENEW_RETRY_INTERVAL,
-    KiteClaims,
     ParsedToken,
-    TokenError,
-    ValidationFlag,
-    audience_for_query,
     check_parsed,
-    issue_kite_key,
-    issue_token,
     parse_token,
     parse_unverified,
     renewal_time,
-    resign_kite_key,
-    sign_claims,
 )
 from ._auth._trust_cache import TrustCache
 from ._backoff import Backoff, ExponentialBackoff

@@ -38,9 +38,11 @@ from typing import Any, Protocol, TypeVar
 
 import trio
 
+import dnode
+
 from .._backoff import ExponentialBackoff
+from .._duration import format_seconds
 from .._errors import KiteError, KiteTimeoutError
-from .._rpc._envelope import go_duration
 from .._rpc._hooks import run_hooks
 from .._rpc._peer import Peer
 from .._sockjs._client import Client
@@ -86,6 +88,10 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 #: Go's `kontrolRetryDuration`: pause between failed `register_forever` attempts.
 REGISTER_RETRY = 10.0
+
+#: Go's `protocol.GetKitesResult` and `protocol.KiteWithToken`.
+_GET_KITES_RESULT = dnode.GoFields("kites")
+_KITE_WITH_TOKEN = dnode.GoFields("kite", "url", "keyId", "token")
 
 
 class KontrolKite(ConfiguredKite, Protocol):
@@ -292,7 +298,7 @@ class KontrolClient(OpenedByAsyncWith):
             if scope.cancelled_caught:
                 raise KiteTimeoutError(
                     f"Timed out registering to kontrol for {method} method after "
-                    f"{go_duration(wait)}"
+                    f"{format_seconds(wait)}"
                 )
         return await peer.call(method, args, timeout=timeout if timeout is not None else wait)
 
@@ -451,7 +457,7 @@ class KontrolClient(OpenedByAsyncWith):
         )
         if not isinstance(value, Mapping):
             raise KontrolError(f"invalid getKites result: {value!r}")
-        kites = {str(k).lower(): v for k, v in value.items()}.get("kites")
+        kites = _GET_KITES_RESULT.pick(value).get("kites")
         if kites is None:  # Go decodes `null` as an empty list
             kites = []
         if not isinstance(kites, list):
@@ -460,8 +466,8 @@ class KontrolClient(OpenedByAsyncWith):
         for entry in kites:
             if not isinstance(entry, Mapping):
                 raise KontrolError(f"invalid getKites entry: {entry!r}")
-            folded = {str(k).lower(): v for k, v in entry.items()}
-            kite_url, token, key_id = (folded.get(k) or "" for k in ("url", "token", "keyid"))
+            folded = _KITE_WITH_TOKEN.pick(entry)
+            kite_url, token, key_id = (folded.get(k) or "" for k in ("url", "token", "keyId"))
             if not all(isinstance(v, str) for v in (kite_url, token, key_id)):
                 raise KontrolError(f"invalid getKites entry: {entry!r}")
             clients.append(

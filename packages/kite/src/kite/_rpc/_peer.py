@@ -63,10 +63,11 @@ from trio.lowlevel import ParkingLot
 
 import dnode
 
+from .._duration import format_seconds
 from .._errors import DisconnectError, KiteTimeoutError, SendError
 from ..protocol import Auth, KiteIdentity
 from ._deadlines import CallDeadlines
-from ._envelope import LocalIdentity, RequestEncoder, go_duration, parse_response
+from ._envelope import LocalIdentity, RequestEncoder, parse_response
 from ._pipe import MessagePipe, PipeClosedError
 
 __all__ = ["LocalKite", "Peer", "PeerLimits", "ServeRequest", "open_peer"]
@@ -410,7 +411,7 @@ class Peer:
                 pending.timed_out = not pending.done
             if pending.timed_out:
                 raise KiteTimeoutError(
-                    f'No response to "{method}" method in {go_duration(timeout or 0)}'
+                    f'No response to "{method}" method in {format_seconds(timeout or 0)}'
                 )
         finally:
             del self._pending[cid]

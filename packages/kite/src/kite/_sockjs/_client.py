@@ -27,9 +27,9 @@ import trio
 
 from .._backoff import Backoff
 from .._config import Config, Transport
+from .._duration import format_seconds
 from .._errors import KiteTimeoutError, SendError
 from .._http import HandshakeError, HTTPLimits, TransportError
-from .._rpc._envelope import go_duration
 from .._rpc._hooks import run_hooks
 from .._rpc._peer import Peer
 from .._rpc._pipe import MessagePipe
@@ -201,7 +201,7 @@ class Client:
                 await self._connected.wait()
             if not self._connected.is_set():
                 raise KiteTimeoutError(
-                    f'No response to "{method}" method in {go_duration(timeout or 0)}'
+                    f'No response to "{method}" method in {format_seconds(timeout or 0)}'
                 )
             if timeout is not None:
                 timeout = max(deadline - trio.current_time(), 0.0)
