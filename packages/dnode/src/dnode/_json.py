@@ -171,6 +171,8 @@ def go_json(value: Any) -> str:
         TypeError: a value JSON has no form for.
         ValueError: NaN or an infinity, or a cycle.
     """
+    if type(value) is float and value - value == 0.0:  # a finite float on its own
+        return go_float(value)
     return _go_spelling(dumps(value))
 
 
