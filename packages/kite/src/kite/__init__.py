@@ -100,8 +100,9 @@ from ._kontrol._registration import (
     RegisterResult,
 )
 from ._kontrol._renewer import TokenRenewer
+from ._rpc._limits import PeerLimits
 from ._rpc._methods import FinalFunc, Handler, Method, MethodHandling
-from ._rpc._peer import Peer, PeerLimits, open_peer
+from ._rpc._peer import Peer, open_peer
 from ._rpc._pipe import MemoryPipe, MessagePipe, PipeClosedError, memory_pipe_pair
 from ._rpc._request import Request
 from ._rpc._throttle import TokenBucket

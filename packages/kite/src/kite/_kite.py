@@ -31,8 +31,9 @@ from ._kontrol._kite_methods import KontrolMethods
 from ._rpc._builtins import register_builtins
 from ._rpc._callee import AuthenticateHook, Callee, PeerHook
 from ._rpc._hooks import run_hooks
+from ._rpc._limits import PeerLimits
 from ._rpc._methods import Handler, Method, MethodHandling
-from ._rpc._peer import Peer, PeerLimits, ServeRequest, open_peer
+from ._rpc._peer import Peer, ServeRequest, open_peer
 from ._rpc._pipe import MessagePipe
 from ._rpc._request import Request
 from ._sockjs._client import Client, ClientHook, dial
