@@ -19,6 +19,11 @@ never deletes on disconnect and waits for the storage TTL). A kite re-registerin
 connection takes the registration over, so a late disconnect of the old connection does not
 remove it.
 
+Ownership: a kite id belongs to the user whose registration holds it, for as long as that
+registration lives (connection, HTTP tracker or unexpired row): another user's `register` or
+`/register` with that id is refused (`KiteIdTakenError`, sent as `authenticationError`) and
+the holder's registration is untouched. Go Kontrol lets any user take any id over.
+
 Registrations: every change of one kite id's registration (a `register` or a restart after
 expiry with its row write, a refresh, the removal on disconnect or expiry, an HTTP `/register`
 and its expiry) runs under that id's lock, so they apply in order: a removal never deletes the
@@ -48,7 +53,7 @@ import kite
 from kite import AuthContext, Request
 from kite.protocol import KiteIdentity
 
-from ._errors import InvalidKiteError, KeyNotFoundError, KontrolError
+from ._errors import InvalidKiteError, KeyNotFoundError, KiteIdTakenError, KontrolError
 from ._handlers import HTTPAnswer, heartbeat_http, register_http
 from ._keypairs import KeyPairs
 from ._liveness import HTTPTracker, HTTPTrackers, PingTracker
@@ -452,6 +457,8 @@ class Kontrol(kite.Kite):
             current = self._ws.get(kite_id)
             if _ended(peer) or (restart and current is not None and current.tracker is not tracker):
                 return False
+            if current is not None and current.peer.kite.username != identity.username:
+                raise KiteIdTakenError()
             if current is not None and current.tracker is not tracker:
                 current.tracker.stop()  # a re-registration takes the kite over
             self._ws[kite_id] = _Registration(peer, tracker)
