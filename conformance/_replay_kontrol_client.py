@@ -321,7 +321,8 @@ async def _drive(
             await may_close["kontrol"].wait()  # Kontrol's side played (heartbeats), then SIGTERM
         return
     raw = (keys / Path(plan.flags["kitekey"]).name).read_text()
-    key = KiteKey.parse(raw, now=_recording_time(keys))
+    recorded = _recording_time(keys)
+    key = KiteKey.parse(raw, now=recorded)
     k = Kite("goquery", "1.0.0", Config().with_kite_key(key))
     user = key.username
     query = KontrolQuery(
@@ -332,7 +333,8 @@ async def _drive(
         },
     )
     mode = plan.flags.get("mode", "getkites")
-    async with k.kontrol_client(url=kontrol_url):
+    # token times (the renewer's deadlines) as at the recording, whatever today's date is
+    async with k.kontrol_client(url=kontrol_url, wall_clock=lambda: recorded + trio.current_time()):
         if mode == "getkey":
             printed.append({"key": await k.get_key()})
         elif mode == "gettoken":
