@@ -24,6 +24,14 @@ registration lives (connection, HTTP tracker or unexpired row): another user's `
 `/register` with that id is refused (`KiteIdTakenError`, sent as `authenticationError`) and
 the holder's registration is untouched. Go Kontrol lets any user take any id over.
 
+Restarts: registrations live in the storage, kites' connections and HTTP trackers in memory.
+After a restart every live kite registers again within a heartbeat (a kite connection's kite
+reconnects and re-registers, an HTTP kite's next `/heartbeat` is answered `registeragain`), so
+unless `options.shared_storage`, the rows not written since the start are deleted one
+`heartbeat_timeout` after it (their kites died meanwhile; Go serves them until the storage TTL,
+up to 90 s after their last refresh), and Kontrol's own entry from the earlier run (same
+identity and URL, another id) is deleted at once.
+
 Registrations: every change of one kite id's registration (a `register` or a restart after
 expiry with its row write, a refresh, the removal on disconnect or expiry, an HTTP `/register`
 and its expiry) runs under that id's lock, so they apply in order: a removal never deletes the
@@ -58,6 +66,7 @@ from ._handlers import HTTPAnswer, heartbeat_http, register_http
 from ._keypairs import KeyPairs
 from ._liveness import HTTPTracker, HTTPTrackers, PingTracker
 from ._model import KeyPair
+from ._query import KontrolQuery
 from ._storage import Storage
 
 if TYPE_CHECKING:
@@ -93,6 +102,12 @@ class KontrolOptions:
         heartbeat_call_timeout: timeout of the `kite.heartbeat` call on a registering kite (4 s).
         register_url: URL Kontrol registers for itself (default `config.kontrol_url`; with
             neither, Kontrol does not register itself).
+        shared_storage: other Kontrols write to the same storage. Off (the default), a
+            starting Kontrol removes the registrations written before it started that are not
+            renewed within `heartbeat_timeout` (their kites died while it was down; live ones
+            register again at once), and its own entries left by an earlier run at the same
+            URL. On, it leaves both to the storage TTL: another Kontrol's kites are refreshed
+            only every `update_interval`.
         max_field_length: longest identity field accepted by `register` (characters).
         max_url_length: longest registered URL accepted.
         token_cache_size: most cached tokens kept (least recently used dropped first).
@@ -106,6 +121,7 @@ class KontrolOptions:
     update_interval: float = 60.0
     heartbeat_call_timeout: float = 4.0
     register_url: str = ""
+    shared_storage: bool = False
     max_field_length: int = 256
     max_url_length: int = 2048
     token_cache_size: int = 10_000
@@ -218,8 +234,9 @@ class Kontrol(kite.Kite):
         """Run Kontrol's background work for the duration of the block.
 
         Makes sure a key pair exists (see `key_pair` in the class doc), registers Kontrol in
-        the storage (refreshed every heartbeat timeout, deleted on exit) and owns the HTTP
-        heartbeat trackers.
+        the storage (refreshed every heartbeat timeout, deleted on exit), owns the HTTP
+        heartbeat trackers and, unless `options.shared_storage`, removes what an earlier run
+        left behind (see "Restarts" in the module doc).
 
         Raises:
             KontrolError: the key pair cannot be set up (storage error, deleted pair, ...).
@@ -227,10 +244,14 @@ class Kontrol(kite.Kite):
         if self._nursery is not None:
             raise RuntimeError("Kontrol is already running")
         self._set_current(await self.keys.ensure(self._initial_pair))
+        started_at = self.clock()
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
                 self._http_trackers = HTTPTrackers(nursery)
+                if not self.options.shared_storage:
+                    await self._forget_own_old_entries()
+                    nursery.start_soon(self._sweep_unconfirmed, started_at)
                 if self.self_url:
                     await nursery.start(self._register_self)
                 yield self
@@ -278,6 +299,39 @@ class Kontrol(kite.Kite):
         finally:
             with trio.CancelScope(shield=True), contextlib.suppress(KontrolError):
                 await self.storage.delete(identity.id)
+
+    async def _forget_own_old_entries(self) -> None:
+        """Delete this Kontrol's entries from an earlier run: same identity but for the id,
+        registered at the same URL (which no other process can be serving now)."""
+        me = self.identity
+        if not self.self_url:
+            return
+        try:
+            found = await self.storage.get(
+                KontrolQuery(username=me.username, environment=me.environment, name=me.name)
+            )
+            for record in found:
+                old = record.kite
+                if (
+                    record.url == self.self_url
+                    and old.id != me.id
+                    and (old.region, old.hostname) == (me.region, me.hostname)
+                ):
+                    await self.storage.delete(old.id)
+        except KontrolError as exc:
+            log.warning("kontrol: removing its entries of an earlier run failed: %s", exc.message)
+
+    async def _sweep_unconfirmed(self, started_at: float) -> None:
+        """One heartbeat timeout after the start, delete the registrations not written since
+        (their kites did not come back: dead while Kontrol was down)."""
+        await trio.sleep(self.options.heartbeat_timeout)
+        try:
+            removed = await self.storage.clean_not_refreshed_since(started_at)
+        except KontrolError as exc:
+            log.warning("kontrol: removing registrations of an earlier run failed: %s", exc.message)
+        else:
+            if removed:
+                log.info("kontrol: removed %d registrations no kite renewed after start", removed)
 
     def _require_running(self) -> trio.Nursery:
         if self._nursery is None:

@@ -134,6 +134,10 @@ class Storage(Protocol):
         """Delete expired registrations now; returns how many."""
         ...
 
+    async def clean_not_refreshed_since(self, since: float) -> int:
+        """Delete registrations last written before `since` (Unix seconds); returns how many."""
+        ...
+
     async def add_key(self, pair: KeyPair) -> None:
         """Store a new key pair (it becomes the current one)."""
         ...
@@ -259,6 +263,10 @@ class ThreadedStorage:
     async def clean_expired(self) -> int:
         """Delete registrations whose last refresh is older than `ttl`; returns the count."""
         return await self._run(self._sync_clean, self._clock() - self._ttl)
+
+    async def clean_not_refreshed_since(self, since: float) -> int:
+        """Delete registrations whose last refresh is before `since`; returns the count."""
+        return await self._run(self._sync_clean, since)
 
     async def run_cleaner(self, interval: float) -> None:
         """Call `clean_expired` every `interval` seconds forever; failures are logged only
