@@ -38,8 +38,8 @@ import trio
 
 import sockjs
 
-from ._errors import SendError
-from ._http import (
+from .._errors import SendError
+from .._http import (
     ConnectionClosedError,
     HandshakeError,
     HTTPClient,
@@ -50,7 +50,7 @@ from ._http import (
     WebSocketConnection,
     connect_websocket,
 )
-from ._session import PipeClosedError
+from .._rpc._pipe import PipeClosedError
 
 __all__ = ["POLL_TIMEOUT_FLOOR", "WebSocketClientSession", "XHRClientSession"]
 
