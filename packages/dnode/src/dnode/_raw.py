@@ -25,6 +25,7 @@ from typing import Any, Final
 
 from . import _json
 from ._errors import DecodeError
+from ._gofields import go_fold
 
 __all__ = ["MARK", "GoField", "RawJSON", "compact", "locate", "put_raw"]
 
@@ -82,10 +83,11 @@ class RawJSON:
 
 
 class GoField(str):
-    """A path step naming a Go struct field: the last object key equal to it ignoring case.
+    """A path step naming a Go struct field (ASCII): the last object key that fills it.
 
     Go's ``encoding/json`` sets a struct field from every key matching its name exactly or
-    case-insensitively, so the last such key wins (``{"withArgs":1,"WITHARGS":2}`` gives 2).
+    under Go's case folding (:func:`~dnode.go_fold`), so the last such key wins
+    (``{"withArgs":1,"WITHARGS":2}`` gives 2), as :class:`~dnode.GoFields` picks it.
     """
 
     __slots__ = ()
@@ -220,7 +222,7 @@ def _member(text: str, i: int, key: str) -> int:
         if text[i] != ":":
             raise _NotFoundError
         i = _skip(text, i + 1)
-        if (name.lower() if fold else name) == want:
+        if (go_fold(name) if fold else name) == want:
             found = i
         i = _skip(text, _value_end(text, i))
         if text[i] == "}":
