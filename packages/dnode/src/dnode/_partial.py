@@ -35,6 +35,7 @@ class _Nil:
 
 
 _NIL: Final[Any] = _Nil()
+_new = object.__new__
 
 
 def _kind(value: Any) -> str:
@@ -131,18 +132,20 @@ class Partial:
         return self
 
     @classmethod
-    def located(cls, value: Any, text: str, path: tuple[int | str, ...]) -> Partial:
+    def located(cls, value: Any, text: str | bytes | None, path: tuple[int | str, ...]) -> Partial:
         """The Partial of ``value``, the value at ``path`` in the JSON ``text`` it came from.
 
         The text is looked up only when it is needed (:attr:`json`, sending). Path steps are
         as in a callback path: ints index arrays, strings are object keys (the last one of
         that name, as a decoded dict keeps it); a step of type :class:`~dnode.GoField` is a Go
-        struct field, matched as Go's ``encoding/json`` matches it (the last key equal to it
-        ignoring case). ``value`` must be the value at that place, as decoded (callbacks may
-        have been placed in it).
+        struct field, matched as Go's ``encoding/json`` matches it (the last key that fills
+        it). ``value`` must be the value at that place, as decoded (callbacks may have been
+        placed in it). ``text`` None (a message built here, not decoded) gives
+        ``Partial(value)``.
         """
-        self = cls(value)
-        self._src = (text, path)
+        self = _new(cls)  # per request: without the __init__ call
+        self.raw = value
+        self._src = None if text is None else (text, path)
         return self
 
     @property
@@ -163,7 +166,10 @@ class Partial:
             parent = src.json
             text = None if parent is None else locate(parent, (self._step,))
         else:
-            text = locate(*src)
+            whole, path = src
+            if not isinstance(whole, str):
+                whole = whole.decode("utf-8", "replace")
+            text = locate(whole, path)
         self._src = text
         return text
 

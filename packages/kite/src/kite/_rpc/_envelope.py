@@ -231,6 +231,7 @@ class EnvelopeError(ValueError):
 
 #: Where `withArgs` is in a request's text: Go's struct fields, matched as Go matches them.
 _WITH_ARGS_IN_TEXT: Final = (dnode.GoField("arguments"), 0, dnode.GoField("withArgs"))
+_located: Final = dnode.Partial.located
 
 
 class Envelope:
@@ -253,12 +254,8 @@ class Envelope:
         #: request's `text`, the Partial keeps the JSON text `withArgs` was received as.
         if with_args is _MISSING or with_args is None:
             self.with_args = dnode.Partial()
-        elif text is None:
-            self.with_args = dnode.Partial(with_args)
         else:
-            if not isinstance(text, str):
-                text = text.decode("utf-8", "replace")
-            self.with_args = dnode.Partial.located(with_args, text, _WITH_ARGS_IN_TEXT)
+            self.with_args = _located(with_args, text, _WITH_ARGS_IN_TEXT)
 
 
 def _auth(value: Any) -> Auth | None:
