@@ -75,9 +75,18 @@ def _size(data: Data) -> int:
     return memoryview(data).nbytes
 
 
+def _go_utf8(data: bytes) -> str:
+    """UTF-8 bytes as Go's decoder reads them: each byte of an invalid sequence is one U+FFFD
+    (Python's "replace" gives one per maximal invalid sequence: b"\\xe2\\x82" one, Go two)."""
+    text = data.decode("utf-8", "surrogateescape")  # one lone surrogate per invalid byte
+    if not text.isascii() and _SURROGATE.search(text):
+        return _SURROGATE.sub("\ufffd", text)
+    return text
+
+
 def _text(data: Data) -> str:
     if type(data) is bytes:
-        return data.decode("utf-8", "replace")
+        return _go_utf8(data)
     if isinstance(data, str):
         # A str can hold lone surrogates that no UTF-8 wire could: treat them as Go treats
         # invalid UTF-8 (one U+FFFD each).
@@ -86,7 +95,7 @@ def _text(data: Data) -> str:
         return data
     # Go's decoder replaces invalid UTF-8 inside strings with U+FFFD; outside strings the
     # replacement character is a syntax error either way.
-    return bytes(data).decode("utf-8", "replace")
+    return _go_utf8(bytes(data))
 
 
 def _check_size(data: Data, max_size: int | None) -> None:

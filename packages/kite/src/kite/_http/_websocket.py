@@ -2,11 +2,12 @@
 
 How this works: the common frame, a complete unfragmented text or binary message, is parsed
 and built right here (header, length, mask); everything else (control frames, fragments,
-reserved bits, invalid UTF-8, oversized or truncated frames, the close handshake, our own
-pings) goes to wsproto's frame-level `Connection` (sans-IO). The switch is one way: the first
-frame the fast path declines is handed to wsproto with every byte after it, and wsproto runs
-the connection from then on, so its state is never out of step. Until then no wsproto object
-exists, which also keeps idle connections small.
+reserved bits, oversized or truncated frames, the close handshake, our own pings) goes to
+wsproto's frame-level `Connection` (sans-IO), through a `FrameGate` that judges each frame as
+gorilla/websocket (Go kite's WebSocket) does and hands wsproto what gorilla accepts
+(`_ws_gate`). The switch is one way: the first frame the fast path declines is handed over
+with every byte after it, and wsproto runs the connection from then on, so its state is never
+out of step. Until then no wsproto object exists, which also keeps idle connections small.
 
 This class does the I/O. There is no reader task: the task that calls `receive()` reads the
 socket, answers pings, assembles fragments into one message (a single join, no copy for
@@ -15,10 +16,12 @@ one-frame messages) and handles the close handshake. That keeps an idle connecti
 Sends are serialised FIFO so several tasks may `send()` while one task receives.
 
 Close behaviour (what Go's gorilla/websocket does, PROTOCOL.md §2.6):
-* a close frame from the peer is answered by echoing its code with an empty reason, then TCP
-  is closed and `receive()` raises `ConnectionClosedError(code, reason)`;
-* a framing violation is answered by a close frame (1002 with wsproto's reason; 1007, text
-  that is not UTF-8, with `INVALID_UTF8_REASON`, not Python's decoder message);
+* a close frame from the peer is answered by echoing its code with an empty reason (no code
+  for none), then TCP is closed and `receive()` raises `ConnectionClosedError(code, reason)`;
+* a framing violation is answered as gorilla answers it: close 1002 with gorilla's reason
+  (`incorrect mask flag`, `unknown opcode 3`, ...), or TCP dropped without a close frame where
+  gorilla sends none (`_ws_gate` lists them); text that is not UTF-8 is no violation (gorilla
+  does not check it): it is received as bytes;
 * a message above `max_message_size` is answered by close 1009;
 * TCP EOF without a close frame gives code 1006;
 * `aclose()` does the close handshake, `abort()` just drops TCP (what Go does on `Close()`).
@@ -46,6 +49,7 @@ from wsproto.utilities import LocalProtocolError
 
 from ._errors import ConnectionClosedError
 from ._limits import HTTPLimits
+from ._ws_gate import FrameGate, GateViolation
 
 __all__ = ["WebSocketConnection"]
 
@@ -123,6 +127,7 @@ class WebSocketConnection:
         "_close_event",
         "_close_timeout",
         "_closed",
+        "_gate",
         "_local_close",
         "_max_message",
         "_part_size",
@@ -156,8 +161,10 @@ class WebSocketConnection:
         self._peer_mask_bit = 0 if client else 0x80  # frames from clients are masked
         #: Received bytes the fast path has not consumed (only before wsproto takes over).
         self._buffer = trailing_data
-        #: wsproto, once it runs the connection (see the module docstring).
+        #: wsproto, once it runs the connection (see the module docstring), and the gate that
+        #: judges every byte before wsproto sees it (`_ws_gate`).
         self._wsproto: Connection | None = None
+        self._gate: FrameGate | None = None
         self._max_message = limits.max_message_size
         self._read_size = limits.receive_buffer_size
         self._close_timeout = limits.close_timeout
@@ -204,10 +211,17 @@ class WebSocketConnection:
             ws = self._wsproto = Connection(
                 ConnectionType.CLIENT if self._client else ConnectionType.SERVER
             )
+            self._gate = FrameGate(server=not self._client)
             if self._buffer:
-                ws.receive_data(self._buffer)
+                ws.receive_data(self._gate.feed(self._buffer))
                 self._buffer = b""
         return ws
+
+    def _feed(self, data: bytes) -> None:
+        """Hand received bytes (b"" at EOF) to wsproto through the gate."""
+        assert self._wsproto is not None
+        assert self._gate is not None
+        self._wsproto.receive_data(self._gate.feed(data) if data else None)
 
     def _closed_error(self) -> ConnectionClosedError:
         assert self._closed is not None
@@ -334,10 +348,10 @@ class WebSocketConnection:
     async def receive(self) -> str:
         """Wait for the next message and return it as text.
 
-        Binary messages are decoded as UTF-8 with invalid bytes replaced by U+FFFD, as Go's
-        JSON decoder sees them: sockjs-go parses binary frames like text and answers garbage
-        at the SockJS level (PROTOCOL.md §11), so the layer above must get to see it.
-        (Invalid UTF-8 in a *text* frame is a WebSocket violation: close 1007.)
+        Binary messages, and text messages that are not UTF-8 (gorilla does not check), are
+        decoded as UTF-8 with invalid bytes replaced by U+FFFD, as Go's JSON decoder sees them:
+        sockjs-go parses binary frames like text and answers garbage at the SockJS level
+        (PROTOCOL.md §11), so the layer above must get to see it.
 
         Raises:
             ConnectionClosedError: closed by the peer, by us, or by a protocol violation
@@ -349,7 +363,8 @@ class WebSocketConnection:
         return message.decode("utf-8", errors="replace")
 
     async def receive_message(self) -> str | bytes:
-        """Wait for the next message: `str` for text, `bytes` for binary."""
+        """Wait for the next message: `str` for text, `bytes` for binary (and for text that is
+        not UTF-8, which gorilla accepts)."""
         if self._closed is not None:
             raise self._closed_error()
         if self._receiving:
@@ -440,7 +455,7 @@ class WebSocketConnection:
             try:
                 return payload.decode("utf-8"), end
             except UnicodeDecodeError:
-                raise _DeclinedError from None  # wsproto answers 1007
+                return payload, end  # as gorilla: not checked; the bytes, as for binary
         return payload, end
 
     async def _fast_receive(self, data: bytes, needed: int) -> str | bytes | None:
@@ -465,8 +480,8 @@ class WebSocketConnection:
                     raise self._closed_error()
                 if self._wsproto is not None:  # taken over while we read: it got parts[0]
                     for part in parts[1:]:
-                        self._wsproto.receive_data(part)
-                    self._wsproto.receive_data(chunk or None)
+                        self._feed(part)
+                    self._feed(chunk)
                     return None
                 if not chunk:  # EOF inside a frame: wsproto reports it (1006)
                     self._buffer = b"".join(parts)
@@ -488,23 +503,29 @@ class WebSocketConnection:
     async def _receive_loop(self) -> str | bytes:
         """wsproto's receive loop (once it runs the connection; see the module docstring)."""
         ws = self._ws
+        gate = self._gate
+        assert gate is not None
         while True:
             for event in ws.events():
                 if isinstance(event, (TextMessage, BytesMessage)):
-                    data: str | bytes = event.data  # type: ignore[assignment]
+                    # The gate hands every message on as binary; `kinds` says which were text.
+                    data = bytes(event.data)  # type: ignore[arg-type]
                     self._part_size += len(data)
                     if self._part_size > self._max_message:
                         await self._fail(MESSAGE_TOO_BIG, "message too big")
                     if event.message_finished:
                         parts = self._parts
                         self._part_size = 0
-                        if not parts:
-                            return data if isinstance(data, str) else bytes(data)
-                        parts.append(data)
-                        self._parts = []
-                        if isinstance(data, str):
-                            return "".join(parts)  # type: ignore[arg-type]
-                        return b"".join(parts)  # type: ignore[arg-type]
+                        if parts:
+                            parts.append(data)
+                            self._parts = []
+                            data = b"".join(parts)  # type: ignore[arg-type]
+                        if gate.kinds.popleft() == _TEXT:
+                            try:
+                                return data.decode("utf-8")
+                            except UnicodeDecodeError:
+                                pass  # as gorilla: not checked; the bytes, as for binary
+                        return data
                     self._parts.append(data)
                 elif isinstance(event, Ping):
                     if ws.state is ConnectionState.OPEN:
@@ -516,14 +537,17 @@ class WebSocketConnection:
                             waiter.set()
                 elif isinstance(event, CloseConnection):
                     await self._on_close_event(event)
-            ws.receive_data(await self._read() or None)
+            if gate.violation is not None:
+                await self._refuse(gate.violation)
+            self._feed(await self._read())
 
     async def _on_close_event(self, event: CloseConnection) -> NoReturn:
         ws = self._ws
         code, reason = event.code, event.reason or ""
         if ws.state is ConnectionState.REMOTE_CLOSING:
-            # The peer started the close: echo its code with an empty reason, like gorilla.
-            reply = CloseConnection(code=code if code not in (1005, 1006) else 1000)
+            # The peer started the close: echo its code with an empty reason, like gorilla; a
+            # close frame without a code is answered by one without a code.
+            reply = CloseConnection(code=code if code != 1005 else CloseReason.NO_STATUS_RCVD)
             error = self._mark_closed(code, reason, local=False)
             with suppress(ConnectionClosedError):
                 await self._send_raw(ws.send(reply))
@@ -536,6 +560,19 @@ class WebSocketConnection:
             raise error
         # Still OPEN: wsproto found a framing violation and reports the close it wants sent.
         await self._fail(code, INVALID_UTF8_REASON if code == INVALID_UTF8 else reason)
+
+    async def _refuse(self, violation: GateViolation) -> NoReturn:
+        """Answer a frame gorilla refuses as Go kite does: close 1002 with gorilla's reason, or
+        (where gorilla sends no close frame) drop TCP; a server first writes the empty text
+        frame sockjs-go writes when its session's read fails."""
+        if violation.code is not None:
+            await self._fail(violation.code, violation.reason)
+        error = self._mark_closed(1006, violation.reason, local=True)
+        if not self._client:
+            with trio.move_on_after(self._close_timeout), suppress(ConnectionClosedError):
+                await self._send_raw(b"\x81\x00")
+        await trio.aclose_forcefully(self._stream)
+        raise error
 
     async def _fail(self, code: int, reason: str) -> NoReturn:
         """Close with `code` because of something the peer did, then raise."""
