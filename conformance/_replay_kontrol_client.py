@@ -426,8 +426,8 @@ def _query(value: Any) -> KontrolQuery:
 
 def _outcome_json(exc: Exception) -> dict[str, Any]:
     """An error as the recorded programs print it (``peer.ErrorMap``): a kite error's own
-    type, others as ``goError``."""
-    if isinstance(exc, KiteError):
+    type, others (Go's local ``no kites availabile`` among them) as ``goError``."""
+    if isinstance(exc, KiteError) and not isinstance(exc, NoKitesAvailableError):
         return {"error": {"type": exc.type, "message": exc.message}}
     return {"error": {"type": "goError", "message": str(exc)}}
 
