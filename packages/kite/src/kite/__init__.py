@@ -11,6 +11,9 @@
 - Kontrol: `KontrolClient` (`async with kite.kontrol_client(...)`), `kite.register`,
   `register_forever`, `register_http(_forever)`, `get_kites` (`KiteClient`s with a
   `TokenRenewer`), `get_token`, `get_key`, `on_register`.
+- Typed methods: `Kite.method` serves plain typed functions (arguments bound and checked
+  against their annotations); `Kite.describe()`, the built-in `kite.methods` and
+  `remote.methods()` describe a kite's methods (`MethodDescription`, JSON Schema).
 - Errors: one tree under `KiteError`, keyed by Go's error `type` strings; network failures
   are `TransportError`s (`ConnectError`, `HandshakeError`, `ConnectionClosedError`,
   `TransportTimeoutError`, `ProtocolError`, `BodyTooLargeError`, `ListenError`).
@@ -30,6 +33,7 @@ from ._authenticators import (
 from ._backoff import Backoff, ExponentialBackoff
 from ._config import Config, Transport
 from ._configerrors import ConfigError, KiteKeyError
+from ._description import MethodDescription, ParamDescription
 from ._dial import Client, ClientHook
 from ._duration import DurationError, format_duration, parse_duration
 from ._errors import (
@@ -41,6 +45,7 @@ from ._errors import (
     KiteError,
     KiteTimeoutError,
     MethodNotFoundError,
+    MethodsNotDescribedError,
     RequestLimitError,
     SendError,
 )
@@ -166,9 +171,12 @@ __all__ = [
     "MemoryPipe",
     "MessagePipe",
     "Method",
+    "MethodDescription",
     "MethodHandling",
     "MethodNotFoundError",
+    "MethodsNotDescribedError",
     "NoKitesAvailableError",
+    "ParamDescription",
     "ParsedToken",
     "Peer",
     "PeerLimits",

@@ -4,6 +4,7 @@ How this works: `register_builtins` is called by `Kite.__init__`, so (as in Go) 
 capture the kite's `disable_authentication` at construction; `kite.ping` never needs auth.
 
 * `kite.ping` → `"pong"`.
+* `kite.methods` (no auth; not in Go) → the methods the caller may call (`_description`).
 * `kite.systemInfo` → Go's JSON shape (disk of `/` in KiB, memory in bytes, GOOS name).
 * `kite.heartbeat [seconds, callback]` → calls the callback at once (before replying), then
   every `seconds` (truncated to whole seconds). One heartbeat per kite: a new one replaces the
@@ -29,6 +30,7 @@ import trio
 
 import dnode
 
+from ._description import METHODS_METHOD, methods_handler
 from ._errors import GenericError, SendError
 from ._request import Request
 
@@ -43,6 +45,7 @@ _GOOS = {"linux": "linux", "darwin": "darwin", "win32": "windows", "cygwin": "wi
 
 
 def _ping(request: Request) -> str:
+    """Answer "pong"."""
     return "pong"
 
 
@@ -84,15 +87,18 @@ def system_info() -> dict[str, Any]:
 
 
 def _system_info(request: Request) -> dict[str, Any]:
+    """The host's state, memory and disk, in Go kite's shape."""
     return system_info()
 
 
 def _log(request: Request) -> None:
+    """Log [message] on this kite's logger, as "<caller>: <message>"."""
     msg = request.args.one().string()
     log.info("%s: %s", request.client.kite.name, msg)
 
 
 def _print(request: Request) -> int:
+    """Write [message] to this kite's standard output; the number of bytes written."""
     msg = request.args.one().string()
     sys.stdout.write(msg)
     sys.stdout.flush()
@@ -113,6 +119,7 @@ async def _beat(scope: trio.CancelScope, interval: int, callback: Any) -> None:
 
 def _heartbeat_handler(kite: Kite) -> Any:
     async def heartbeat(request: Request) -> None:
+        """[seconds, callback]: call the callback now, then every `seconds`."""
         if request.args.is_nil:
             raise GenericError("empty heartbeat request")
         try:
@@ -134,6 +141,7 @@ def _heartbeat_handler(kite: Kite) -> Any:
 
 
 async def _prompt(request: Request) -> str:
+    """[prompt]: one word typed on this kite's terminal."""
     text = request.args.one().string()
 
     def read() -> str:
@@ -149,6 +157,7 @@ async def _prompt(request: Request) -> str:
 
 
 async def _get_pass(request: Request) -> str:
+    """[prompt]: a line typed on this kite's terminal without echo."""
     text = request.args.one().string()
     return await trio.to_thread.run_sync(getpass.getpass, text)
 
@@ -156,6 +165,7 @@ async def _get_pass(request: Request) -> str:
 def register_builtins(kite: Kite, *, terminal: bool = False) -> None:
     """Register the built-in methods on `kite` (called by `Kite.__init__`)."""
     kite.handle_func("kite.ping", _ping, auth=False)
+    kite.handle_func(METHODS_METHOD, methods_handler, auth=False)
     kite.handle_func("kite.systemInfo", _system_info)
     kite.handle_func("kite.heartbeat", _heartbeat_handler(kite))
     kite.handle_func("kite.log", _log)

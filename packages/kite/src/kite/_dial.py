@@ -28,6 +28,7 @@ import trio
 from ._backoff import Backoff
 from ._client import WebSocketClientSession, XHRClientSession
 from ._config import Transport
+from ._description import MethodDescription, remote_methods
 from ._envelope import go_duration
 from ._errors import KiteTimeoutError, SendError
 from ._hooks import run_hooks
@@ -175,6 +176,14 @@ class Client:
         return await peer.call(
             method, list(args) if args else None, timeout=timeout, free_callbacks=free_callbacks
         )
+
+    async def methods(self, *, timeout: float | None = None) -> list[MethodDescription]:  # noqa: ASYNC109
+        """The remote kite's methods that this side may call (its `kite.methods`).
+
+        Raises:
+            MethodsNotDescribedError: the remote kite does not describe its methods (Go).
+        """
+        return await remote_methods(self.tell, timeout)
 
     async def call(
         self,

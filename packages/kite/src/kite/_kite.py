@@ -35,7 +35,9 @@ import trio
 import dnode
 
 from ._authenticators import Authenticators
+from ._blocking import blocking_handler
 from ._config import Config
+from ._description import MethodDescription, describe_kite
 from ._envelope import EnvelopeError, error_json, parse_request
 from ._errors import RequestLimitError, SendError
 from ._handlers import FinalFunc, Handler, Method, MethodHandling, run_chain
@@ -44,6 +46,7 @@ from ._kontrol_client import KontrolClient, KontrolMethods, RegisterHook
 from ._peer import Peer, PeerLimits, is_awaitable, open_peer
 from ._request import Request, new_request_id
 from ._session import MessagePipe
+from ._typed import register_method
 from .protocol import Auth, KiteIdentity
 
 if TYPE_CHECKING:
@@ -120,6 +123,8 @@ class Kite(KontrolMethods):
         #: `MethodHandling` captured by methods registered from now on.
         self.method_handling = MethodHandling.RETURN_METHOD
         self.limits = limits if limits is not None else PeerLimits()
+        #: Bounds the worker threads of blocking handlers (`None`: trio's default, 40).
+        self.thread_limiter: trio.CapacityLimiter | None = None
         #: Authenticators by `authentication.type` (`kiteKey`, `token`, custom: `register`),
         #: used by the default `authenticate` with this kite's identity and `config`.
         self.authenticators = Authenticators()
@@ -184,12 +189,17 @@ class Kite(KontrolMethods):
         """Registered methods by name (a copy)."""
         return dict(self._methods)
 
-    def handle_func(self, name: str, fn: Handler, *, auth: bool | None = None) -> Method:
+    def handle_func(
+        self, name: str, fn: Handler, *, auth: bool | None = None, blocking: bool = False
+    ) -> Method:
         """Register `fn(request) -> result` (plain or async) as method `name`.
 
         Replaces a method of the same name. `auth=None` means "unless
-        `disable_authentication` is set now" (Go's registration-time rule).
+        `disable_authentication` is set now" (Go's registration-time rule). With
+        `blocking=True` the plain function `fn` runs in a worker thread (see `_blocking`).
         """
+        if blocking:
+            fn = blocking_handler(self, fn)
         method = Method(
             name,
             fn,
@@ -199,13 +209,41 @@ class Kite(KontrolMethods):
         self._methods[name] = method
         return method
 
-    def handle(self, name: str, *, auth: bool | None = None) -> Callable[[Handler], Method]:
+    def handle(
+        self, name: str, *, auth: bool | None = None, blocking: bool = False
+    ) -> Callable[[Handler], Method]:
         """Decorator form of `handle_func`; the decorated name becomes the `Method`."""
 
         def register(fn: Handler) -> Method:
-            return self.handle_func(name, fn, auth=auth)
+            return self.handle_func(name, fn, auth=auth, blocking=blocking)
 
         return register
+
+    def method(
+        self, name: str | None = None, *, auth: bool | None = None, blocking: bool = False
+    ) -> Callable[[_F], _F]:
+        """Decorator serving a typed function (plain or async) as method `name`.
+
+        The request's arguments are bound to the parameters and checked against their
+        annotations (`kite._typed` has the rules); a misfit is answered with an
+        `argumentError` naming the parameter. The function's result is the answer. The
+        decorated function is returned unchanged; `kite.methods[name].signature` holds what
+        was compiled. `auth` as in `handle_func`; `blocking=True` runs a plain function in a
+        worker thread.
+
+        Raises:
+            TypeError: an annotation has no JSON form (names the parameter).
+        """
+
+        def register(fn: _F) -> _F:
+            register_method(self, fn, name, auth=auth, blocking=blocking)
+            return fn
+
+        return register
+
+    def describe(self) -> list[MethodDescription]:
+        """Every method, as `kite.methods` describes it to a caller who may call them all."""
+        return describe_kite(self)
 
     def pre_handle(self, fn: _F) -> _F:
         """Run `fn(request)` before every method's main handler (after the method's own)."""

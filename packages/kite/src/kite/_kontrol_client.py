@@ -40,6 +40,7 @@ import trio
 
 from ._authenticators import is_token_expiry
 from ._backoff import ExponentialBackoff
+from ._description import MethodDescription, remote_methods
 from ._envelope import go_duration
 from ._errors import KiteError, KiteTimeoutError
 from ._hooks import run_hooks
@@ -627,6 +628,14 @@ class KiteClient(_OpenedByAsyncWith):
         """Call `method` on the kite (see `Peer.tell`); a `token is expired` refusal fires
         `on_token_expire` hooks and an immediate renewal, then is raised."""
         return await self.call(method, list(args) if args else None, timeout=timeout)
+
+    async def methods(self, *, timeout: float | None = None) -> list[MethodDescription]:  # noqa: ASYNC109
+        """The remote kite's methods that this side may call (its `kite.methods`).
+
+        Raises:
+            MethodsNotDescribedError: the remote kite does not describe its methods (Go).
+        """
+        return await remote_methods(self.tell, timeout)
 
     async def call(
         self,

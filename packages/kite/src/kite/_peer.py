@@ -64,6 +64,7 @@ from trio.lowlevel import ParkingLot
 import dnode
 
 from ._deadlines import CallDeadlines
+from ._description import MethodDescription, remote_methods
 from ._envelope import RequestEncoder, go_duration, parse_response
 from ._errors import DisconnectError, KiteTimeoutError, SendError
 from ._session import MessagePipe, PipeClosedError
@@ -340,6 +341,14 @@ class Peer:
         return await self.call(
             method, list(args) if args else None, timeout=timeout, free_callbacks=free_callbacks
         )
+
+    async def methods(self, *, timeout: float | None = None) -> list[MethodDescription]:  # noqa: ASYNC109
+        """The remote kite's methods that this side may call (its `kite.methods`).
+
+        Raises:
+            MethodsNotDescribedError: the remote kite does not describe its methods (Go).
+        """
+        return await remote_methods(self.tell, timeout)
 
     async def call(
         self,

@@ -1,0 +1,22 @@
+"""Typed methods: plain Python functions served as kite methods.
+
+`_types` compiles an annotation into a converter and a JSON Schema, `_signature` binds a
+request's `withArgs` to a function's parameters, `_handler` registers the function
+(`Kite.method`).
+"""
+
+from ._handler import register_method, typed_handler
+from ._signature import Param, TypedSignature, compile_signature
+from ._types import Mismatch, TypeSpec, compile_type, describe_value
+
+__all__ = [
+    "Mismatch",
+    "Param",
+    "TypeSpec",
+    "TypedSignature",
+    "compile_signature",
+    "compile_type",
+    "describe_value",
+    "register_method",
+    "typed_handler",
+]
