@@ -171,7 +171,7 @@ async def _authenticated(request: Request) -> bool:
         claimed = request.local_kite.authenticate(request)
         if inspect.isawaitable(claimed):
             await claimed
-    except Exception:  # a refusal: the caller sees the methods without authentication
+    except Exception:  # noqa: BLE001 - a refusal: only the methods without authentication
         return False
     return True
 
@@ -184,7 +184,8 @@ async def methods_handler(request: Request) -> dict[str, Any]:
 
 
 async def remote_methods(
-    tell: Callable[..., Awaitable[Any]], timeout: float | None
+    tell: Callable[..., Awaitable[Any]],
+    timeout: float | None,  # noqa: ASYNC109 - passed on to `tell`
 ) -> list[MethodDescription]:
     """Ask a remote kite's `kite.methods` through `tell(method, timeout=...)`.
 

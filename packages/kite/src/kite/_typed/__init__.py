@@ -7,10 +7,10 @@ request's `withArgs` to a function's parameters, `_handler` registers the functi
 
 from ._handler import register_method, typed_handler
 from ._signature import Param, TypedSignature, compile_signature
-from ._types import Mismatch, TypeSpec, compile_type, describe_value
+from ._types import MismatchError, TypeSpec, compile_type, describe_value
 
 __all__ = [
-    "Mismatch",
+    "MismatchError",
     "Param",
     "TypeSpec",
     "TypedSignature",

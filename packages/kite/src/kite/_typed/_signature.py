@@ -34,7 +34,7 @@ from typing import Any
 
 from .._errors import ArgumentError
 from .._request import Request
-from ._types import Mismatch, Step, TypeSpec, compile_type
+from ._types import MismatchError, Step, TypeSpec, compile_type
 
 __all__ = ["Param", "TypedSignature", "compile_signature"]
 
@@ -136,13 +136,13 @@ class TypedSignature:
             out = list(raw)
             i = 0
             try:
-                for i, convert in enumerate(self._converters):  # noqa: B007 - used on error
+                for i, convert in enumerate(self._converters):
                     if i == n:
                         out.extend(p.default for p in self._wire_slots[n:])
                         break
                     if convert is not None:
                         out[i] = convert(out[i])
-            except Mismatch as exc:
+            except MismatchError as exc:
                 out[i] = self._misfit(self._wire_slots[i], out[i], exc)
                 return self._finish_simple(out, i + 1, n), {}
             return out, {}
@@ -215,22 +215,25 @@ class TypedSignature:
             return value
         try:
             return convert(value)
-        except Mismatch as exc:
+        except MismatchError as exc:
             if index is not None:  # an item of *args
                 exc.inside(index)
             return self._misfit(param, value, exc)
 
-    def _misfit(self, param: Param, value: Any, exc: Mismatch) -> Any:
+    def _misfit(self, param: Param, value: Any, exc: MismatchError) -> Any:
         """A value that did not convert: the default for a `null`, else the error."""
         if value is None and not exc.steps and param.default is not _EMPTY:
             return param.default
-        self._fail(f"argument {_path(param.key, exc.steps)} {exc.problem}")
+        raise self._error(f"argument {_path(param.key, exc.steps)} {exc.problem}")
 
     def _missing(self, param: Param) -> typing.NoReturn:
         self._fail(f"missing argument {param.key!r} ({param.spec.expected})")
 
     def _fail(self, text: str) -> typing.NoReturn:
-        raise ArgumentError(f"{self.function}(): {text}")
+        raise self._error(text)
+
+    def _error(self, text: str) -> ArgumentError:
+        return ArgumentError(f"{self.function}(): {text}")
 
 
 def _count(n: int) -> str:
@@ -266,7 +269,7 @@ def compile_signature(fn: Callable[..., Any], name: str) -> TypedSignature:
     function = getattr(fn, "__name__", name)
     try:
         hints = typing.get_type_hints(fn, include_extras=True)
-    except Exception as exc:  # a NameError, mostly: an annotation names something unknown
+    except Exception as exc:
         raise TypeError(f"{function}(): cannot resolve the annotations: {exc}") from exc
     signature = inspect.signature(fn)
     params: list[Param] = []

@@ -3,7 +3,7 @@
 How this works: `compile_type(annotation)` walks an annotation once, when a typed method is
 registered, and returns a `TypeSpec`: `convert(value)` takes a decoded JSON value (callbacks
 already placed as `dnode.RemoteFunction`s) and returns the Python value the function gets, or
-raises `Mismatch`; `schema` is the JSON Schema of what is accepted; `expected` says it in
+raises `MismatchError`; `schema` is the JSON Schema of what is accepted; `expected` says it in
 words ("a number", "an array of strings"). Containers build their converter from their
 items' converters, so a call runs a few small closures and no annotation is looked at again.
 
@@ -16,12 +16,12 @@ items' converters, so a call runs a few small closures and no annotation is look
 | `float` | any number | `float` | `number` |
 | `str` | a string | `str` | `string` |
 | `list[T]`, `Sequence[T]` | an array | `list` | `array` + `items` |
-| `tuple[A, B]`, `tuple[T, ...]` | an array (of that length) | `tuple` | `prefixItems` / `items` |
-| `dict[str, T]`, `Mapping[str, T]` | an object | `dict` | `object` + `additionalProperties` |
-| `X \\| Y`, `Optional[X]` | what any member accepts (first match) | | `anyOf` (or a list of `type`s) |
+| `tuple[A, B]`, `tuple[T, ...]` | an array (of that length) | `tuple` | `prefixItems`/`items` |
+| `dict[str, T]`, `Mapping[str, T]` | an object | `dict` | `additionalProperties` |
+| `X \\| Y`, `Optional[X]` | what a member accepts (first match) | | `anyOf` or `type` list |
 | `Literal[...]` | one of the values | | `enum` |
 | an `Enum` | one of its members' values | the member | `enum` |
-| a dataclass, a `TypedDict` | an object with their fields | an instance / a `dict` | `object` + `properties` |
+| a dataclass, a `TypedDict` | an object of their fields | an instance / `dict` | `properties` |
 | `Callable[...]` | a callback (a function the caller sent) | awaitable proxy | `x-kite-function` |
 | `Annotated[T, "text"]` | as `T` | | `T`'s, with `description` |
 
@@ -44,7 +44,7 @@ from typing import Any, Literal, NoReturn, Union
 
 import dnode
 
-__all__ = ["Mismatch", "Step", "TypeSpec", "compile_type", "describe_value", "json_default"]
+__all__ = ["MismatchError", "Step", "TypeSpec", "compile_type", "describe_value", "json_default"]
 
 #: A step into a value: an array index, an object key, or a dataclass/TypedDict field name.
 Step = int | str
@@ -53,7 +53,7 @@ _ANY_SCHEMA: dict[str, Any] = {}
 _SCALAR_TYPES = frozenset((str, int, float, bool, type(None)))
 
 
-class Mismatch(Exception):
+class MismatchError(Exception):
     """A received value does not fit its annotation.
 
     `steps` leads from the argument to the misfit value (outermost first); `problem` is the
@@ -65,7 +65,7 @@ class Mismatch(Exception):
         self.problem = problem
         self.steps = steps
 
-    def inside(self, step: Step) -> Mismatch:
+    def inside(self, step: Step) -> MismatchError:
         """This mismatch, seen from one level up."""
         self.steps = (step, *self.steps)
         return self
@@ -76,7 +76,7 @@ class TypeSpec:
     """One annotation, compiled.
 
     Attributes:
-        convert: decoded JSON value -> Python value; raises `Mismatch`. `None` when every
+        convert: decoded JSON value -> Python value; raises `MismatchError`. `None` when every
             value is taken as it is (`Any`).
         schema: JSON Schema of the accepted values.
         expected: what is accepted, in words (`"a number"`).
@@ -122,7 +122,7 @@ def describe_value(value: Any, limit: int = 40) -> str:
 
 
 def _mismatch(expected: str, value: Any) -> NoReturn:
-    raise Mismatch(f"must be {expected}, got {describe_value(value)}")
+    raise MismatchError(f"must be {expected}, got {describe_value(value)}")
 
 
 def json_default(value: Any) -> Any:
@@ -230,18 +230,18 @@ class _Compiler:
         if tp is list or origin in (list, collections.abc.Sequence):
             return self.array(args[0] if args else Any)
         if tp is tuple or origin is tuple:
-            return self.tuple(args)
+            return self.tuple_of(args)
         if tp is dict or origin in (dict, collections.abc.Mapping):
             return self.mapping(args)
         if tp is collections.abc.Callable or origin is collections.abc.Callable:
-            return self.callable(args)
+            return self.function(args)
         if isinstance(tp, type):
             if issubclass(tp, enum.Enum):
-                return self.enum(tp)
+                return self.enumeration(tp)
             if dataclasses.is_dataclass(tp):
-                return self.guarded(tp, self.dataclass)
+                return self.guarded(tp, self.from_dataclass)
             if typing.is_typeddict(tp):
-                return self.guarded(tp, self.typeddict)
+                return self.guarded(tp, self.from_typeddict)
             for base, spec in _SCALARS.items():  # a subclass of a scalar: as the scalar
                 if base is not None and base is not bool and issubclass(tp, base):
                     return spec
@@ -278,7 +278,7 @@ class _Compiler:
             for fn in converters:
                 try:
                     return fn(value)
-                except Mismatch:
+                except MismatchError:
                     continue
             _mismatch(expected, value)
 
@@ -315,7 +315,7 @@ class _Compiler:
             to_json=lambda v: v.value if isinstance(v, enum.Enum) else v,
         )
 
-    def enum(self, cls: type[enum.Enum]) -> TypeSpec:
+    def enumeration(self, cls: type[enum.Enum]) -> TypeSpec:
         members = list(cls)
         values = [m.value for m in members]
         for v in values:
@@ -355,7 +355,7 @@ class _Compiler:
             for i, v in enumerate(value):
                 try:
                     out.append(conv(v))
-                except Mismatch as exc:
+                except MismatchError as exc:
                     raise exc.inside(i) from None
             return out
 
@@ -364,7 +364,7 @@ class _Compiler:
             schema["items"] = item.schema
         return TypeSpec(convert, schema, expected, to_json=_list_to_json(item))
 
-    def tuple(self, args: tuple[Any, ...]) -> TypeSpec:
+    def tuple_of(self, args: tuple[Any, ...]) -> TypeSpec:
         if not args or (len(args) == 2 and args[1] is Ellipsis):
             item = self.compile(args[0] if args else Any)
             inner = self.array(args[0] if args else Any)
@@ -390,7 +390,7 @@ class _Compiler:
                 if conv is not None:
                     try:
                         out[i] = conv(out[i])
-                    except Mismatch as exc:
+                    except MismatchError as exc:
                         raise exc.inside(i) from None
             return tuple(out)
 
@@ -423,7 +423,7 @@ class _Compiler:
             for k, v in value.items():
                 try:
                     out[k] = conv(v)
-                except Mismatch as exc:
+                except MismatchError as exc:
                     raise exc.inside(k) from None
             return out
 
@@ -439,7 +439,7 @@ class _Compiler:
 
         return TypeSpec(convert, schema, expected, accepts_object=True, to_json=to_json)
 
-    def callable(self, args: tuple[Any, ...]) -> TypeSpec:
+    def function(self, args: tuple[Any, ...]) -> TypeSpec:
         schema: dict[str, Any] = {"description": "a function (callback)"}
         params = args[0] if args else Ellipsis
         function: dict[str, Any] = {}
@@ -461,7 +461,7 @@ class _Compiler:
         except TypeError:
             return {}
 
-    def dataclass(self, cls: type) -> TypeSpec:
+    def from_dataclass(self, cls: type) -> TypeSpec:
         hints = _hints(cls)
         fields = []
         for f in dataclasses.fields(cls):
@@ -472,9 +472,11 @@ class _Compiler:
                 continue
             required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
             fields.append((key, f.name, self.compile(hints[f.name]), required))
-        return self.object(cls.__name__, fields, lambda kw: cls(**kw), _dataclass_to_json(fields))
+        return self.json_object(
+            cls.__name__, fields, lambda kw: cls(**kw), _dataclass_to_json(fields)
+        )
 
-    def typeddict(self, cls: type) -> TypeSpec:
+    def from_typeddict(self, cls: type) -> TypeSpec:
         hints = _hints(cls)
         required_keys = getattr(cls, "__required_keys__", frozenset(hints))
         fields = [
@@ -490,9 +492,9 @@ class _Compiler:
                 out[k] = f(v) if f is not None else v
             return out
 
-        return self.object(cls.__name__, fields, lambda kw: kw, to_json)
+        return self.json_object(cls.__name__, fields, lambda kw: kw, to_json)
 
-    def object(
+    def json_object(
         self,
         title: str,
         fields: list[tuple[str, str, TypeSpec, bool]],
@@ -510,18 +512,18 @@ class _Compiler:
             for k, v in value.items():
                 entry = by_key.get(k)
                 if entry is None:
-                    raise Mismatch(f"has an unexpected field {json.dumps(k)}")
+                    raise MismatchError(f"has an unexpected field {json.dumps(k)}")
                 name, conv = entry
                 if conv is not None:
                     try:
                         v = conv(v)
-                    except Mismatch as exc:
+                    except MismatchError as exc:
                         raise exc.inside(k) from None
                 kwargs[name] = v
             if len(kwargs) < len(by_key):
                 for key, spec in required:
                     if key not in value:
-                        raise Mismatch(f"is missing field {json.dumps(key)} ({spec.expected})")
+                        raise MismatchError(f"is missing field {json.dumps(key)} ({spec.expected})")
             return build(kwargs)
 
         schema = {
@@ -560,7 +562,7 @@ def _is_required(name: str, tp: Any, required_keys: frozenset[str]) -> bool:
 def _hints(cls: type) -> dict[str, Any]:
     try:
         return typing.get_type_hints(cls, include_extras=True)
-    except Exception as exc:  # a NameError, mostly: an annotation names something unknown
+    except Exception as exc:  # noqa: BLE001 - NameError mostly: an unknown name
         raise TypeError(f"cannot resolve the annotations of {cls.__name__}: {exc}") from None
 
 
