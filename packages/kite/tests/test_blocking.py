@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 import trio
 import trio.testing
 from kite_rpc_helpers import client_kite
 
-from kite import Config, Kite, Request, memory_pipe_pair
+from kite import Config, Kite, Peer, Request, memory_pipe_pair
 
 WAIT = 10.0  # how long a handler waits for the test to release it (never reached when green)
 
@@ -36,20 +38,27 @@ def blocking_kite(*, blocking: bool, typed: bool) -> tuple[Kite, threading.Event
     return k, release
 
 
+@asynccontextmanager
+async def two_callers(k: Kite) -> AsyncIterator[tuple[Peer, Peer, trio.Nursery]]:
+    """Two connections to `k` (in-memory pipes) and a nursery for calls."""
+    a1, b1 = memory_pipe_pair()
+    a2, b2 = memory_pipe_pair()
+    async with (
+        k.accept(a1),
+        k.accept(a2),
+        client_kite().connect_pipe(b1) as first,
+        client_kite().connect_pipe(b2) as second,
+        trio.open_nursery() as nursery,
+    ):
+        yield first, second, nursery
+
+
 @pytest.mark.parametrize("typed", [True, False], ids=["method", "handle"])
 async def test_a_blocking_handler_does_not_delay_another_connections_ping(typed: bool) -> None:
     k, release = blocking_kite(blocking=True, typed=typed)
-    a1, b1 = memory_pipe_pair()
-    a2, b2 = memory_pipe_pair()
     held: list[bool] = []
     with trio.fail_after(WAIT * 2):
-        async with (
-            k.accept(a1),
-            k.accept(a2),
-            client_kite().connect_pipe(b1) as first,
-            client_kite().connect_pipe(b2) as second,
-            trio.open_nursery() as nursery,
-        ):
+        async with two_callers(k) as (first, second, nursery):
 
             async def hold() -> None:
                 held.append(await first.tell("hold"))
@@ -64,18 +73,11 @@ async def test_a_blocking_handler_does_not_delay_another_connections_ping(typed:
 
 
 async def test_a_plain_handler_that_blocks_delays_everything() -> None:
-    """The contrast: without `blocking=True` the ping waits until the handler gave up."""
+    """The contrast: without `blocking=True` the kite does nothing else until the handler
+    returns (here: gives up waiting), so the ping is answered after it."""
     k, _ = blocking_kite(blocking=False, typed=True)
-    a1, b1 = memory_pipe_pair()
-    a2, b2 = memory_pipe_pair()
     order: list[str] = []
-    async with (
-        k.accept(a1),
-        k.accept(a2),
-        client_kite().connect_pipe(b1) as first,
-        client_kite().connect_pipe(b2) as second,
-        trio.open_nursery() as nursery,
-    ):
+    async with two_callers(k) as (first, second, nursery):
 
         async def hold() -> None:
             order.append(f"hold released={await first.tell('hold', 0.2)}")

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from kite_rpc_helpers import client_kite, connected
 from kite_typed_helpers import Color, Level, Movie, Point, UserId, typed_kite
 
+import dnode
 import kite
 from kite import ArgumentError, Config, Kite, Request
 from kite._typed import MismatchError, compile_type
@@ -320,3 +321,23 @@ async def test_typed_methods_run_the_handler_chain() -> None:
     assert await call(k, "add", 1, 2) == 30
     with trio.fail_after(5):
         assert await call(k, "greet", "x") == ["hello, x"]
+
+
+@given(st.sampled_from(["add", "greet", "whoami", "total", "anything", "countdown"]), json_values)
+def test_the_fast_binder_agrees_with_the_general_one(method: str, values: Any) -> None:
+    """`bind_args` (one pass when every value fits) binds what `bind` binds, or fails alike."""
+    k = typed_kite()
+    signature = k.methods[method].signature
+    assert signature is not None
+    assert signature.bind_args is not None
+    request = Request("", method, "", dnode.Partial(values), None, None, k)  # type: ignore[arg-type]
+    try:
+        expected: Any = signature.bind(request)[0]
+    except ArgumentError as exc:
+        expected = exc
+    if isinstance(expected, ArgumentError):
+        with pytest.raises(ArgumentError) as info:
+            signature.bind_args(request)
+        assert info.value.message == expected.message
+    else:
+        assert signature.bind_args(request) == expected

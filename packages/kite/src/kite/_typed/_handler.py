@@ -30,30 +30,51 @@ def typed_handler(
 ) -> Handler:
     """A `Handler` that binds the request to `signature` and calls `fn`."""
     bind = signature.bind
-    if signature.is_async:
-        if blocking:
-            raise TypeError(f"{signature.function}(): blocking=True is for plain functions")
+    bind_args = signature.bind_args  # None when there are keyword-only parameters
+    if blocking and signature.is_async:
+        raise TypeError(f"{signature.function}(): blocking=True is for plain functions")
+    handler: Handler
+    if bind_args is not None:
+        positional = bind_args
+        if signature.is_async:
 
-        async def handler_async(request: Request) -> Any:
+            async def handler_async(request: Request) -> Any:
+                return await fn(*positional(request))
+
+            handler = handler_async
+        elif blocking:
+
+            async def handler_blocking(request: Request) -> Any:
+                return await run_blocking(kite, fn, *positional(request))
+
+            handler = handler_blocking
+        else:
+
+            def handler_plain(request: Request) -> Any:
+                return fn(*positional(request))
+
+            handler = handler_plain
+    elif signature.is_async:
+
+        async def handler_async_kw(request: Request) -> Any:
             args, kwargs = bind(request)
             return await fn(*args, **kwargs)
 
-        handler: Handler = handler_async
+        handler = handler_async_kw
     elif blocking:
 
-        async def handler_blocking(request: Request) -> Any:
+        async def handler_blocking_kw(request: Request) -> Any:
             args, kwargs = bind(request)
-            call = functools.partial(fn, *args, **kwargs) if kwargs else fn
-            return await run_blocking(kite, call, *([] if kwargs else args))
+            return await run_blocking(kite, functools.partial(fn, *args, **kwargs))
 
-        handler = handler_blocking
+        handler = handler_blocking_kw
     else:
 
-        def handler_plain(request: Request) -> Any:
+        def handler_plain_kw(request: Request) -> Any:
             args, kwargs = bind(request)
             return fn(*args, **kwargs)
 
-        handler = handler_plain
+        handler = handler_plain_kw
     functools.update_wrapper(handler, fn)
     return handler
 
