@@ -131,7 +131,11 @@ async def test_a_kite_without_kite_methods_is_a_clear_error() -> None:
     """What a Go kite answers (`methodNotFound`) becomes `MethodsNotDescribedError`; the
     live Go kite is in conformance/tests/test_interop_typed.py."""
     k = Kite("old", "1.0.0", Config(disable_authentication=True))
-    del k._methods["kite.methods"]  # a kite like Go's, without the method
+
+    @k.handle("kite.methods")
+    def go_answer(r: Request) -> None:
+        raise MethodNotFoundError("Method not found: kite.methods")  # what Go answers
+
     async with connected(k, client_kite()) as (peer, _, _, _):
         with pytest.raises(MethodsNotDescribedError) as info:
             await peer.methods(timeout=5)

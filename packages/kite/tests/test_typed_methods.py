@@ -17,7 +17,7 @@ from kite_typed_helpers import Color, Level, Movie, Point, UserId, typed_kite
 import dnode
 import kite
 from kite import ArgumentError, Config, Kite, Request
-from kite._typed import MismatchError, compile_type
+from kite._typed import MismatchError, compile_signature, compile_type
 
 
 async def call(k: Kite, method: str, *args: Any) -> Any:
@@ -112,8 +112,8 @@ async def test_misfits_are_argument_errors_naming_the_parameter(
 async def test_a_plain_typed_method_is_served_inline_and_stays_callable() -> None:
     k = typed_kite()
     method = k.methods["add"]
-    assert method.signature is not None
-    assert [p.name for p in method.signature.params] == ["a", "b"]
+    assert method.described is not None
+    assert [p.name for p in method.described.params] == ["a", "b"]
 
     # The decorator returns the function itself.
     @k.method("twice")
@@ -327,8 +327,7 @@ async def test_typed_methods_run_the_handler_chain() -> None:
 def test_the_fast_binder_agrees_with_the_general_one(method: str, values: Any) -> None:
     """`bind_args` (one pass when every value fits) binds what `bind` binds, or fails alike."""
     k = typed_kite()
-    signature = k.methods[method].signature
-    assert signature is not None
+    signature = compile_signature(k.methods[method].handler.__wrapped__, method)  # type: ignore[attr-defined]
     assert signature.bind_args is not None
     request = Request("", method, "", dnode.Partial(values), None, None, k)  # type: ignore[arg-type]
     try:

@@ -5,28 +5,34 @@ registers a handler that binds each request's arguments and calls the function: 
 function is called right in the handler (served inline, like a plain `handle` handler), an
 async one awaited, and a blocking one (`blocking=True`) run in a worker thread (`_blocking`).
 The result is sent as the function returns it; the dnode scrubber writes dataclasses, enums
-and tuples as JSON. The `Method` keeps the signature (`Method.signature`) for `kite.methods`.
+and tuples as JSON. The `Method` keeps what the signature says (`Method.described`, a
+`SignatureDescription` made once here) for `kite.methods`.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from .._blocking import run_blocking
-from ._signature import TypedSignature, compile_signature
+from .._rpc._blocking import ThreadLimited, run_blocking
+from .._rpc._descriptions import ParamDescription, SignatureDescription
+from .._rpc._methods import Handler, Method
+from .._rpc._request import Request
+from ._signature import Param, TypedSignature, compile_signature
 
-if TYPE_CHECKING:
-    from .._handlers import Handler, Method
-    from .._kite import Kite
-    from .._request import Request
+__all__ = ["MethodRegistry", "describe_signature", "register_method", "typed_handler"]
 
-__all__ = ["register_method", "typed_handler"]
+
+class MethodRegistry(ThreadLimited, Protocol):
+    """Where typed methods are registered (a `Kite`)."""
+
+    def handle_func(self, name: str, fn: Handler, *, auth: bool | None = None) -> Method: ...
 
 
 def typed_handler(
-    kite: Kite, signature: TypedSignature, fn: Callable[..., Any], *, blocking: bool
+    kite: ThreadLimited, signature: TypedSignature, fn: Callable[..., Any], *, blocking: bool
 ) -> Handler:
     """A `Handler` that binds the request to `signature` and calls `fn`."""
     bind = signature.bind
@@ -79,8 +85,31 @@ def typed_handler(
     return handler
 
 
+def _default_json(param: Param) -> Any:
+    """A parameter's default as JSON (`None` when it has none, or no JSON form)."""
+    if param.required or param.variadic:
+        return None
+    to_json = param.spec.to_json
+    try:
+        value = to_json(param.default) if to_json is not None else param.default
+        json.dumps(value)
+    except (TypeError, ValueError, AttributeError):
+        return None
+    return value
+
+
+def describe_signature(signature: TypedSignature) -> SignatureDescription:
+    """What `kite.methods` says of a typed method's parameters and result."""
+    params = tuple(
+        ParamDescription(p.key, p.spec.schema, p.required, _default_json(p), p.variadic)
+        for p in signature.params
+    )
+    result = signature.result.schema if signature.result is not None else {}
+    return SignatureDescription(signature.doc, params, result)
+
+
 def register_method(
-    kite: Kite,
+    kite: MethodRegistry,
     fn: Callable[..., Any],
     name: str | None,
     *,
@@ -92,5 +121,5 @@ def register_method(
     method = kite.handle_func(
         signature.name, typed_handler(kite, signature, fn, blocking=blocking), auth=auth
     )
-    method.signature = signature
+    method.described = describe_signature(signature)
     return method

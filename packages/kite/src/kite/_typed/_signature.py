@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._errors import ArgumentError
-from .._request import Request
+from .._rpc._request import Request
 from ._types import MismatchError, Step, TypeSpec, compile_type
 
 __all__ = ["Param", "TypedSignature", "compile_signature"]

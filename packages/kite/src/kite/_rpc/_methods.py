@@ -19,14 +19,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import Any, TypeAlias
 
+from ._descriptions import SignatureDescription
 from ._peer import is_awaitable
 from ._request import Request
 from ._throttle import TokenBucket
-
-if TYPE_CHECKING:
-    from ._typed import TypedSignature
 
 __all__ = ["FinalFunc", "Handler", "Method", "MethodHandling", "run_chain"]
 
@@ -60,13 +58,13 @@ class Method:
     __slots__ = (
         "authenticate",
         "bucket",
+        "described",
         "final_funcs",
         "handler",
         "handling",
         "name",
         "post_handlers",
         "pre_handlers",
-        "signature",
     )
 
     def __init__(
@@ -85,8 +83,8 @@ class Method:
         self.pre_handlers: list[Handler] = []
         self.post_handlers: list[Handler] = []
         self.final_funcs: list[FinalFunc] = []
-        #: The typed signature of a method registered with `Kite.method` (else `None`).
-        self.signature: TypedSignature | None = None
+        #: What `Kite.method` read from a typed function's signature (else `None`).
+        self.described: SignatureDescription | None = None
 
     def __call__(self, request: Request) -> Any:
         return self.handler(request)

@@ -19,25 +19,29 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import trio
 
-if TYPE_CHECKING:
-    from ._kite import Kite
-    from ._request import Request
+from ._request import Request
 
-__all__ = ["blocking_handler", "run_blocking"]
+__all__ = ["ThreadLimited", "blocking_handler", "run_blocking"]
 
 
-async def run_blocking(kite: Kite, fn: Callable[..., Any], *args: Any) -> Any:
+class ThreadLimited(Protocol):
+    """What owns blocking handlers (a `Kite`): the limiter of their threads, read per call."""
+
+    thread_limiter: trio.CapacityLimiter | None
+
+
+async def run_blocking(kite: ThreadLimited, fn: Callable[..., Any], *args: Any) -> Any:
     """`fn(*args)` in a worker thread limited by `kite.thread_limiter`."""
     return await trio.to_thread.run_sync(
         fn, *args, limiter=kite.thread_limiter, abandon_on_cancel=True
     )
 
 
-def blocking_handler(kite: Kite, fn: Callable[[Request], Any]) -> Callable[[Request], Any]:
+def blocking_handler(kite: ThreadLimited, fn: Callable[[Request], Any]) -> Callable[[Request], Any]:
     """A handler running `fn(request)` in a worker thread (name and docstring kept)."""
 
     @functools.wraps(fn)

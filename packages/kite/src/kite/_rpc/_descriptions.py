@@ -1,40 +1,29 @@
-"""What a kite offers: `Kite.describe()`, the built-in `kite.methods`, `remote.methods()`.
+"""Descriptions of a kite's methods, as `kite.methods` sends them, and asking for them.
 
-How this works: each registered `Method` is described as a `MethodDescription`: its name, its
-docstring, whether it needs authentication, and, for methods registered with `Kite.method`,
-its parameters (name, JSON Schema, required, default) and its result's JSON Schema, read
-from the typed signature (`_typed`). Methods registered with `handle` have `params=None`
-(not described) and the result schema `{}` (anything).
+How this works: a `MethodDescription` is one method: its name, docstring, whether it needs
+authentication, and for a typed method (`Kite.method`) its parameters (`ParamDescription`:
+name, JSON Schema, required, default) and its result's JSON Schema; a method registered with
+`handle` has `params=None` (not described) and the result schema `{}` (anything). `to_json`
+and `from_json` are the wire form, the objects of `{"methods": [...]}`. A typed method keeps
+its `SignatureDescription` on its `Method`, computed once at registration.
 
-`kite.methods` answers, with no authentication needed, `{"methods": [...]}` (the
-`MethodDescription.to_json` objects, sorted by name) listing the methods the caller may call:
-all of them when the caller's credentials pass the kite's `authenticate` (or on a connection
-this kite dialled), else only those without authentication. Go kites have no such method:
-`remote.methods()` turns their `methodNotFound` into `MethodsNotDescribedError`.
+`remote_methods` asks a remote kite's `kite.methods`; Go kites have no such method, and their
+`methodNotFound` becomes `MethodsNotDescribedError`.
 """
 
 from __future__ import annotations
 
-import inspect
-import json
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
-from ._errors import InvalidResponseError, MethodNotFoundError, MethodsNotDescribedError
-
-if TYPE_CHECKING:
-    from ._handlers import Method
-    from ._kite import Kite
-    from ._request import Request
+from .._errors import InvalidResponseError, MethodNotFoundError, MethodsNotDescribedError
 
 __all__ = [
     "METHODS_METHOD",
     "MethodDescription",
     "ParamDescription",
-    "describe_kite",
-    "describe_method",
-    "methods_handler",
+    "SignatureDescription",
     "remote_methods",
 ]
 
@@ -124,63 +113,13 @@ class MethodDescription:
         )
 
 
-def _json_or_none(value: Any, to_json: Callable[[Any], Any] | None) -> Any:
-    try:
-        value = to_json(value) if to_json is not None else value
-        json.dumps(value)
-    except (TypeError, ValueError, AttributeError):
-        return None
-    return value
+@dataclass(frozen=True, slots=True)
+class SignatureDescription:
+    """What a typed method's signature says: docstring, parameters, result schema."""
 
-
-def describe_method(method: Method) -> MethodDescription:
-    """The description of one registered method."""
-    signature = method.signature
-    if signature is None:
-        return MethodDescription(
-            method.name, inspect.getdoc(method.handler) or "", None, {}, method.authenticate
-        )
-    params = tuple(
-        ParamDescription(
-            p.key,
-            p.spec.schema,
-            p.required,
-            None if p.required or p.variadic else _json_or_none(p.default, p.spec.to_json),
-            p.variadic,
-        )
-        for p in signature.params
-    )
-    result = signature.result.schema if signature.result is not None else {}
-    return MethodDescription(method.name, signature.doc, params, result, method.authenticate)
-
-
-def describe_kite(kite: Kite, *, authenticated: bool = True) -> list[MethodDescription]:
-    """Every method of `kite`, sorted by name (only those without authentication unless
-    `authenticated`)."""
-    return [
-        describe_method(m)
-        for name, m in sorted(kite.methods.items())
-        if authenticated or not m.authenticate
-    ]
-
-
-async def _authenticated(request: Request) -> bool:
-    if request.client.trusted:
-        return True
-    try:
-        claimed = request.local_kite.authenticate(request)
-        if inspect.isawaitable(claimed):
-            await claimed
-    except Exception:  # noqa: BLE001 - a refusal: only the methods without authentication
-        return False
-    return True
-
-
-async def methods_handler(request: Request) -> dict[str, Any]:
-    """The methods you may call: name, doc, parameters and result (JSON Schema), auth."""
-    allowed = await _authenticated(request)
-    described = describe_kite(request.local_kite, authenticated=allowed)
-    return {"methods": [d.to_json() for d in described]}
+    doc: str
+    params: tuple[ParamDescription, ...]
+    result: dict[str, Any] = field(default_factory=dict)
 
 
 async def remote_methods(
@@ -195,10 +134,9 @@ async def remote_methods(
     """
     try:
         answer = await tell(METHODS_METHOD, timeout=timeout)
-    except MethodNotFoundError as exc:
+    except MethodNotFoundError:
         raise MethodsNotDescribedError(
-            "this kite does not describe its methods (it has no kite.methods; Go kites don't)",
-            id=exc.id,
+            "this kite does not describe its methods (it has no kite.methods; Go kites don't)"
         ) from None
     methods = answer.get("methods") if isinstance(answer, dict) else None
     if not isinstance(methods, list) or not all(isinstance(m, dict) for m in methods):
