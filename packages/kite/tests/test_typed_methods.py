@@ -141,6 +141,11 @@ def test_registration_refuses_annotations_without_json_form() -> None:
         @k.method(blocking=True)
         async def h() -> None: ...
 
+    with pytest.raises(TypeError, match=r"j\(\): blocking=True is for plain functions"):
+
+        @k.handle("j", blocking=True)
+        async def j(r: Request) -> None: ...
+
     with pytest.raises(TypeError, match="JSON object keys are strings"):
 
         @k.method()
@@ -187,6 +192,7 @@ def test_conversions(annotation: Any, value: Any, expected: Any) -> None:
 MISFITS: list[tuple[Any, Any, str]] = [
     (int, True, "must be an integer, got boolean true"),
     (float, "1", 'must be a number, got string "1"'),
+    (float, 10**400, "must be a number, got number " + "1" + "0" * 38 + "…"),
     (bool, 1, "must be a boolean, got number 1"),
     (list[int], {}, "must be an array of integers, got object {}"),
     (int | None, "x", 'must be an integer or null, got string "x"'),

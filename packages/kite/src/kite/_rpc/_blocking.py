@@ -18,6 +18,7 @@ and its answer is ignored by the caller. Code in the thread reaches back into tr
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -42,7 +43,13 @@ async def run_blocking(kite: ThreadLimited, fn: Callable[..., Any], *args: Any) 
 
 
 def blocking_handler(kite: ThreadLimited, fn: Callable[[Request], Any]) -> Callable[[Request], Any]:
-    """A handler running `fn(request)` in a worker thread (name and docstring kept)."""
+    """A handler running `fn(request)` in a worker thread (name and docstring kept).
+
+    Raises:
+        TypeError: `fn` is a coroutine function (it cannot block: it runs in trio).
+    """
+    if inspect.iscoroutinefunction(fn):
+        raise TypeError(f"{getattr(fn, '__name__', fn)}(): blocking=True is for plain functions")
 
     @functools.wraps(fn)
     async def handler(request: Request) -> Any:

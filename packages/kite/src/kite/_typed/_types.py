@@ -154,7 +154,10 @@ def _convert_float(value: Any) -> float:
     if t is float:
         return value  # type: ignore[no-any-return]
     if t is int:
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # beyond float64, as Go's decoder refuses it
+            pass
     _mismatch("a number", value)
 
 
