@@ -21,8 +21,8 @@ import enum
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeAlias
 
+from ._coroutines import is_awaitable
 from ._descriptions import SignatureDescription
-from ._peer import is_awaitable
 from ._request import Request
 from ._throttle import TokenBucket
 
