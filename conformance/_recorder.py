@@ -731,6 +731,8 @@ async def record_scenario(
     expect: str | None = None,
     settle: float = 2.0,
     client_timeout: float = 30.0,
+    client_flags: Sequence[str] = (),
+    raw_frames: bytes | None = None,
 ) -> Recording:
     """Record ``goclient -method METHOD -args ARGS`` → proxy → ``gomath`` into `directory`.
 
@@ -746,6 +748,10 @@ async def record_scenario(
         expect: a regex goclient's stdout must match (``meta.checks``).
         settle: seconds to wait for the peers to close their connections after the call.
         client_timeout: seconds goclient may take.
+        client_flags: extra flags for goclient (e.g. ``-calls JSON -parallel``, ``-kitekey``).
+        raw_frames: instead of goclient, a raw WebSocket client (`raw_websocket_client`) opens
+            a SockJS WebSocket and sends these bytes after the open frame, then a close frame
+            (a ``rawclient`` step: the replay tests the server role only).
     """
     from ._captures import CAPTURES_DIR
     from ._gopeers import build_go_peers, run_go_program
@@ -757,6 +763,7 @@ async def record_scenario(
     cwd = build.bin_dir.parent
     raw_path = directory / f"{name}.raw.jsonl"
     client_argv = ["-url", "", "-transport", transport, "-method", method, "-args", args]
+    client_argv += client_flags
     steps: list[Json] = []
     async with _server(build, python_server, server_flags, directory) as (port, server_step):
         steps.append(server_step)
@@ -776,19 +783,26 @@ async def record_scenario(
                 )
                 client_argv[1] = f"http://127.0.0.1:{proxy.ports['math']}/kite"
                 started = time.monotonic()
-                result = await run_go_program(
-                    build, "goclient", client_argv, time_limit=client_timeout
-                )
+                if raw_frames is None:
+                    result = await run_go_program(
+                        build, "goclient", client_argv, time_limit=client_timeout
+                    )
+                else:
+                    result = await raw_websocket_client(proxy.ports["math"], raw_frames)
                 seconds = round(time.monotonic() - started, 3)
                 with trio.move_on_after(settle):
                     await proxy.wait_idle()
                 all_closed = proxy.open_connections == 0
                 nursery.cancel_scope.cancel()
+    if raw_frames is not None:
+        label, cmd = "rawclient", shlex.join(["rawclient", "ws-frames", raw_frames.hex()])
+    else:
+        label, cmd = "goclient", shlex.join(["bin/goclient", *client_argv])
     steps.append(
         {
             "action": "run",
-            "label": "goclient",
-            "cmd": shlex.join(["bin/goclient", *client_argv]),
+            "label": label,
+            "cmd": cmd,
             "rc": result.returncode,
             "during_capture": True,
             "seconds": seconds,
@@ -797,19 +811,24 @@ async def record_scenario(
     checks = []
     if expect is not None:
         ok = re.search(expect, result.stdout) is not None
-        checks.append({"label": "goclient", "regex": expect, "ok": ok})
+        checks.append({"label": label, "regex": expect, "ok": ok})
     server = "Python" if python_server else "Go"
     kind = "XHR" if transport == "xhr" else "WebSocket"
+    call = f"{method}({args.strip()[1:-1]})"
+    if "-calls" in client_flags:
+        call = "several methods on one connection (-calls)"
+    default = f"goclient calls {call} on {server} gomath. Transport: {kind}."
+    if raw_frames is not None:
+        default = f"a raw WebSocket client sends {raw_frames.hex()} to {server} gomath."
     meta: Json = {
         "name": name,
-        "description": description
-        or f"goclient calls {method}({args.strip()[1:-1]}) on {server} gomath. Transport: {kind}.",
+        "description": description or default,
         "recorded_at": round(recorded_at, 3),
         "cwd": str(_relative(cwd)),
         "env": {"KITE_HOME": "(an empty temporary folder)"},
         "steps": steps,
         "proxy": steps[1]["cmd"],
-        "client_outputs": [{"label": "goclient", "rc": result.returncode, "stdout": result.stdout}],
+        "client_outputs": [{"label": label, "rc": result.returncode, "stdout": result.stdout}],
         "checks": checks,
         "verified": all(c["ok"] for c in checks),
         "all_connections_closed_before_stop": all_closed,
@@ -823,6 +842,49 @@ async def record_scenario(
     }
     events = _write_decoded(directory, name, meta)
     return Recording(name, directory, result.returncode, result.stdout, events)
+
+
+async def raw_websocket_client(port: int, frames: bytes, time_limit: float = 10.0) -> Any:
+    """A raw client: SockJS WebSocket handshake on 127.0.0.1:`port`, wait for the open frame,
+    send `frames` (as given: masked or not), read what the server answers, then, unless the
+    server has closed TCP within 0.5 s, send a close frame 1000 and read until it does.
+
+    Returns a `GoResult` whose ``stdout`` is every byte read after the handshake, in hex.
+    """
+    from ._gopeers import GoResult
+
+    stream = await trio.open_tcp_stream("127.0.0.1", port)
+    key = base64.b64encode(os.urandom(16)).decode()
+    close = b"\x88\x82" + b"\x00\x00\x00\x00" + b"\x03\xe8"  # masked (zero key) close 1000
+    received = b""
+    with trio.move_on_after(time_limit):
+        await stream.send_all(
+            (
+                "GET /kite/000/rawclient/websocket HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                "Connection: Upgrade\r\nUpgrade: websocket\r\n"
+                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
+        while b"\r\n\r\n" not in received:
+            received += await stream.receive_some(4096)
+        received = received.split(b"\r\n\r\n", 1)[1]
+        while len(received) < 3:  # "o"
+            received += await stream.receive_some(4096)
+        try:
+            await stream.send_all(frames)
+            closed = False
+            with trio.move_on_after(0.5):  # the server's answer to the frames comes first
+                while chunk := await stream.receive_some(4096):
+                    received += chunk
+                closed = True
+            if not closed:  # still open: end it the proper way
+                await stream.send_all(close)
+                while chunk := await stream.receive_some(4096):
+                    received += chunk
+        except trio.BrokenResourceError:
+            pass
+    await stream.aclose()
+    return GoResult(returncode=0, stdout=received.hex() + "\n", stderr="")
 
 
 def _write_decoded(directory: Path, name: str, meta: Json) -> int:

@@ -28,12 +28,23 @@ def main(argv: list[str] | None = None) -> int:
         description="record goclient -> proxy -> gomath in the captures' format",
     )
     parser.add_argument("name", help="scenario name (NAME.raw.jsonl, NAME.jsonl, NAME.meta.json)")
-    parser.add_argument("--method", required=True, help="goclient -method")
+    parser.add_argument("--method", default="kite.ping", help="goclient -method")
     parser.add_argument("--args", default="[]", help="goclient -args (JSON array text)")
     parser.add_argument("--transport", choices=("websocket", "xhr"), default="websocket")
     parser.add_argument("--python", action="store_true", help="serve our Python gomath twin")
     parser.add_argument(
         "--server-flag", action="append", default=[], help="extra flag for Go's gomath (repeat)"
+    )
+    parser.add_argument(
+        "--calls", help='goclient -calls: several calls on one connection, [{"method","args"}]'
+    )
+    parser.add_argument("--parallel", action="store_true", help="goclient -parallel (with --calls)")
+    parser.add_argument(
+        "--client-flag", action="append", default=[], help="extra flag for goclient (repeat)"
+    )
+    parser.add_argument(
+        "--raw-hex",
+        help="no goclient: a raw WebSocket client sends these bytes (hex) after the open frame",
     )
     parser.add_argument("--description", help="meta.json description")
     parser.add_argument("--expect", help="regex goclient's stdout must match (meta.json checks)")
@@ -45,6 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.out is not None and args.out.resolve() == CAPTURES_DIR.resolve():
         parser.error("--out names conformance/captures: use --into to write there on purpose")
     directory: Path = args.into or args.out or Path(tempfile.mkdtemp(prefix="kite-record-"))
+    client_flags = list(args.client_flag)
+    if args.calls is not None:
+        client_flags += ["-calls", args.calls]
+    if args.parallel:
+        client_flags.append("-parallel")
+    raw = bytes.fromhex(args.raw_hex) if args.raw_hex is not None else None
     try:
         recording = trio.run(
             lambda: record_scenario(
@@ -58,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
                 description=args.description,
                 expect=args.expect,
                 settle=args.settle,
+                client_flags=client_flags,
+                raw_frames=raw,
             )
         )
     except RecordError as exc:

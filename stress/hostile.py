@@ -140,8 +140,8 @@ ROWS: tuple[Row, ...] = (
     ),
     Row(
         "text frame, invalid UTF-8",
-        "close 1007",
-        "RFC 6455 §8.1 (Go: no check, drops on bad JSON)",
+        "dropped",
+        "Go (gorilla does not check UTF-8; sockjs-go drops on bad JSON; RFC 6455 §8.1: 1007)",
         frames=(_text(b"\xff\xfe"),),
     ),
     Row("reserved bit set", "close 1002", "RFC 6455 §5.2", frames=(_text(b'["x"]', rsv=4),)),

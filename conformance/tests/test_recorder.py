@@ -358,3 +358,45 @@ def test_live_recording_of_square_replays(tmp_path: Path, python_server: bool) -
     done = _replay(tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "replay: 2 passed, 0 failed" in done.stdout
+
+
+@pytest.mark.go
+def test_live_recording_of_overlapping_calls_replays(tmp_path: Path) -> None:
+    """`--calls ... --parallel`: several calls outstanding on one connection, answered out of
+    order; both roles replay."""
+    from conformance._gopeers import go_peers_or_skip
+
+    go_peers_or_skip()
+    calls = '[{"method":"sleep","args":[300]},{"method":"square","args":[9]}]'
+    assert record.main(["overlap", "--calls", calls, "--parallel", "--out", str(tmp_path)]) == 0
+    (scenario,) = load_scenarios(tmp_path)
+    assert scenario.client_outputs[0]["stdout"] == '"slept"\n81\n'  # in the order of -calls
+    answers = [
+        v["arguments"][0]["result"]
+        for e in scenario.events
+        if e.dir == "s2c" and e.sockjs and e.sockjs.dnode
+        for v in e.sockjs.dnode
+        if isinstance(v, dict) and v.get("method") in (0, 1)
+    ]
+    assert answers == [81, "slept"]  # square's answer came first
+    done = _replay(tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "replay: 2 passed, 0 failed" in done.stdout
+
+
+@pytest.mark.go
+def test_live_recording_of_a_raw_client_replays_its_server_role(tmp_path: Path) -> None:
+    """`--raw-hex`: hand-made frames (reserved bits set) through the proxy; gorilla's close
+    1002 is recorded, and our server's answer replays equal to it."""
+    from conformance._gopeers import go_peers_or_skip
+
+    go_peers_or_skip()
+    rsv_frame = "c185010203045a207b265c"  # text '["x"]', RSV1 set, masked with 01020304
+    assert record.main(["rsv", "--raw-hex", rsv_frame, "--out", str(tmp_path)]) == 0
+    (scenario,) = load_scenarios(tmp_path)
+    assert scenario.steps[-1]["cmd"] == f"rawclient ws-frames {rsv_frame}"
+    (close,) = [e for e in scenario.events if e.kind == "ws-close" and e.dir == "s2c"]
+    assert (close.code, close.reason) == (1002, "unexpected reserved bits 0x40")
+    done = _replay(tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "replay: 1 passed, 0 failed, 0 skipped, 1 n/a" in done.stdout

@@ -2,7 +2,9 @@
 // URL over websocket or xhr, calls one method with a JSON argument list (every string
 // "$callback" in it becomes a callback that prints {"args":...,"callback":"<path>"}),
 // prints the result as one JSON line (or {"error":{...}} and exits 1), and answers
-// `client.hello` with "hello from go client" while connected.
+// `client.hello` with "hello from go client" while connected. With -calls it makes several
+// calls on the one connection, one after another or (-parallel) all at once, and prints one
+// line per call in the order given.
 package main
 
 import (
@@ -12,6 +14,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/koding/kite"
@@ -63,6 +66,8 @@ func main() {
 		kiteKey   = flag.String("kitekey", "", "kite key file: identity plus kiteKey authentication")
 		timeout   = flag.Duration("timeout", 30*time.Second, "how long to wait for the response")
 		linger    = flag.Duration("linger", 0, "stay connected this long after the response")
+		calls     = flag.String("calls", "", `several calls on the one connection instead of -method/-args: a JSON array of {"method":M,"args":[...]}, or @file`)
+		parallel  = flag.Bool("parallel", false, "with -calls: send every call at once instead of one after the other's answer")
 	)
 	flag.Parse()
 	if *rawURL == "" {
@@ -82,21 +87,48 @@ func main() {
 		peer.Die("goclient: -transport must be websocket or xhr")
 	}
 
-	argText, err := peer.Arg(*argsFlag)
-	if err != nil {
+	type call struct {
+		Method string          `json:"method"`
+		Args   json.RawMessage `json:"args"`
+	}
+	todo := []call{{Method: *method, Args: json.RawMessage(*argsFlag)}}
+	if *calls != "" {
+		text, err := peer.Arg(*calls)
+		if err != nil {
+			peer.Die("goclient: -calls: %s", err)
+		}
+		todo = nil
+		if err := json.Unmarshal([]byte(text), &todo); err != nil || len(todo) == 0 {
+			peer.Die("goclient: -calls must be a non-empty JSON array of {\"method\",\"args\"}: %v", err)
+		}
+	} else if a, err := peer.Arg(*argsFlag); err != nil {
 		peer.Die("goclient: -args: %s", err)
+	} else {
+		todo[0].Args = json.RawMessage(a)
 	}
-	var args []interface{}
-	dec := json.NewDecoder(strings.NewReader(argText))
-	dec.UseNumber()
-	if err := dec.Decode(&args); err != nil {
-		peer.Die("goclient: -args must be a JSON array: %s", err)
-	}
-	if args == nil {
-		args = []interface{}{}
-	}
-	for i := range args {
-		args[i] = withCallbacks(args[i], []string{strconv.Itoa(i)})
+	argLists := make([][]interface{}, len(todo))
+	for n, c := range todo {
+		var args []interface{}
+		text := string(c.Args)
+		if text == "" {
+			text = "[]"
+		}
+		dec := json.NewDecoder(strings.NewReader(text))
+		dec.UseNumber()
+		if err := dec.Decode(&args); err != nil {
+			peer.Die("goclient: -args must be a JSON array: %s", err)
+		}
+		if args == nil {
+			args = []interface{}{}
+		}
+		prefix := []string{}
+		if len(todo) > 1 {
+			prefix = []string{strconv.Itoa(n)} // callbacks of call n print as "n.<path>"
+		}
+		for i := range args {
+			args[i] = withCallbacks(args[i], append(append([]string{}, prefix...), strconv.Itoa(i)))
+		}
+		argLists[n] = args
 	}
 
 	k := kite.NewWithConfig("goclient", "1.0.0", cfg)
@@ -121,17 +153,40 @@ func main() {
 		fmt.Fprintf(os.Stderr, "goclient: dial %s: %s\n", *rawURL, err)
 		os.Exit(2)
 	}
-	res, err := c.TellWithTimeout(*method, *timeout, args...)
-	code := 0
-	if err != nil {
-		peer.Print(map[string]interface{}{"error": peer.ErrorMap(err)})
-		code = 1
-	} else {
+	// One output line per call, in the order of -calls, whatever order the answers came in.
+	outputs := make([]interface{}, len(todo))
+	failed := make([]bool, len(todo))
+	tell := func(n int) {
+		res, err := c.TellWithTimeout(todo[n].Method, *timeout, argLists[n]...)
+		if err != nil {
+			outputs[n] = map[string]interface{}{"error": peer.ErrorMap(err)}
+			failed[n] = true
+			return
+		}
 		raw := json.RawMessage("null")
 		if res != nil && len(res.Raw) > 0 {
 			raw = json.RawMessage(res.Raw)
 		}
-		peer.Print(raw)
+		outputs[n] = raw
+	}
+	if *parallel {
+		var wg sync.WaitGroup
+		for n := range todo {
+			wg.Add(1)
+			go func(n int) { defer wg.Done(); tell(n) }(n)
+		}
+		wg.Wait()
+	} else {
+		for n := range todo {
+			tell(n)
+		}
+	}
+	code := 0
+	for n, out := range outputs {
+		peer.Print(out)
+		if failed[n] {
+			code = 1
+		}
 	}
 	if *linger > 0 {
 		time.Sleep(*linger)
