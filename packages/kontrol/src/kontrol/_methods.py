@@ -209,7 +209,7 @@ async def handle_register(kontrol: KontrolService, request: Request) -> dict[str
     identity = peer.kite
     check_registration(identity, max_field_length=kontrol.options.max_field_length)
     try:
-        tracker = await kontrol.register_connection(peer, identity, url, pair.id)
+        tracker = await kontrol.registrations.register_connection(peer, identity, url, pair.id)
     except KiteIdTakenError as exc:
         log.warning("kontrol: %s refused: %s", identity, exc.message)
         raise kite.AuthenticationError(exc.message) from None
@@ -220,7 +220,7 @@ async def handle_register(kontrol: KontrolService, request: Request) -> dict[str
         raise KontrolError("internal error - register") from None
     if tracker is None:  # the connection ended: no answer can be sent, nothing is stored
         raise KontrolError("internal error - register")
-    ping = kontrol.heartbeat_callback(peer, tracker, identity, url, pair.id)
+    ping = kontrol.registrations.heartbeat_callback(peer, tracker, identity, url, pair.id)
     await nursery.start(_request_heartbeats, kontrol, peer, ping)
     log.info("kontrol: kite registered: %s", identity)
     return result

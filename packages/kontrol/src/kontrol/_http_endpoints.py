@@ -175,7 +175,7 @@ async def register_http(kontrol: KontrolService, body: bytes) -> HTTPAnswer:
     except InvalidKiteError as exc:
         return _http_error(400, exc.message)
     try:
-        await kontrol.register_http_kite(identity, url, pair.id)
+        await kontrol.registrations.register_http_kite(identity, url, pair.id)
     except KiteIdTakenError as exc:
         log.warning("kontrol: %s refused (via HTTP): %s", identity, exc.message)
         return _http_error(401, exc.message)
@@ -194,6 +194,6 @@ def heartbeat_http(kontrol: KontrolService, query: str) -> HTTPAnswer:
     kite_id = values[0]
     if not kite_id:
         return HTTPAnswer(400, (TEXT_PLAIN, NOSNIFF), b"query id is empty\n")
-    if kontrol.http_heartbeat(kite_id):
+    if kontrol.registrations.http_heartbeat(kite_id):
         return HTTPAnswer(200, (TEXT_PLAIN,), b"pong")
     return HTTPAnswer(200, (TEXT_PLAIN,), b"registeragain")
