@@ -1,6 +1,6 @@
 """`Kontrol`: the registry and key/token authority, itself a kite named `kontrol`.
 
-How this works (PROTOCOL.md §6). `Kontrol` is a `kite.Kite` whose methods (`register`,
+How this works (docs/protocol.md §6). `Kontrol` is a `kite.Kite` whose methods (`register`,
 `registerMachine`, `getKites`, `getToken`, `getKey`; bodies in `_methods`) and HTTP endpoints
 (`/register`, `/heartbeat`; `_http_endpoints`) work on a `Storage` (registrations and key pairs) and
 `KeyPairs` (`_keypairs`). It runs inside `async with kontrol.running():`, which makes sure a key

@@ -1,6 +1,6 @@
 """Kontrol's kite methods: `register`, `registerMachine`, `getKites`, `getToken`, `getKey`.
 
-How this works (PROTOCOL.md §6.2): each handler takes the `Kontrol` and the `kite.Request`,
+How this works (docs/protocol.md §6.2): each handler takes the `Kontrol` and the `kite.Request`,
 checks its arguments with Go's texts, works on the storage and key pairs, and returns Go's
 result shape (dict key order = Go's JSON order). Failures raise `KontrolError` (sent as
 `genericError` with Go's message) or, for a wrong argument count, `dnode.ArgumentError`
@@ -192,7 +192,7 @@ def _require_kite_key(request: Request) -> str:
 
 
 async def handle_register(kontrol: KontrolService, request: Request) -> dict[str, Any]:
-    """`register`: register the calling kite at `url` (PROTOCOL.md §6.2)."""
+    """`register`: register the calling kite at `url` (docs/protocol.md §6.2)."""
     nursery = kontrol.require_running()
     raw_key = _require_kite_key(request)
     args = _decode(request.args, RegisterArgs, 'struct { URL string "json:\\"url\\"" }')
