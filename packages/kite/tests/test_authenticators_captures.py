@@ -31,6 +31,15 @@ def dnode_messages(path: Path) -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
+def request_time(path: Path) -> float:
+    """Seconds from the start of the recording to the client's first dnode message."""
+    for line in path.read_text().splitlines():
+        event = json.loads(line)
+        if event["dir"] == "c2s" and (event.get("sockjs") or {}).get("dnode"):
+            return float(event["t"])
+    raise AssertionError(f"no client message in {path.name}")
+
+
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_go_answer_reproduced(scenario: str) -> None:
     messages = dnode_messages(CAPTURES / f"{scenario}.jsonl")
@@ -40,9 +49,14 @@ def test_go_answer_reproduced(scenario: str) -> None:
     answer = response["arguments"][0]
     credentials = envelope["authentication"]
     auth = None if credentials is None else Auth(credentials["type"], credentials["key"])
-    # Check at the credentials' own issue time (the recording clock was in Nov 2026).
+    # Check at the moment Go did: the recording's clock where the scenario has one
+    # (`recorded_at` + the request's offset), else the credentials' own issue time (the
+    # recording clock of the first captures was in Nov 2026).
     now = 1795425467.0
-    if auth is not None and auth.key.count(".") == 2:
+    meta = json.loads((CAPTURES / f"{scenario}.meta.json").read_text())
+    if "recorded_at" in meta:
+        now = meta["recorded_at"] + request_time(CAPTURES / f"{scenario}.jsonl")
+    elif auth is not None and auth.key.count(".") == 2:
         now = parse_unverified(auth.key).claims.iat + 1.0
     registry = Authenticators()
     if answer["error"] is None:

@@ -22,3 +22,11 @@ def test_writing_a_kite_example_runs() -> None:
     namespace: dict[str, object] = {"__name__": "readme_example"}
     exec(compile(code, str(README), "exec"), namespace)
     assert "main" in namespace
+
+
+def test_rpc_core_example_runs() -> None:
+    """The "RPC core" example: square, a call back, and echo sending r.args back as its text."""
+    code = _section_code("RPC core")
+    namespace: dict[str, object] = {"__name__": "readme_example"}
+    exec(compile(code, str(README), "exec"), namespace)  # runs trio.run(main) with its asserts
+    assert "echo" in namespace
