@@ -15,9 +15,9 @@ How this works (format in ``captures/FORMAT.md``):
   first byte, ``t_end`` of the chunk holding its last. Payloads of SockJS exchanges get a
   ``sockjs`` reading (frame type, messages, ``dnode`` = the messages parsed as JSON). The
   WebSocket parser is our own (wsproto does not expose masks and fragment boundaries); HTTP
-  heads are parsed here too rather than with h11, which is not a dependency of the workspace
-  and whose two role state machines would have to be mirrored against each other to follow a
-  capture.
+  heads are parsed here too rather than with h11 (a dependency of `kite`), whose client and
+  server state machines each follow one role and would have to be mirrored against each
+  other to follow both directions of a capture.
 - `record_scenario` runs one scenario: a ``gomath`` server (the Go program, or our Python twin
   of `_gomath`), the proxy in front of it, a ``goclient`` call through the proxy; then writes the
   three files of the scenario.
@@ -761,6 +761,7 @@ async def record_scenario(
     async with _server(build, python_server, server_flags, directory) as (port, server_step):
         steps.append(server_step)
         link = Link("math", 0, "127.0.0.1", port)
+        recorded_at = time.time()  # the capture's clock: the replay judges keys and tokens on it
         with raw_path.open("w", encoding="utf-8") as raw:
             proxy = RecordingProxy([link], raw)
             async with trio.open_nursery() as nursery:
@@ -803,6 +804,7 @@ async def record_scenario(
         "name": name,
         "description": description
         or f"goclient calls {method}({args.strip()[1:-1]}) on {server} gomath. Transport: {kind}.",
+        "recorded_at": round(recorded_at, 3),
         "cwd": str(_relative(cwd)),
         "env": {"KITE_HOME": "(an empty temporary folder)"},
         "steps": steps,
