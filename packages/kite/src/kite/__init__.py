@@ -79,6 +79,7 @@ from ._kontrol_client import (
     KontrolQuery,
     NoKitesAvailableError,
 )
+from ._kontrol_watch import KiteEvent, KiteWatch
 from ._peer import Peer, PeerLimits, open_peer
 from ._registration import (
     HTTPRequester,
@@ -153,12 +154,14 @@ __all__ = [
     "KiteClaims",
     "KiteClient",
     "KiteError",
+    "KiteEvent",
     "KiteIdentity",
     "KiteKey",
     "KiteKeyAuthenticator",
     "KiteKeyError",
     "KiteServer",
     "KiteTimeoutError",
+    "KiteWatch",
     "KontrolClient",
     "KontrolError",
     "KontrolQuery",

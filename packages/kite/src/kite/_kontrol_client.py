@@ -66,6 +66,7 @@ from .protocol import Auth, KiteIdentity, KontrolQuery
 
 if TYPE_CHECKING:
     from ._kite import Kite
+    from ._kontrol_watch import KiteWatch
 
 __all__ = [
     "Dialler",
@@ -451,6 +452,28 @@ class KontrolClient(_OpenedByAsyncWith):
         value = await self.call(
             "getKites", [{"query": q.to_json(), "watchCallback": None, "who": None}]
         )
+        clients = self.kite_clients(value)
+        if not clients:
+            raise NoKitesAvailableError()
+        return clients
+
+    def watch_kites(
+        self, query: KontrolQuery | KiteIdentity | Mapping[str, str]
+    ) -> AbstractAsyncContextManager[KiteWatch]:
+        """Watch the kites matching `query` register and deregister (`kite._kontrol_watch`):
+        `async with kontrol.watch_kites(q) as watch:` gives the matching kites now
+        (`watch.kites`), then `async for event in watch:` the changes, until the block ends.
+        """
+        from ._kontrol_watch import watch_kites
+
+        return watch_kites(self, query)
+
+    def kite_clients(self, value: Any) -> list[KiteClient]:
+        """The `KiteClient`s of a `getKites` answer (`[]` when none matched).
+
+        Raises:
+            KontrolError: the answer is not Go's `GetKitesResult` shape.
+        """
         if not isinstance(value, Mapping):
             raise KontrolError(f"invalid getKites result: {value!r}")
         kites = {str(k).lower(): v for k, v in value.items()}.get("kites")
@@ -475,8 +498,6 @@ class KontrolClient(_OpenedByAsyncWith):
                     key_id=str(key_id),
                 )
             )
-        if not clients:
-            raise NoKitesAvailableError()
         return clients
 
     async def get_token(self, kite: KiteIdentity | KontrolQuery | Mapping[str, str]) -> str:

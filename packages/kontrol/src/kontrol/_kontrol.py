@@ -1,7 +1,8 @@
 """`Kontrol`: the registry and key/token authority, itself a kite named `kontrol`.
 
 How this works (PROTOCOL.md §6). `Kontrol` is a `kite.Kite` whose methods (`register`,
-`registerMachine`, `getKites`, `getToken`, `getKey`; bodies in `_methods`) and HTTP endpoints
+`registerMachine`, `getKites`, `getToken`, `getKey`, `cancelWatcher`; bodies in `_methods`,
+watches in `_watch`) and HTTP endpoints
 (`/register`, `/heartbeat`; `_handlers`) work on a `Storage` (registrations and key pairs) and
 `KeyPairs` (`_keypairs`). It runs inside `async with kontrol.running():`, which makes sure a key
 pair exists (generating one on first start), registers Kontrol itself and owns the nursery of
@@ -54,6 +55,7 @@ from ._keypairs import KeyPairs
 from ._liveness import HTTPTracker, HTTPTrackers, PingTracker
 from ._model import KeyPair
 from ._storage import Storage
+from ._watch import Watchers
 
 if TYPE_CHECKING:
     from kite._http import HTTPRequest
@@ -197,6 +199,7 @@ class Kontrol(kite.Kite):
         self._locks: dict[str, _IdLock] = {}  # kite id -> its registration's lock
         self._http_trackers: HTTPTrackers | None = None  # while running: drives `_http`
         self._tokens: OrderedDict[str, tuple[str, float]] = OrderedDict()
+        self.watchers = Watchers(self)
         self.on_disconnect(self._disconnected)
         self.handle_http("/register", self._serve_register_http, exact=True)
         self.handle_http("/heartbeat", self._serve_heartbeat_http, exact=True)
