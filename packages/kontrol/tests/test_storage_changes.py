@@ -80,9 +80,10 @@ async def test_expiry_cleanup_deregisters(
     pair = make_key()
     await storage.add_key(pair)
     kites = [make_kite() for _ in range(3)]
-    for k in kites:
-        await storage.upsert(k, "http://a/kite", pair.id)
     with storage.subscribe_changes() as sub:
+        for k in kites:
+            await storage.upsert(k, "http://a/kite", pair.id)
+        await next_changes(sub, 3)  # the registrations
         clock.advance(storage.ttl + 1)
         assert await storage.clean_expired() == 3
         got = await next_changes(sub, 3)

@@ -29,7 +29,7 @@ from ._errors import InvalidKiteError, KontrolError
 from ._methods import check_registration, resolve_key_pair
 
 if TYPE_CHECKING:
-    from ._kontrol import Kontrol
+    from ._service import KontrolService
 
 __all__ = ["HTTPAnswer", "go_json", "heartbeat_http", "register_http"]
 
@@ -123,10 +123,10 @@ def _string_fields(obj: dict[str, Any], names: tuple[str, ...], go_type: str) ->
     return out
 
 
-async def register_http(kontrol: Kontrol, body: bytes) -> HTTPAnswer:
+async def register_http(kontrol: KontrolService, body: bytes) -> HTTPAnswer:
     """`/register`: register a kite over HTTP (Go's `HandleRegisterHTTP`)."""
     try:
-        kontrol._require_running()
+        kontrol.require_running()
     except KontrolError as exc:
         return _http_error(503, exc.message)
     try:
@@ -188,7 +188,7 @@ async def register_http(kontrol: Kontrol, body: bytes) -> HTTPAnswer:
     return HTTPAnswer(200, (TEXT_PLAIN,), (go_json(result) + "\n").encode("utf-8"))
 
 
-def heartbeat_http(kontrol: Kontrol, query: str) -> HTTPAnswer:
+def heartbeat_http(kontrol: KontrolService, query: str) -> HTTPAnswer:
     """`/heartbeat?id=<kite id>`: `pong` when tracked, `registeragain` when not."""
     values = urllib.parse.parse_qs(query, keep_blank_values=True).get("id", [""])
     kite_id = values[0]

@@ -39,9 +39,9 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 import trio
 
@@ -53,12 +53,11 @@ from ._errors import InvalidKiteError, KeyNotFoundError, KontrolError
 from ._handlers import HTTPAnswer, heartbeat_http, register_http
 from ._keypairs import KeyPairs
 from ._liveness import HTTPTracker, HTTPTrackers, PingTracker
+from ._methods import register_methods
 from ._model import KeyPair
+from ._options import KontrolOptions, MachineAuthenticate
 from ._storage import Storage
 from ._watch import Watchers
-
-if TYPE_CHECKING:
-    from kite._http import HTTPRequest
 
 __all__ = ["DEFAULT_PORT", "KONTROL_VERSION", "Kontrol", "KontrolOptions", "MachineAuthenticate"]
 
@@ -68,58 +67,6 @@ log = logging.getLogger("kontrol")
 DEFAULT_PORT = 4000
 #: The version the Go `kontrol` binary reports by default.
 KONTROL_VERSION = "0.0.1"
-
-
-class MachineAuthenticate(Protocol):
-    """The `registerMachine` check: `fn(auth_type, request)`, plain or async; raise to refuse."""
-
-    def __call__(self, auth_type: str, request: Request, /) -> Awaitable[None] | None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class KontrolOptions:
-    """Kontrol's tunables (Go's package variables), in seconds.
-
-    Attributes:
-        token_ttl: token lifetime (Go `TokenTTL`, 48 h).
-        token_leeway: clock-skew allowance, added to `exp`, subtracted for `iat`/`nbf` (5 min).
-        token_no_nbf: omit `nbf` from tokens (Go `TokenNoNBF`).
-        heartbeat_interval: interval kites are told to ping (10 s).
-        heartbeat_delay: grace added to the interval before a kite counts as gone (20 s).
-        update_interval: max rate of storage refreshes per kite (60 s).
-        heartbeat_call_timeout: timeout of the `kite.heartbeat` call on a registering kite (4 s).
-        register_url: URL Kontrol registers for itself (default `config.kontrol_url`; with
-            neither, Kontrol does not register itself).
-        max_field_length: longest identity field accepted by `register` (characters).
-        max_url_length: longest registered URL accepted.
-        token_cache_size: most cached tokens kept (least recently used dropped first).
-    """
-
-    token_ttl: float = 48 * 3600.0
-    token_leeway: float = 5 * 60.0
-    token_no_nbf: bool = False
-    heartbeat_interval: float = 10.0
-    heartbeat_delay: float = 20.0
-    update_interval: float = 60.0
-    heartbeat_call_timeout: float = 4.0
-    register_url: str = ""
-    max_field_length: int = 256
-    max_url_length: int = 2048
-    token_cache_size: int = 10_000
-
-    def __post_init__(self) -> None:
-        for name in ("token_ttl", "heartbeat_interval", "update_interval"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be positive")
-        if self.heartbeat_interval < 1:
-            raise ValueError("heartbeat_interval must be at least 1 s (kites get whole seconds)")
-        if self.token_leeway < 0 or self.heartbeat_delay < 0:
-            raise ValueError("token_leeway and heartbeat_delay must not be negative")
-
-    @property
-    def heartbeat_timeout(self) -> float:
-        """Seconds without a heartbeat after which a kite is gone (interval + delay)."""
-        return self.heartbeat_interval + self.heartbeat_delay
 
 
 @dataclass(slots=True)
@@ -199,12 +146,10 @@ class Kontrol(kite.Kite):
         self._locks: dict[str, _IdLock] = {}  # kite id -> its registration's lock
         self._http_trackers: HTTPTrackers | None = None  # while running: drives `_http`
         self._tokens: OrderedDict[str, tuple[str, float]] = OrderedDict()
-        self.watchers = Watchers(self)
+        self.watchers = Watchers(storage)
         self.on_disconnect(self._disconnected)
         self.handle_http("/register", self._serve_register_http, exact=True)
         self.handle_http("/heartbeat", self._serve_heartbeat_http, exact=True)
-
-        from ._methods import register_methods
 
         register_methods(self)
 
@@ -277,7 +222,12 @@ class Kontrol(kite.Kite):
             with trio.CancelScope(shield=True), contextlib.suppress(KontrolError):
                 await self.storage.delete(identity.id)
 
-    def _require_running(self) -> trio.Nursery:
+    def require_running(self) -> trio.Nursery:
+        """The nursery of `running()` (registrations' background work lives there).
+
+        Raises:
+            KontrolError: Kontrol is not running.
+        """
         if self._nursery is None:
             raise KontrolError("kontrol is not running")
         return self._nursery
@@ -557,7 +507,7 @@ class Kontrol(kite.Kite):
 
     def track_http(self, identity: KiteIdentity, url: str, key_id: str) -> None:
         """Start (or refresh) heartbeat tracking of an HTTP registration."""
-        self._require_running()
+        self.require_running()
         kite_id = identity.id
 
         async def refresh() -> None:
@@ -596,11 +546,11 @@ class Kontrol(kite.Kite):
         """The `/heartbeat` endpoint: the query string (`id=...`) in, Go's response out."""
         return heartbeat_http(self, query)
 
-    async def _serve_register_http(self, request: HTTPRequest) -> None:
+    async def _serve_register_http(self, request: kite.HTTPRequest) -> None:
         answer = await self.handle_register_http(await request.body())
         await request.respond(answer.status, answer.headers, answer.body)
 
-    async def _serve_heartbeat_http(self, request: HTTPRequest) -> None:
+    async def _serve_heartbeat_http(self, request: kite.HTTPRequest) -> None:
         answer = self.handle_heartbeat_http(request.query)
         await request.respond(answer.status, answer.headers, answer.body)
 

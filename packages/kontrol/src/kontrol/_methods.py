@@ -37,10 +37,10 @@ from kite.protocol import STRING_ORDER, KiteIdentity
 from ._errors import InvalidKiteError, KontrolError
 from ._model import KeyPair, validate_kite
 from ._query import KontrolQuery
-from ._watch import TokenFor, handle_cancel_watcher, watch_callback
+from ._watch import TokenFor, watch_callback
 
 if TYPE_CHECKING:
-    from ._kontrol import Kontrol
+    from ._service import KontrolService
 
 __all__ = [
     "check_register_url",
@@ -151,7 +151,7 @@ def check_registration(identity: KiteIdentity, *, max_field_length: int) -> None
 
 
 async def resolve_key_pair(
-    kontrol: Kontrol, raw_key: str, claims: kite.KiteClaims
+    kontrol: KontrolService, raw_key: str, claims: kite.KiteClaims
 ) -> tuple[KeyPair, str]:
     """Go's `getOrUpdateKeyPub`: the pair a kite key was signed with, and a re-signed kite
     key (or "") when that pair was deleted.
@@ -169,7 +169,7 @@ async def resolve_key_pair(
     return current, resigned
 
 
-async def pair_for_registration(kontrol: Kontrol, key_id: str) -> KeyPair:
+async def pair_for_registration(kontrol: KontrolService, key_id: str) -> KeyPair:
     """Go's `getOrUpdateKeyID`: the pair a registration names, the current one if deleted."""
     pair, deleted = await kontrol.keys.by_id(key_id)
     if pair is not None:
@@ -179,7 +179,7 @@ async def pair_for_registration(kontrol: Kontrol, key_id: str) -> KeyPair:
     raise KontrolError(NO_VALID_KEY)
 
 
-def _parse_kite_key(kontrol: Kontrol, raw: str) -> kite.KiteClaims:
+def _parse_kite_key(kontrol: KontrolService, raw: str) -> kite.KiteClaims:
     try:
         return kite.KiteKey.parse(raw, now=kontrol.clock()).claims
     except kite.TokenError as exc:
@@ -193,9 +193,9 @@ def _require_kite_key(request: Request) -> str:
     return auth.key
 
 
-async def handle_register(kontrol: Kontrol, request: Request) -> dict[str, Any]:
+async def handle_register(kontrol: KontrolService, request: Request) -> dict[str, Any]:
     """`register`: register the calling kite at `url` (PROTOCOL.md §6.2)."""
-    nursery = kontrol._require_running()
+    nursery = kontrol.require_running()
     raw_key = _require_kite_key(request)
     args = _decode(request.args, RegisterArgs, 'struct { URL string "json:\\"url\\"" }')
     url = args.url
@@ -226,7 +226,7 @@ async def handle_register(kontrol: Kontrol, request: Request) -> dict[str, Any]:
 
 
 async def _request_heartbeats(
-    kontrol: Kontrol,
+    kontrol: KontrolService,
     peer: kite.Peer,
     ping: Any,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
@@ -244,7 +244,7 @@ async def _request_heartbeats(
         log.warning("kontrol: failed requesting heartbeats from %s: %s", peer.kite, exc)
 
 
-async def handle_register_machine(kontrol: Kontrol, request: Request) -> str:
+async def handle_register_machine(kontrol: KontrolService, request: Request) -> str:
     """`registerMachine`: a kite key for the caller's self-declared user (no authentication),
     only when `machine_authenticate` is set."""
     args = _decode(request.args, MachineArgs, "struct { AuthType string }")
@@ -261,7 +261,7 @@ async def handle_register_machine(kontrol: Kontrol, request: Request) -> str:
     return await kontrol.issue_kite_key(request.username)
 
 
-def _token_for(kontrol: Kontrol, request: Request, query: KontrolQuery) -> TokenFor:
+def _token_for(kontrol: KontrolService, request: Request, query: KontrolQuery) -> TokenFor:
     """`token_for(key_id)`: the caller's token for kites registered with that key pair."""
     audience = query.audience()
     pairs: dict[str, KeyPair] = {}
@@ -275,7 +275,7 @@ def _token_for(kontrol: Kontrol, request: Request, query: KontrolQuery) -> Token
     return token_for
 
 
-async def handle_get_kites(kontrol: Kontrol, request: Request) -> dict[str, Any]:
+async def handle_get_kites(kontrol: KontrolService, request: Request) -> dict[str, Any]:
     """`getKites`: live kites matching the query, each with a token for the caller; with a
     watch function, also a `watcherID` and the changes to come (`_watch`)."""
     args = _decode(request.args, GetKitesArgs, "protocol.GetKitesArgs")
@@ -300,7 +300,7 @@ async def handle_get_kites(kontrol: Kontrol, request: Request) -> dict[str, Any]
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-async def handle_get_token(kontrol: Kontrol, request: Request) -> str:
+async def handle_get_token(kontrol: KontrolService, request: Request) -> str:
     """`getToken`: a token for exactly one kite (`force` signs a fresh one)."""
     args = _decode(request.args, GetTokenArgs, "protocol.GetTokenArgs", prefix="invalid query: ")
     query = KontrolQuery(
@@ -321,7 +321,7 @@ async def handle_get_token(kontrol: Kontrol, request: Request) -> str:
     return kontrol.generate_token(query.audience(), request.username, pair, force=args.force)
 
 
-async def handle_get_key(kontrol: Kontrol, request: Request) -> str:
+async def handle_get_key(kontrol: KontrolService, request: Request) -> str:
     """`getKey`: the Kontrol public key the caller should trust."""
     raw_key = _require_kite_key(request)
     claims = _parse_kite_key(kontrol, raw_key)
@@ -335,7 +335,12 @@ async def handle_get_key(kontrol: Kontrol, request: Request) -> str:
     raise KontrolError(NO_VALID_KEY)
 
 
-def register_methods(kontrol: Kontrol) -> None:
+async def handle_cancel_watcher(kontrol: KontrolService, request: Request) -> None:
+    """`cancelWatcher [watcherID]`: end a watch (`_watch`); `Watcher not found` if none."""
+    kontrol.watchers.cancel(request.args.one().string())
+
+
+def register_methods(kontrol: KontrolService) -> None:
     """Register Kontrol's methods on it (Go's `kontrol.New`)."""
     kontrol.handle_func("register", functools.partial(handle_register, kontrol), auth=True)
     kontrol.handle_func(

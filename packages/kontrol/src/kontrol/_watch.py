@@ -26,6 +26,10 @@ the watcher's connection ends (its task lives in the connection's nursery), or w
 more than the feed's buffer behind: the function is then called once more with
 `{"error": {"type": "watchError", "message": ...}, "result": null}`.
 
+A change committed just before the watch subscribed may still be delivered (PostgreSQL hands
+notifications over asynchronously), so a kite registering while a watch starts can show up
+both in the answer's `kites` and as a `REGISTER` event.
+
 Ordering: the watch task is started as the handler's last step; the kite runtime sends the
 handler's result with no checkpoint before it takes the connection's FIFO send lock, so the
 `getKites` answer always goes out before the first change.
@@ -37,8 +41,9 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import trio
 
@@ -48,14 +53,10 @@ from kite import Request
 from ._errors import KontrolError
 from ._model import canonical_uuid
 from ._query import KontrolQuery, QueryPlan, plan_query
+from ._storage import Storage
 from ._storage._changes import FeedOverflowError, RegistryChange, Subscription
 
-if TYPE_CHECKING:
-    from contextlib import AbstractContextManager
-
-    from ._kontrol import Kontrol
-
-__all__ = ["WATCH_KEYS", "TokenFor", "Watchers", "handle_cancel_watcher", "watch_callback"]
+__all__ = ["WATCH_KEYS", "TokenFor", "Watchers", "watch_callback"]
 
 log = logging.getLogger("kontrol")
 
@@ -95,8 +96,8 @@ class _Watch:
 class Watchers:
     """One Kontrol's watches, by watcher id (see module doc)."""
 
-    def __init__(self, kontrol: Kontrol) -> None:
-        self._kontrol = kontrol
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
         self._active: dict[str, _Watch] = {}
 
     def __len__(self) -> int:
@@ -104,7 +105,7 @@ class Watchers:
 
     def subscribe(self) -> AbstractContextManager[Subscription]:
         """Subscribe to the storage's changes (before the kites are read)."""
-        return self._kontrol.storage.subscribe_changes()
+        return self._storage.subscribe_changes()
 
     def start(
         self,
@@ -183,8 +184,3 @@ class Watchers:
                 raise
             log.info("kontrol: no token for deregistered %s: %s", change.kite, exc.message)
         return event
-
-
-async def handle_cancel_watcher(kontrol: Kontrol, request: Request) -> None:
-    """`cancelWatcher [watcherID]`: end a watch; `Watcher not found` if there is none."""
-    kontrol.watchers.cancel(request.args.one().string())

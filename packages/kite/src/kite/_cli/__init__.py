@@ -165,6 +165,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         if error is None:
             raise
         return _fail(error)
-
-
-

@@ -18,12 +18,12 @@ from typing import Any
 import trio
 from cryptography.hazmat.primitives import serialization
 
-from .._errors import MethodNotFoundError
-from .._keys import KeyFormatError, parse_public_key
-from .._kitekey import KiteKey, write_kite_key
-from .._kontrol_client import NoKitesAvailableError
+from .._auth._keys import KeyFormatError, parse_public_key
+from .._auth._kitekey import KiteKey, write_kite_key
+from .._auth._tokens import TokenError
 from .._configerrors import KiteKeyError
-from .._tokens import TokenError
+from .._errors import MethodNotFoundError
+from .._kontrol._client import NoKitesAvailableError
 from ..protocol import STRING_ORDER, KontrolQuery
 from ._errors import EXIT_OK, CLIError, RemoteError, remote_text
 from ._format import KITE_COLUMNS, kite_row, print_json, print_line, print_table
@@ -98,7 +98,9 @@ async def register(session: Session, args: argparse.Namespace) -> int:
     if args.json:
         print_json({"path": str(path), "username": key.username, "kontrol_url": key.kontrol_url})
     else:
-        print_line(f"registered {key.username} with {key.kontrol_url or url}: kite.key written to {path}")
+        print_line(
+            f"registered {key.username} with {key.kontrol_url or url}: kite.key written to {path}"
+        )
     return EXIT_OK
 
 
@@ -152,7 +154,11 @@ def _signature(method: Mapping[str, Any]) -> str:
     for p in params:
         if not isinstance(p, Mapping):
             continue
-        kind = (p.get("schema") or {}).get("type", "any") if isinstance(p.get("schema"), Mapping) else "any"
+        kind = (
+            (p.get("schema") or {}).get("type", "any")
+            if isinstance(p.get("schema"), Mapping)
+            else "any"
+        )
         text = f"{p.get('name')}: {kind}"
         if not p.get("required", True) and "default" in p:
             text += f" = {p['default']!r}"

@@ -23,12 +23,12 @@ from typing import Any, Literal, TypeVar
 
 import trio
 
+from .._auth._kitekey import KiteKey, kite_key_path, read_kite_key
 from .._config import Config, Transport
 from .._configerrors import KiteKeyError
 from .._kite import Kite
-from .._kitekey import KiteKey, kite_key_path, read_kite_key
-from .._kontrol_client import KontrolClient, NoKitesAvailableError
-from .._peer import Peer
+from .._kontrol._client import KontrolClient, NoKitesAvailableError
+from .._rpc._peer import Peer
 from ..protocol import Auth
 from ._errors import CLIError, RemoteError
 from ._target import Target
@@ -42,7 +42,11 @@ T = TypeVar("T")
 
 TransportName = Literal["auto", "websocket", "xhr"]
 KeyUse = Literal["required", "optional", "output"]
-_TRANSPORTS = {"auto": Transport.AUTO, "websocket": Transport.WEBSOCKET, "xhr": Transport.XHR_POLLING}
+_TRANSPORTS = {
+    "auto": Transport.AUTO,
+    "websocket": Transport.WEBSOCKET,
+    "xhr": Transport.XHR_POLLING,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +139,9 @@ class Session:
             raise CLIError(
                 f"no kite.key at {self.key_path}: run `kite register` or pass --kite-key"
             )
-        return self.kite.kontrol_client(url=url, dialler=self._dialler, timeout=self.options.timeout)
+        return self.kite.kontrol_client(
+            url=url, dialler=self._dialler, timeout=self.options.timeout
+        )
 
     def dial(self, url: str, auth: Auth | None) -> AbstractAsyncContextManager[Peer]:
         """Connect to the kite at `url` with `auth`."""

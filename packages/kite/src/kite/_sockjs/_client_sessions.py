@@ -33,8 +33,8 @@ import trio
 
 import sockjs
 
-from ._errors import SendError
-from ._http import (
+from .._errors import SendError
+from .._http import (
     ConnectionClosedError,
     HandshakeError,
     HTTPClient,
@@ -45,7 +45,7 @@ from ._http import (
     WebSocketConnection,
     connect_websocket,
 )
-from ._session import PipeClosedError
+from .._rpc._pipe import PipeClosedError
 
 __all__ = ["WebSocketClientSession", "XHRClientSession"]
 

@@ -18,19 +18,16 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
 import trio
 
-from ._errors import KiteError
+from .._errors import KiteError
+from .._rpc._peer import Peer
+from ..protocol import KiteIdentity, KontrolQuery
 from ._registration import KontrolError
-from .protocol import KiteIdentity, KontrolQuery
 
-if TYPE_CHECKING:
-    from ._kontrol_client import KiteClient, KontrolClient
-    from ._peer import Peer
-
-__all__ = ["DEFAULT_WATCH_BUFFER", "KiteEvent", "KiteWatch", "watch_kites"]
+__all__ = ["DEFAULT_WATCH_BUFFER", "KiteEvent", "KiteWatch", "WatchingKontrol", "watch_kites"]
 
 log = logging.getLogger("kite.kontrol")
 
@@ -41,6 +38,22 @@ _ACTIONS: dict[str, Literal["register", "deregister"]] = {
     "register": "register",
     "deregister": "deregister",
 }
+
+
+class WatchingKontrol(Protocol):
+    """What a watch needs of its Kontrol client (a `KontrolClient`)."""
+
+    timeout: float
+
+    @property
+    def peer(self) -> Peer | None: ...
+
+    @property
+    def nursery(self) -> trio.Nursery: ...
+
+    async def call(self, method: str, args: list[Any] | None) -> Any: ...
+
+    def kite_clients(self, value: Any) -> list[Any]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,13 +103,12 @@ class KiteWatch:
 
     Attributes:
         watcher_id: Kontrol's id of the watch.
-        kites: the kites matching the query when the watch started.
+        kites: the kites matching the query when the watch started (`KiteClient`s).
     """
 
-    def __init__(self, kontrol: KontrolClient, buffer: int) -> None:
-        self.kontrol = kontrol
+    def __init__(self, buffer: int) -> None:
         self.watcher_id = ""
-        self.kites: list[KiteClient] = []
+        self.kites: list[Any] = []
         self._send, self._receive = trio.open_memory_channel[KiteEvent](buffer)
         self._error: KontrolError | None = None
 
@@ -110,12 +122,6 @@ class KiteWatch:
             if self._error is not None:
                 raise self._error from None
             raise StopAsyncIteration from None
-
-    def client(self, event: KiteEvent) -> KiteClient:
-        """A `KiteClient` for a registered kite's event, ready to dial."""
-        from ._kontrol_client import KiteClient
-
-        return KiteClient(self.kontrol, event.kite, event.url, event.token)
 
     def _deliver(self, response: Any = None) -> None:
         """The watch function Kontrol calls."""
@@ -139,7 +145,7 @@ class KiteWatch:
 
 @asynccontextmanager
 async def watch_kites(
-    kontrol: KontrolClient,
+    kontrol: WatchingKontrol,
     query: KontrolQuery | KiteIdentity | Mapping[str, str],
     *,
     buffer: int = DEFAULT_WATCH_BUFFER,
@@ -150,7 +156,7 @@ async def watch_kites(
         KontrolError: Kontrol does not watch (no `watcherID`), or answered oddly.
         KiteError: `getKites` failed (Kontrol's error, timeout, connection).
     """
-    watch = KiteWatch(kontrol, buffer)
+    watch = KiteWatch(buffer)
     q = KontrolQuery.of(query)
     value = await kontrol.call(
         "getKites", [{"query": q.to_json(), "watchCallback": watch._deliver, "who": None}]
@@ -163,7 +169,7 @@ async def watch_kites(
     peer = kontrol.peer
     guard = trio.CancelScope()
     if peer is not None:  # in the client's nursery: the body's errors stay ungrouped
-        kontrol._require_nursery().start_soon(_end_with_connection, watch, peer, guard)
+        kontrol.nursery.start_soon(_end_with_connection, watch, peer, guard)
     try:
         yield watch
     finally:
