@@ -18,7 +18,8 @@ kite.key under `KITE_HOME` and `KITE_*`, overridden by `--kite-key`, `--kontrol-
 
 Exit status: 0 success, 1 the remote side answered an error (printed as `kite: <type>:
 <message>`), 2 usage, configuration or connection errors; always one line on stderr, never a
-traceback (`_errors`). Runtime logging is off unless `--verbose`.
+traceback (`_errors`). Runtime logging is off unless `--verbose`. SIGINT (Ctrl-C) ends a
+command, also when started with SIGINT ignored (a background job); `kite watch` then exits 0.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import argparse
 import functools
 import logging
 import platform
+import signal
 import sys
 from collections.abc import Sequence
 from importlib import metadata
@@ -148,6 +150,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.command == "version":
         return _version_command(args)
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        # Started as a background job: Ctrl-C / SIGINT still ends the command (`kite watch`).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     options = Options(args.kontrol_url, args.kite_key, args.timeout, args.transport)
     try:
         session = Session(options, version(), key=_KEY_USE.get(args.command, "required"))

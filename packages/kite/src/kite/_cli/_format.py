@@ -41,7 +41,7 @@ def print_line(text: str) -> None:
 
 def print_json(value: Any, *, indent: int | None = None) -> None:
     """Write `value` as JSON (one line unless `indent`)."""
-    print_line(json.dumps(value, ensure_ascii=False, indent=indent))
+    print_line(json.dumps(value, ensure_ascii=False, indent=indent, default=repr))
 
 
 def print_table(columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> None:

@@ -9,11 +9,13 @@ Connecting: `session.kontrol()` opens a `KontrolClient`; its connection is redia
 by design, so the session's dialler remembers the first failure and cancels the command
 (`Session.run`), which then fails at once with that cause instead of after a timeout.
 `session.connect(target)` yields a `Caller` for a kite URL (with the kite key, if any) or for
-the first kite Kontrol finds for a query (with the token Kontrol gave).
+the first kite Kontrol finds for a query (with the token Kontrol gave; a query without
+`username` is for the kite key's user, as a token's audience must name one).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -170,9 +172,13 @@ class Session:
             async with self.dial(target.url, auth) as peer:
                 yield Caller(peer, target.url, self.options.timeout)
             return
+        query = target.query
+        if not query.username and self.key is not None:
+            # A token's audience names the username; kites refuse one without (Go's rule).
+            query = dataclasses.replace(query, username=self.key.username)
         async with self.kontrol() as kontrol:
             try:
-                found = await kontrol.get_kites(target.query)
+                found = await kontrol.get_kites(query)
             except NoKitesAvailableError:
                 raise RemoteError(f"no kite matches the query {_query_text(target)}") from None
             client = found[0]
