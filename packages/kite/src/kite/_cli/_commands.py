@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 
 from .._auth._keys import KeyFormatError, parse_public_key
 from .._auth._kitekey import KiteKey, write_kite_key
-from .._auth._tokens import TokenError
+from .._auth._token_errors import TokenError
 from .._configerrors import KiteKeyError
 from .._errors import MethodNotFoundError
 from .._kontrol._client import NoKitesAvailableError
