@@ -111,8 +111,9 @@ async def drive_calls(
     authenticate: bool = True,
 ) -> list[CallOutcome]:
     """Make `calls` on `peer` (a dialled `kite.Client`, or a `kite.KiteClient`) as the Go
-    client did (see the module docstring); returns once every call has returned. Calls Go
-    never got an answer to are left waiting: cancel the surrounding scope to end them.
+    client did (see the module docstring); returns once every call Go had an answer to has
+    returned here (calls Go never had an answer to are abandoned then, as Go's were; calls
+    Go sent in one SockJS payload are sent together).
 
     Args:
         call_timeout: each call's timeout, seconds (None: none).
@@ -143,7 +144,13 @@ async def drive_calls(
                     await finished[position[index]].wait()
             await cursor.reach(call.index)
             nursery.start_soon(make, k)
+            if k + 1 < len(calls) and calls[k + 1].index == call.index:
+                continue  # sent together with the next one (one SockJS payload)
             await cursor.reach(call.index + 1)  # our message has been read
+        for k, call in enumerate(calls):
+            if call.answer is not None:
+                await finished[k].wait()
+        nursery.cancel_scope.cancel()  # calls Go never had an answer to: abandoned, as Go's
     return outcomes
 
 

@@ -263,3 +263,19 @@ def test_cli_on_a_folder_that_cannot_be_read(
     assert main(["replay", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert out.startswith("fail  server  x: cannot load: the replay raised JSONDecodeError")
+
+
+async def test_a_call_go_never_had_an_answer_to_is_abandoned() -> None:
+    """Go's client gave up on its first call (no answer in the capture) and made another:
+    ours makes both, gets the second's answer, and the replay does not wait for the first."""
+    sc = _over_websocket(
+        [
+            ("c2s", _request("sleep", [60000], 0)),
+            ("c2s", _request("square", [3], 1)),
+            ("s2c", _answer(1, 9)),
+        ]
+    )
+    calls = read_script(sc).calls
+    assert calls[0].answer is None
+    outcome = await replay_client_role(sc)
+    assert (outcome.status, outcome.detail) == ("pass", "")
