@@ -1,11 +1,11 @@
 """Watching Kontrol: `getKites` with a callback, and `cancelWatcher`.
 
-How this works. A `getKites` whose argument object carries a function under `watchCallback`
-(Go's `protocol.GetKitesArgs`, 2014) or `watchHandler` (what kite.js 1.0.13's `watchKites`
-sends) is a *watch*: Kontrol subscribes to the storage's registry changes (`_storage._changes`)
-*before* reading the kites, answers `{"kites": [...], "watcherID": "<uuid>"}`, and from then on
-calls the function once per change matching the query, with the argument Go's Kontrol sent, a
-`kite.Response` holding a `protocol.KiteEvent`:
+How this works (docs/protocol.md §6.8). A `getKites` whose argument object carries a
+function under `watchCallback` (Go's `protocol.GetKitesArgs`, 2014) or `watchHandler` (what
+kite.js 1.0.13's `watchKites` sends) is a *watch*: Kontrol subscribes to the storage's registry
+changes (`_storage._changes`) *before* reading the kites, answers `{"kites": [...],
+"watcherID": "<uuid>"}`, and from then on calls the function once per change matching the
+query, with the argument Go's Kontrol sent, a `kite.Response` holding a `protocol.KiteEvent`:
 
     {"error": null,
      "result": {"action": "REGISTER", "kite": {...}, "url": "...", "token": "..."}}
