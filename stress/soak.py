@@ -63,7 +63,10 @@ def run(long: bool) -> Outcome:
         seconds = time.perf_counter() - started
     warm = [kb for n, kb in samples if n >= calls // 10]
     first, last = warm[0], warm[-1]
-    for n, rss in samples[:: max(1, len(samples) // 10)] + samples[-1:]:
+    shown = samples[:: max(1, len(samples) // 10)]
+    if shown[-1] != samples[-1]:
+        shown.append(samples[-1])
+    for n, rss in shown:
         outcome.rows.append({"calls": f"{n:,}", "server RSS kB": rss // 1024})
     outcome.notes.append(
         f"{calls / seconds:,.0f} calls/s; RSS after warm-up {first // 1024:,} kB ->"
