@@ -53,7 +53,7 @@ import logging
 import sys
 import types
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeGuard
@@ -67,6 +67,7 @@ from .._errors import DisconnectError, KiteTimeoutError, SendError
 from ..protocol import Auth, KiteIdentity
 from ._deadlines import CallDeadlines
 from ._envelope import LocalIdentity, RequestEncoder, go_duration, parse_response
+from ._observer import CALL_LOG, CallObserver, client_log
 from ._pipe import MessagePipe, PipeClosedError
 
 __all__ = ["LocalKite", "Peer", "PeerLimits", "ServeRequest", "open_peer"]
@@ -135,6 +136,8 @@ class LocalKite(LocalIdentity, Protocol):
     hands every incoming method request to."""
 
     serve_request: ServeRequest
+    #: Observes every call served and made (logging, tracing, metrics); `None`: nothing.
+    observer: CallObserver | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,6 +315,18 @@ class Peer:
         """Our live local callbacks (for inspection: its length must not grow per call)."""
         return self._table
 
+    @property
+    def remote_address(self) -> tuple[str, int] | None:
+        """The other end's `(host, port)` when the transport knows it."""
+        address = getattr(self._pipe, "remote_address", None)
+        return address if isinstance(address, tuple) else None
+
+    @property
+    def transport(self) -> str:
+        """The name of the transport carrying this connection (`memory` when unnamed)."""
+        name = getattr(self._pipe, "transport", None)
+        return name if isinstance(name, str) else "memory"
+
     async def wait_closed(self) -> None:
         """Wait until the connection has ended."""
         if self._closing:
@@ -357,10 +372,22 @@ class Peer:
         *,
         timeout: float | None = None,  # noqa: ASYNC109
         free_callbacks: bool = False,
+        trace_context: Mapping[str, str] | None = None,
     ) -> Any:
-        """Like `tell`, with the argument list given as is (`None` → `"withArgs":null`)."""
+        """Like `tell`, with the argument list given as is (`None` → `"withArgs":null`).
+
+        `trace_context` (W3C `traceparent`/`tracestate`) goes into the envelope's
+        `traceContext` field, which Go kites ignore; the kite's observer, when it has one,
+        makes the call and sets it.
+        """
         if self._closing:
             raise SendError("can't send, client is closed")
+        if trace_context is None:
+            observer = self.local_kite.observer
+            if observer is None and client_log.isEnabledFor(logging.DEBUG):
+                observer = CALL_LOG
+            if observer is not None:
+                return await observer.call(self, method, args, timeout, free_callbacks)
         pending = _PendingCall()
         table = self._table
         encoder = self._encoder
@@ -368,7 +395,7 @@ class Peer:
             encoder = self._encoder = RequestEncoder()
         try:
             text, cid, callbacks = encoder.encode(
-                self.local_kite, self.auth, method, pending, args, table
+                self.local_kite, self.auth, method, pending, args, table, trace_context
             )
         except dnode.DnodeError as exc:
             raise SendError(str(exc)) from exc

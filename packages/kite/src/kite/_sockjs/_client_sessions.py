@@ -67,6 +67,8 @@ class WebSocketClientSession:
         self.machine = machine
         self.session_id = machine.session_id
         self.transport = "websocket"
+        #: The server's `(host, port)` (set by the dialler).
+        self.remote_address: tuple[str, int] | None = None
         self._ws = ws
         self._pending: deque[str] = deque()
         #: Why the session ended (close frame, protocol error), once it has.
@@ -153,6 +155,8 @@ class XHRClientSession:
         self.machine = machine
         self.session_id = machine.session_id
         self.transport = "xhr"
+        #: The server's `(host, port)` (set by the dialler).
+        self.remote_address: tuple[str, int] | None = None
         self._client = client
         self._timeout = timeout
         self._pending: deque[str] = deque()

@@ -155,6 +155,8 @@ class SockJSPipe:
 
     session_id: str
     transport: str
+    #: The client's `(host, port)` as the connection that opened the session saw it.
+    remote_address: tuple[str, int] | None = None
 
     async def send(self, message: str) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -547,6 +549,11 @@ class _WebSocketSession(SockJSPipe):
 # the endpoint
 
 
+def _who(pipe: SockJSPipe) -> str:
+    address = pipe.remote_address
+    return f"{address[0]}:{address[1]}" if address else "an unknown address"
+
+
 class SockJSEndpoint:
     """A SockJS server endpoint: an HTTP handler running one `handler(pipe)` per session.
 
@@ -638,6 +645,7 @@ class SockJSEndpoint:
         return session.machine.next_deadline()
 
     async def _run_handler(self, pipe: SockJSPipe) -> None:
+        log.info("session %s opened: %s from %s", pipe.session_id, pipe.transport, _who(pipe))
         try:
             await self.handler(pipe)
         except Exception:
@@ -645,6 +653,7 @@ class SockJSEndpoint:
         finally:
             with trio.CancelScope(shield=True):
                 await pipe.aclose()
+            log.info("session %s closed: %s from %s", pipe.session_id, pipe.transport, _who(pipe))
 
     # -- WebSocket ---------------------------------------------------------------------------
 
@@ -656,11 +665,14 @@ class SockJSEndpoint:
         else:
             ws = await request.accept_websocket()
         if plan.endpoint.kind is sockjs.EndpointKind.RAW_WEBSOCKET:
-            await self._run_handler(_RawWebSocketSession(ws, self.options))
+            raw = _RawWebSocketSession(ws, self.options)
+            raw.remote_address = request.remote_addr
+            await self._run_handler(raw)
             return
         # Never registered by id: every WebSocket is a new session, whatever its id
         # (sockjs-go); the set is for shutdown.
         session = _WebSocketSession(ws, plan.endpoint.session_id or "", self.options)
+        session.remote_address = request.remote_addr
         self._websockets.add(session)
         try:
             await session.open()
@@ -702,6 +714,7 @@ class SockJSEndpoint:
                 self._sessions,
                 self._session_timers,
             )
+            session.remote_address = request.remote_addr
             self._sessions[session_id] = session
             self._nursery.start_soon(self._run_session, session)
         overhead = len(writer.wrap(""))
