@@ -11,7 +11,8 @@ read the body / query string, call, write the answer.
 Deliberate differences from Go: a body without `auth` is answered `400 unexpected
 authentication type: ` and one without `kite` fails validation (`Empty Kite field: username`)
 where Go's handler dereferences nil and drops the connection; JSON syntax errors name Python's
-parser position instead of Go's `invalid character ...` text.
+parser position instead of Go's `invalid character ...` text; an id held by another user's live
+registration is refused with `401 kite id is registered by another user` (Go lets it through).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import kite
 from kite.protocol import Auth, KiteIdentity, go_json_kind
 
-from ._errors import InvalidKiteError, KontrolError
+from ._errors import InvalidKiteError, KiteIdTakenError, KontrolError
 from ._methods import check_registration, resolve_key_pair
 
 if TYPE_CHECKING:
@@ -179,6 +180,9 @@ async def register_http(kontrol: KontrolService, body: bytes) -> HTTPAnswer:
         return _http_error(400, exc.message)
     try:
         await kontrol.register_http_kite(identity, url, pair.id)
+    except KiteIdTakenError as exc:
+        log.warning("kontrol: %s refused (via HTTP): %s", identity, exc.message)
+        return _http_error(401, exc.message)
     except InvalidKiteError as exc:
         return _http_error(400, exc.message)
     except KontrolError as exc:

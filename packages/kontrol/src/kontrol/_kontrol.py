@@ -19,6 +19,19 @@ never deletes on disconnect and waits for the storage TTL). A kite re-registerin
 connection takes the registration over, so a late disconnect of the old connection does not
 remove it.
 
+Ownership: a kite id belongs to the user whose registration holds it, for as long as that
+registration lives (connection, HTTP tracker or unexpired row): another user's `register` or
+`/register` with that id is refused (`KiteIdTakenError`, sent as `authenticationError`) and
+the holder's registration is untouched. Go Kontrol lets any user take any id over.
+
+Restarts: registrations live in the storage, kites' connections and HTTP trackers in memory.
+After a restart every live kite registers again within a heartbeat (a kite connection's kite
+reconnects and re-registers, an HTTP kite's next `/heartbeat` is answered `registeragain`), so
+unless `options.shared_storage`, the rows not written since the start are deleted one
+`heartbeat_timeout` after it (their kites died meanwhile; Go serves them until the storage TTL,
+up to 90 s after their last refresh), and Kontrol's own entry from the earlier run (same
+identity and URL, another id) is deleted at once.
+
 Registrations: every change of one kite id's registration (a `register` or a restart after
 expiry with its row write, a refresh, the removal on disconnect or expiry, an HTTP `/register`
 and its expiry) runs under that id's lock, so they apply in order: a removal never deletes the
@@ -48,13 +61,14 @@ import kite
 from kite import AuthContext, Request
 from kite.protocol import KiteIdentity
 
-from ._errors import InvalidKiteError, KeyNotFoundError, KontrolError
+from ._errors import InvalidKiteError, KeyNotFoundError, KiteIdTakenError, KontrolError
 from ._handlers import HTTPAnswer, heartbeat_http, register_http
 from ._keypairs import KeyPairs
 from ._liveness import HTTPTracker, HTTPTrackers, PingTracker
 from ._methods import register_methods
 from ._model import KeyPair
 from ._options import KontrolOptions, MachineAuthenticate
+from ._query import KontrolQuery
 from ._storage import Storage
 
 __all__ = ["DEFAULT_PORT", "KONTROL_VERSION", "Kontrol", "KontrolOptions", "MachineAuthenticate"]
@@ -158,8 +172,9 @@ class Kontrol(kite.Kite):
         """Run Kontrol's background work for the duration of the block.
 
         Makes sure a key pair exists (see `key_pair` in the class doc), registers Kontrol in
-        the storage (refreshed every heartbeat timeout, deleted on exit) and owns the HTTP
-        heartbeat trackers.
+        the storage (refreshed every heartbeat timeout, deleted on exit), owns the HTTP
+        heartbeat trackers and, unless `options.shared_storage`, removes what an earlier run
+        left behind (see "Restarts" in the module doc).
 
         Raises:
             KontrolError: the key pair cannot be set up (storage error, deleted pair, ...).
@@ -167,10 +182,14 @@ class Kontrol(kite.Kite):
         if self._nursery is not None:
             raise RuntimeError("Kontrol is already running")
         self._set_current(await self.keys.ensure(self._initial_pair))
+        started_at = self.clock()
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
                 self._http_trackers = HTTPTrackers(nursery)
+                if not self.options.shared_storage:
+                    await self._forget_own_old_entries()
+                    nursery.start_soon(self._sweep_unconfirmed, started_at)
                 if self.self_url:
                     await nursery.start(self._register_self)
                 yield self
@@ -218,6 +237,39 @@ class Kontrol(kite.Kite):
         finally:
             with trio.CancelScope(shield=True), contextlib.suppress(KontrolError):
                 await self.storage.delete(identity.id)
+
+    async def _forget_own_old_entries(self) -> None:
+        """Delete this Kontrol's entries from an earlier run: same identity but for the id,
+        registered at the same URL (which no other process can be serving now)."""
+        me = self.identity
+        if not self.self_url:
+            return
+        try:
+            found = await self.storage.get(
+                KontrolQuery(username=me.username, environment=me.environment, name=me.name)
+            )
+            for record in found:
+                old = record.kite
+                if (
+                    record.url == self.self_url
+                    and old.id != me.id
+                    and (old.region, old.hostname) == (me.region, me.hostname)
+                ):
+                    await self.storage.delete(old.id)
+        except KontrolError as exc:
+            log.warning("kontrol: removing its entries of an earlier run failed: %s", exc.message)
+
+    async def _sweep_unconfirmed(self, started_at: float) -> None:
+        """One heartbeat timeout after the start, delete the registrations not written since
+        (their kites did not come back: dead while Kontrol was down)."""
+        await trio.sleep(self.options.heartbeat_timeout)
+        try:
+            removed = await self.storage.clean_not_refreshed_since(started_at)
+        except KontrolError as exc:
+            log.warning("kontrol: removing registrations of an earlier run failed: %s", exc.message)
+        else:
+            if removed:
+                log.info("kontrol: removed %d registrations no kite renewed after start", removed)
 
     def require_running(self) -> trio.Nursery:
         """The nursery of `running()` (registrations' background work lives there).
@@ -402,6 +454,8 @@ class Kontrol(kite.Kite):
             current = self._ws.get(kite_id)
             if _ended(peer) or (restart and current is not None and current.tracker is not tracker):
                 return False
+            if current is not None and current.peer.kite.username != identity.username:
+                raise KiteIdTakenError()
             if current is not None and current.tracker is not tracker:
                 current.tracker.stop()  # a re-registration takes the kite over
             self._ws[kite_id] = _Registration(peer, tracker)

@@ -12,7 +12,8 @@ before sending, so its message takes the connection's FIFO send lock ahead of ou
 and its answer is not awaited (Go's `GoWithTimeout`). Deliberate differences from Go: too long
 identity fields or URLs are refused (`KontrolOptions` limits) and a registration the storage
 refuses (e.g. a non-UUID id on PostgreSQL, which Go silently loses) gets the storage's error;
-nothing is stored in either case.
+nothing is stored in either case; an id held by another user's live registration is refused
+with `authenticationError` (Go lets anyone take an id over).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import kite
 from kite import Request
 from kite.protocol import STRING_ORDER, KiteIdentity
 
-from ._errors import InvalidKiteError, KontrolError
+from ._errors import InvalidKiteError, KiteIdTakenError, KontrolError
 from ._model import KeyPair, validate_kite
 from ._query import KontrolQuery
 
@@ -209,6 +210,9 @@ async def handle_register(kontrol: KontrolService, request: Request) -> dict[str
     check_registration(identity, max_field_length=kontrol.options.max_field_length)
     try:
         tracker = await kontrol.register_connection(peer, identity, url, pair.id)
+    except KiteIdTakenError as exc:
+        log.warning("kontrol: %s refused: %s", identity, exc.message)
+        raise kite.AuthenticationError(exc.message) from None
     except InvalidKiteError:
         raise
     except KontrolError as exc:

@@ -31,6 +31,12 @@ class KontrolOptions:
         heartbeat_call_timeout: timeout of the `kite.heartbeat` call on a registering kite (4 s).
         register_url: URL Kontrol registers for itself (default `config.kontrol_url`; with
             neither, Kontrol does not register itself).
+        shared_storage: other Kontrols write to the same storage. Off (the default), a
+            starting Kontrol removes the registrations written before it started that are not
+            renewed within `heartbeat_timeout` (their kites died while it was down; live ones
+            register again at once), and its own entries left by an earlier run at the same
+            URL. On, it leaves both to the storage TTL: another Kontrol's kites are refreshed
+            only every `update_interval`.
         max_field_length: longest identity field accepted by `register` (characters).
         max_url_length: longest registered URL accepted.
         token_cache_size: most cached tokens kept (least recently used dropped first).
@@ -44,6 +50,7 @@ class KontrolOptions:
     update_interval: float = 60.0
     heartbeat_call_timeout: float = 4.0
     register_url: str = ""
+    shared_storage: bool = False
     max_field_length: int = 256
     max_url_length: int = 2048
     token_cache_size: int = 10_000
