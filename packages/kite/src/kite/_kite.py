@@ -27,6 +27,7 @@ from ._config import Config
 from ._http import Handler as HTTPHandler
 from ._http import HTTPLimits
 from ._kontrol._client import KontrolLink, KontrolMethods
+from ._observe._health import HealthCheck, health_handler
 from ._observe._logging import apply_log_level
 from ._rpc._builtins import register_builtins
 from ._rpc._callee import AuthenticateHook, Callee, PeerHook
@@ -297,6 +298,21 @@ class Kite(KontrolMethods):
 
     # ----------------------------------------------------------------------------------------
     # serving and dialling over the network (SockJS, see `_server` and `_dial`)
+
+    def enable_health(
+        self, path: str = "/healthz", *, check: HealthCheck | None = None, timeout: float = 2.0
+    ) -> None:
+        """Answer health probes at `path` on this kite's servers (off unless called).
+
+        `GET path` answers `200 {"status":"ok"}` while the kite serves, and `503
+        {"status":"unavailable","reason":...}` while it shuts down or when `async check()`
+        raises or takes more than `timeout` seconds: what load balancers and Kubernetes
+        probes expect.
+        """
+        self.handle_http(path, health_handler(self._serving, check, timeout), exact=True)
+
+    def _serving(self) -> bool:
+        return any(not server.endpoint.closing for server in self._servers)
 
     def session_counts(self) -> dict[str, int]:
         """SockJS sessions open on this kite's servers: `{"websocket": n, "http": m}` (HTTP
