@@ -38,11 +38,12 @@ import dnode
 
 from .._errors import KiteError, RequestLimitError, SendError
 from ..protocol import KiteIdentity
+from ._coroutines import is_awaitable
 from ._envelope import EnvelopeError, error_json, parse_request
 from ._hooks import run_hooks
 from ._methods import FinalFunc, Handler, Method, run_chain
 from ._observer import CALL_LOG, call_log, log_handler_error
-from ._peer import LocalKite, Peer, is_awaitable
+from ._peer import LocalKite, Peer
 from ._request import Request, new_request_id
 
 __all__ = ["AuthenticateHook", "Callee", "PeerHook"]

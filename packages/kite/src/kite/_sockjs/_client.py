@@ -28,14 +28,15 @@ import trio
 
 from .._backoff import Backoff
 from .._config import Config, Transport
+from .._duration import format_seconds
 from .._errors import KiteTimeoutError, SendError
 from .._http import HandshakeError, HTTPLimits, TransportError
-from .._rpc._envelope import go_duration
+from .._rpc._descriptions import MethodDescription, remote_methods
 from .._rpc._hooks import run_hooks
 from .._rpc._peer import Peer
 from .._rpc._pipe import MessagePipe
 from ..protocol import Auth, KiteIdentity
-from ._client_sessions import WebSocketClientSession, XHRClientSession
+from ._client_pipes import WebSocketClientPipe, XHRClientPipe
 
 __all__ = ["Client", "ClientHook", "DiallingKite", "TransportName", "dial", "open_session"]
 
@@ -71,17 +72,17 @@ async def open_session(
     timeout: float,  # noqa: ASYNC109
     xhr_timeout: float,
     limits: HTTPLimits | None = None,
-) -> WebSocketClientSession | XHRClientSession:
+) -> WebSocketClientPipe | XHRClientPipe:
     """Open one SockJS client session to the kite at `url` (see the module doc for `auto`)."""
     if transport == "xhr":
-        return await XHRClientSession.open(url, timeout=xhr_timeout, limits=limits)
+        return await XHRClientPipe.open(url, timeout=xhr_timeout, limits=limits)
     try:
-        return await WebSocketClientSession.connect(url, timeout=timeout, limits=limits)
+        return await WebSocketClientPipe.connect(url, timeout=timeout, limits=limits)
     except HandshakeError:
         if transport != "auto":
             raise
         log.debug("WebSocket handshake refused by %s, falling back to XHR polling", url)
-    return await XHRClientSession.open(url, timeout=xhr_timeout, limits=limits)
+    return await XHRClientPipe.open(url, timeout=xhr_timeout, limits=limits)
 
 
 def _address(url: str) -> tuple[str, int] | None:
@@ -200,6 +201,14 @@ class Client:
             method, list(args) if args else None, timeout=timeout, free_callbacks=free_callbacks
         )
 
+    async def methods(self, *, timeout: float | None = None) -> list[MethodDescription]:  # noqa: ASYNC109
+        """The remote kite's methods that this side may call (its `kite.methods`).
+
+        Raises:
+            MethodsNotDescribedError: the remote kite does not describe its methods (Go).
+        """
+        return await remote_methods(self.tell, timeout)
+
     async def call(
         self,
         method: str,
@@ -216,7 +225,7 @@ class Client:
                 await self._connected.wait()
             if not self._connected.is_set():
                 raise KiteTimeoutError(
-                    f'No response to "{method}" method in {go_duration(timeout or 0)}'
+                    f'No response to "{method}" method in {format_seconds(timeout or 0)}'
                 )
             if timeout is not None:
                 timeout = max(deadline - trio.current_time(), 0.0)
