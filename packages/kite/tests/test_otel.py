@@ -187,6 +187,20 @@ async def test_calls_made_by_a_handler_are_children_of_the_served_span(
     assert inner_served.parent.span_id == inner_call.context.span_id
 
 
+async def test_without_a_configured_tracer_no_span_is_made_and_nothing_crosses_the_wire() -> None:
+    """`instrument` with OpenTelemetry's defaults (no provider set): calls still measured
+    (no-op meters), no trace context sent, results unchanged."""
+    caller = kite.Kite("caller", "1.0.0")
+    instrumentation = kite.otel.instrument(caller)
+    assert not instrumentation.tracing()
+    ours, theirs = kite.memory_pipe_pair()
+    async with caller.connect_pipe(ours) as peer, trio.open_nursery() as nursery:
+        nursery.start_soon(peer.tell, "square", 4)
+        message = dnode.decode(await theirs.receive())
+        nursery.cancel_scope.cancel()
+    assert "traceContext" not in message.arguments[0]
+
+
 @pytest.mark.parametrize("instrumented", [False, True])
 async def test_the_envelope_carries_trace_context_only_when_instrumented(
     telemetry: Telemetry, instrumented: bool

@@ -106,6 +106,27 @@ class _ServedSpan:
             )
 
 
+class _MeasuredCall:
+    """A served call while no tracer is configured: only its duration is recorded."""
+
+    __slots__ = ("_instrumentation", "_method", "_start")
+
+    def __init__(self, instrumentation: Instrumentation, method: str) -> None:
+        self._instrumentation = instrumentation
+        self._method = method
+        self._start = time.perf_counter()
+
+    def end(self, error: Mapping[str, str] | None, exc: BaseException | None) -> None:
+        attributes = {**_SYSTEM, "rpc.method": self._method}
+        if error is not None:
+            attributes["error.type"] = error.get("type", "") or "genericError"
+        elapsed = time.perf_counter() - self._start
+        self._instrumentation.server_duration.record(elapsed, attributes)
+        if call_log.isEnabledFor(10):
+            outcome = "ok" if error is None else f"{error.get('type')}: {error.get('message')}"
+            call_log.debug("served %s in %.3f ms: %s", self._method, elapsed * 1e3, outcome)
+
+
 def peer_name(attributes: Mapping[str, Any]) -> str:
     address = attributes.get("network.peer.address")
     return f"{address}:{attributes.get('network.peer.port')}" if address else "?"
@@ -142,6 +163,7 @@ class Instrumentation:
             "rpc.client.call.duration", unit="s", description="Duration of calls made."
         )
         self._kite = kite
+        self._tracer_given = tracer_provider is not None
         meter.create_observable_gauge(
             "kite.server.sessions",
             callbacks=[self._observe_sessions],
@@ -156,7 +178,17 @@ class Instrumentation:
             for transport, count in counts.items()
         ]
 
+    def tracing(self) -> bool:
+        """Whether spans are made: a tracer provider was given, or a global one is set (until
+        then OpenTelemetry's default is a proxy whose spans record nothing, and the calls
+        skip making them and carry no trace context)."""
+        return self._tracer_given or not isinstance(
+            trace.get_tracer_provider(), trace.ProxyTracerProvider
+        )
+
     def serve(self, peer: ObservedPeer, method: str, trace: Any) -> ServedCall:
+        if not self.tracing():
+            return _MeasuredCall(self, method)
         return _ServedSpan(self, peer, method, trace)
 
     async def call(
@@ -175,6 +207,20 @@ class Instrumentation:
         metric_attributes = {**_SYSTEM, "rpc.method": method}
         start = time.perf_counter()
         outcome = "ok"
+        if not self.tracing():
+            try:
+                return await peer.call(
+                    method,
+                    args,
+                    timeout=timeout,
+                    free_callbacks=free_callbacks,
+                    trace_context=NO_TRACE,
+                )
+            except BaseException as exc:
+                metric_attributes["error.type"] = _error_type(exc)
+                raise
+            finally:
+                self.client_duration.record(time.perf_counter() - start, metric_attributes)
         with self.tracer.start_as_current_span(
             method,
             kind=SpanKind.CLIENT,
