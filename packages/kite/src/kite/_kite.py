@@ -1,7 +1,8 @@
 """The `Kite`: the facade a user holds, tying the layers together.
 
 How this works: a `Kite` knows who it is (`identity`), which methods it serves (`handle`,
-`handle_func`, kept by its `Callee`, the callee pipeline of `_rpc._callee`) and how to
+`handle_func`, typed functions with `method` (`_typed`), kept by its `Callee`, the callee
+pipeline of `_rpc._callee`; `describe` and the built-in `kite.methods` list them) and how to
 authenticate callers (`authenticate`, `authenticators`). It owns no sockets: a transport hands
 it one `MessagePipe` per connection: `serve_pipe(pipe)` serves an accepted connection in the
 calling task until it ends (what servers use: no task per idle connection), `accept(pipe)` and
@@ -300,7 +301,7 @@ class Kite(KontrolMethods):
 
         What a server calls once per accepted session. Runs `on_connect` hooks, then reads
         `pipe` in the calling task: an idle connection has no task but the caller's, and
-        requests whose handler does not suspend are served right there (see `_peer`).
+        requests whose handler does not suspend are served right there (see `_rpc._peer`).
         Returns when `pipe.receive()` reports the end (`PipeClosedError`, or any error), once
         the connection's handlers have been cancelled and have finished; then closes `pipe`
         and runs `on_disconnect` hooks. To end it from outside, close the pipe (its `receive`
@@ -339,7 +340,7 @@ class Kite(KontrolMethods):
             yield peer
 
     # ----------------------------------------------------------------------------------------
-    # serving and dialling over the network (SockJS, see `_server` and `_dial`)
+    # serving and dialling over the network (SockJS, see `_sockjs`)
 
     def enable_health(
         self, path: str = "/healthz", *, check: HealthCheck | None = None, timeout: float = 2.0
