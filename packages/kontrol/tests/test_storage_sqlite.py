@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import types
-
 import sqlite3
 import subprocess
 import sys
 import textwrap
+import types
 from collections.abc import Callable
 from pathlib import Path
 
