@@ -127,7 +127,7 @@ class Kontrol(kite.Kite):
     @property
     def live_registrations(self) -> int:
         """Kites registered through this Kontrol whose connection or HTTP heartbeats live."""
-        return len(self._ws) + len(self._http)
+        return len(self.registrations)
 
     # ----------------------------------------------------------------------------------------
     # lifecycle
