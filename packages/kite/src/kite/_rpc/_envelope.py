@@ -56,7 +56,7 @@ def call_arguments(
     `with_args=None` gives `"withArgs":null` (Go's `Tell("m")`), `[]` gives `"withArgs":[]`.
     The response callback is the first function the scrubber meets, so it gets the lowest id.
     A non-empty `trace_context` is added last as `"traceContext"`, a field Go's decoder
-    ignores (docs/protocol.md, "Trace context").
+    ignores (§4.12).
     """
     envelope = {
         "kite": kite,
