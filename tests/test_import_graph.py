@@ -1,5 +1,6 @@
 """The import graph of the four packages, read from their source with `ast`: no package has an
-import cycle among its modules, and no package imports another package's private names.
+import cycle among its modules, no package imports another package's private names, and each
+declares exactly the workspace packages it imports.
 
 Every import counts: at module level, under `if TYPE_CHECKING:` and inside functions. A module
 imported from a package (`from . import _json`) is an edge to that module, not to the
@@ -9,6 +10,7 @@ package's `__init__`; any other name imported from a package is an edge to its `
 from __future__ import annotations
 
 import ast
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,3 +156,23 @@ def test_the_checker_sees_cycles_through_type_checking_and_function_imports(
             graph[name].add(sub if sub in found else imp.module)
         graph[name] &= set(found)
     assert cycles(graph) == [["pkg._a", "pkg._b", "pkg._c"]]
+
+
+DISTRIBUTIONS = {"dnode": "kite-dnode", "sockjs": "kite-sockjs", "kite": "kite-trio"}
+
+
+@pytest.mark.parametrize("package", sorted(PACKAGES))
+def test_a_package_declares_exactly_the_workspace_packages_it_imports(package: str) -> None:
+    pyproject = PACKAGES[package].parents[1] / "pyproject.toml"
+    declared = {
+        str(d).split("[")[0].split(">")[0].split("=")[0].strip()
+        for d in tomllib.loads(pyproject.read_text())["project"]["dependencies"]
+    } & set(DISTRIBUTIONS.values())
+    imported = {
+        DISTRIBUTIONS[imp.module.split(".")[0]]
+        for name, path in modules().items()
+        if name.split(".")[0] == package
+        for imp in imports_of(name, path)
+        if imp.module.split(".")[0] in DISTRIBUTIONS and imp.module.split(".")[0] != package
+    }
+    assert declared == imported
