@@ -202,6 +202,8 @@ def _recorded_goclient_runs() -> list[object]:
             continue
         if "-parallel" in clients[0]["cmd"] and "$callback" in clients[0]["cmd"]:
             continue  # callbacks of calls sent at once interleave differently each run
+        if "-calls" in clients[0]["cmd"] and "-transport xhr" in clients[0]["cmd"]:
+            continue  # Go's XHR client stalls now and then past a call or two (README)
         (output,) = (o for o in load_scenario(name).client_outputs if o["label"] == "goclient")
         server = shlex.split(servers[0]["cmd"])[1:]
         port = server.index("-port")
