@@ -117,6 +117,8 @@ from ._tokens import (
 from ._trust_cache import TrustCache
 from .protocol import Auth, KiteIdentity
 
+__version__ = "0.1.0"  # equal to pyproject.toml's version (tests/test_packaging.py)
+
 __all__ = [
     "DEFAULT_MAX_KEY_SIZE",
     "RENEW_BEFORE",

@@ -108,6 +108,8 @@ from ._transports import (
     validate_callback,
 )
 
+__version__ = "0.1.0"  # equal to pyproject.toml's version (tests/test_packaging.py)
+
 __all__ = [
     "CLOSE_ANOTHER_CONNECTION",
     "CLOSE_GO_AWAY",
