@@ -85,6 +85,7 @@ from ._options import (
     DEFAULT_SOCKJS_URL,
     Options,
 )
+from ._origins import normalise_origin, origin_allowed
 from ._payload import (
     decode_jsonp_send,
     decode_payload,
@@ -180,6 +181,8 @@ __all__ = [
     "escape_unicode",
     "is_hixie76_upgrade",
     "is_websocket_upgrade",
+    "normalise_origin",
+    "origin_allowed",
     "plan_request",
     "quote",
     "resolve",
