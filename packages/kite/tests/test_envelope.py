@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import dnode
 from kite import ArgumentError, Auth, InvalidResponseError, KiteError, MethodNotFoundError
-from kite._envelope import (
+from kite._rpc._envelope import (
     EnvelopeError,
     call_arguments,
     error_json,

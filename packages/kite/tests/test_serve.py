@@ -25,7 +25,7 @@ from kite._http import (
     open_http_server,
     open_ws_client,
 )
-from kite._server import _Session
+from kite._sockjs._server import _Session
 from kite._timer_heap import TimerHeap
 
 
@@ -315,7 +315,7 @@ async def test_websocket_heartbeats_every_delay_from_the_endpoint_timer(
     autojump_clock: Any,
 ) -> None:
     from kite._http import HTTPLimits, WebSocketConnection
-    from kite._server import SockJSEndpoint, _WebSocketSession
+    from kite._sockjs._server import SockJSEndpoint, _WebSocketSession
 
     async def never(pipe: Any) -> None:  # pragma: no cover - no session is planned here
         raise AssertionError

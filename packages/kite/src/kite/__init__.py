@@ -7,16 +7,18 @@
   (`issue_kite_key`, `issue_token`, `parse_token`) and the callee-side `Authenticators`.
 - Serving and dialling: `Kite.serve` / `Kite.run` offer every SockJS transport under `/kite`
   (`KiteServer`, `SockJSEndpoint`); `Kite.dial` connects over WebSocket or XHR polling
-  (`Client`), with Go's `auto` fallback and optional reconnection.
+  (`Client`), with Go's `auto` fallback and optional reconnection; `Kite.handle_http` serves
+  other paths, each request an `HTTPRequest`.
 - Kontrol: `KontrolClient` (`async with kite.kontrol_client(...)`), `kite.register`,
   `register_forever`, `register_http(_forever)`, `get_kites` (`KiteClient`s with a
   `TokenRenewer`), `get_token`, `get_key`, `on_register`.
 - Errors: one tree under `KiteError`, keyed by Go's error `type` strings; network failures
   are `TransportError`s (`ConnectError`, `HandshakeError`, `ConnectionClosedError`,
   `TransportTimeoutError`, `ProtocolError`, `BodyTooLargeError`, `ListenError`).
+- Utilities: `TimerHeap` (many timers, one task), `TokenBucket`, `Backoff`.
 """
 
-from ._authenticators import (
+from ._auth._authenticators import (
     DEFAULT_MAX_KEY_SIZE,
     AuthContext,
     Authenticator,
@@ -27,35 +29,7 @@ from ._authenticators import (
     is_token_expiry,
     verify_audience,
 )
-from ._backoff import Backoff, ExponentialBackoff
-from ._config import Config, Transport
-from ._configerrors import ConfigError, KiteKeyError
-from ._dial import Client, ClientHook
-from ._duration import DurationError, format_duration, parse_duration
-from ._errors import (
-    ArgumentError,
-    AuthenticationError,
-    DisconnectError,
-    GenericError,
-    InvalidResponseError,
-    KiteError,
-    KiteTimeoutError,
-    MethodNotFoundError,
-    RequestLimitError,
-    SendError,
-)
-from ._handlers import FinalFunc, Handler, Method, MethodHandling
-from ._http import (
-    BodyTooLargeError,
-    ConnectError,
-    ConnectionClosedError,
-    HandshakeError,
-    ListenError,
-    ProtocolError,
-    TransportError,
-    TransportTimeoutError,
-)
-from ._keys import (
+from ._auth._keys import (
     KeyFormatError,
     KeyPair,
     generate_key_pair,
@@ -63,8 +37,7 @@ from ._keys import (
     parse_public_key,
     public_key_pem,
 )
-from ._kite import AuthenticateHook, Kite
-from ._kitekey import (
+from ._auth._kitekey import (
     KiteKey,
     kite_home,
     kite_key_path,
@@ -72,32 +45,7 @@ from ._kitekey import (
     read_kite_key,
     write_kite_key,
 )
-from ._kontrol_client import (
-    Dialler,
-    KiteClient,
-    KontrolClient,
-    KontrolQuery,
-    NoKitesAvailableError,
-)
-from ._peer import Peer, PeerLimits, open_peer
-from ._registration import (
-    HTTPRequester,
-    KontrolError,
-    RegisterResult,
-)
-from ._renewer import TokenRenewer
-from ._request import Request
-from ._server import (
-    KiteServer,
-    ServerLimits,
-    SockJSEndpoint,
-    SockJSPipe,
-    kite_sockjs_options,
-    open_kite_server,
-)
-from ._session import MemoryPipe, MessagePipe, PipeClosedError, memory_pipe_pair
-from ._throttle import TokenBucket
-from ._tokens import (
+from ._auth._tokens import (
     RENEW_BEFORE,
     RENEW_RETRY_INTERVAL,
     KiteClaims,
@@ -114,7 +62,63 @@ from ._tokens import (
     resign_kite_key,
     sign_claims,
 )
-from ._trust_cache import TrustCache
+from ._auth._trust_cache import TrustCache
+from ._backoff import Backoff, ExponentialBackoff
+from ._config import Config, Transport
+from ._configerrors import ConfigError, KiteKeyError
+from ._duration import DurationError, format_duration, parse_duration
+from ._errors import (
+    ArgumentError,
+    AuthenticationError,
+    DisconnectError,
+    GenericError,
+    InvalidResponseError,
+    KiteError,
+    KiteTimeoutError,
+    MethodNotFoundError,
+    RequestLimitError,
+    SendError,
+)
+from ._http import (
+    BodyTooLargeError,
+    ConnectError,
+    ConnectionClosedError,
+    HandshakeError,
+    HTTPRequest,
+    ListenError,
+    ProtocolError,
+    TransportError,
+    TransportTimeoutError,
+)
+from ._kite import AuthenticateHook, Kite
+from ._kontrol._client import (
+    Dialler,
+    KiteClient,
+    KontrolClient,
+    KontrolQuery,
+    NoKitesAvailableError,
+)
+from ._kontrol._registration import (
+    HTTPRequester,
+    KontrolError,
+    RegisterResult,
+)
+from ._kontrol._renewer import TokenRenewer
+from ._rpc._methods import FinalFunc, Handler, Method, MethodHandling
+from ._rpc._peer import Peer, PeerLimits, open_peer
+from ._rpc._pipe import MemoryPipe, MessagePipe, PipeClosedError, memory_pipe_pair
+from ._rpc._request import Request
+from ._rpc._throttle import TokenBucket
+from ._sockjs._client import Client, ClientHook
+from ._sockjs._server import (
+    KiteServer,
+    ServerLimits,
+    SockJSEndpoint,
+    SockJSPipe,
+    kite_sockjs_options,
+    open_kite_server,
+)
+from ._timer_heap import TimerHeap
 from .protocol import Auth, KiteIdentity
 
 __version__ = "0.1.0"  # equal to pyproject.toml's version (tests/test_packaging.py)
@@ -144,6 +148,7 @@ __all__ = [
     "ExponentialBackoff",
     "FinalFunc",
     "GenericError",
+    "HTTPRequest",
     "HTTPRequester",
     "Handler",
     "HandshakeError",
@@ -183,6 +188,7 @@ __all__ = [
     "ServerLimits",
     "SockJSEndpoint",
     "SockJSPipe",
+    "TimerHeap",
     "TokenAuthenticator",
     "TokenBucket",
     "TokenError",

@@ -11,7 +11,8 @@ read the body / query string, call, write the answer.
 Deliberate differences from Go: a body without `auth` is answered `400 unexpected
 authentication type: ` and one without `kite` fails validation (`Empty Kite field: username`)
 where Go's handler dereferences nil and drops the connection; JSON syntax errors name Python's
-parser position instead of Go's `invalid character ...` text.
+parser position instead of Go's `invalid character ...` text; an id held by another user's live
+registration is refused with `401 kite id is registered by another user` (Go lets it through).
 """
 
 from __future__ import annotations
@@ -25,11 +26,11 @@ from typing import TYPE_CHECKING, Any
 import kite
 from kite.protocol import Auth, KiteIdentity, go_json_kind
 
-from ._errors import InvalidKiteError, KontrolError
+from ._errors import InvalidKiteError, KiteIdTakenError, KontrolError
 from ._methods import check_registration, resolve_key_pair
 
 if TYPE_CHECKING:
-    from ._kontrol import Kontrol
+    from ._service import KontrolService
 
 __all__ = ["HTTPAnswer", "go_json", "heartbeat_http", "register_http"]
 
@@ -123,10 +124,10 @@ def _string_fields(obj: dict[str, Any], names: tuple[str, ...], go_type: str) ->
     return out
 
 
-async def register_http(kontrol: Kontrol, body: bytes) -> HTTPAnswer:
+async def register_http(kontrol: KontrolService, body: bytes) -> HTTPAnswer:
     """`/register`: register a kite over HTTP (Go's `HandleRegisterHTTP`)."""
     try:
-        kontrol._require_running()
+        kontrol.require_running()
     except KontrolError as exc:
         return _http_error(503, exc.message)
     try:
@@ -179,6 +180,9 @@ async def register_http(kontrol: Kontrol, body: bytes) -> HTTPAnswer:
         return _http_error(400, exc.message)
     try:
         await kontrol.register_http_kite(identity, url, pair.id)
+    except KiteIdTakenError as exc:
+        log.warning("kontrol: %s refused (via HTTP): %s", identity, exc.message)
+        return _http_error(401, exc.message)
     except InvalidKiteError as exc:
         return _http_error(400, exc.message)
     except KontrolError as exc:
@@ -188,7 +192,7 @@ async def register_http(kontrol: Kontrol, body: bytes) -> HTTPAnswer:
     return HTTPAnswer(200, (TEXT_PLAIN,), (go_json(result) + "\n").encode("utf-8"))
 
 
-def heartbeat_http(kontrol: Kontrol, query: str) -> HTTPAnswer:
+def heartbeat_http(kontrol: KontrolService, query: str) -> HTTPAnswer:
     """`/heartbeat?id=<kite id>`: `pong` when tracked, `registeragain` when not."""
     values = urllib.parse.parse_qs(query, keep_blank_values=True).get("id", [""])
     kite_id = values[0]

@@ -27,8 +27,8 @@ import trio
 import sockjs
 
 from .._http import HTTPServer, open_http_server
-from .._server import SessionHandler, SockJSEndpoint, SockJSPipe
-from .._session import PipeClosedError
+from .._rpc._pipe import PipeClosedError
+from .._sockjs._server import SessionHandler, SockJSEndpoint, SockJSPipe
 
 __all__ = ["SERVICES", "echo", "main", "open_sockjs_app"]
 

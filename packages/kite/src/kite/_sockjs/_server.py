@@ -45,15 +45,16 @@ import logging
 import secrets
 import ssl
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager, suppress
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import trio
 
 import sockjs
 
-from ._http import (
+from .._config import Config
+from .._http import (
     ConnectionClosedError,
     Hixie76Connection,
     HTTPLimits,
@@ -63,18 +64,17 @@ from ._http import (
     WebSocketConnection,
     open_http_server,
 )
-from ._http import Handler as HTTPHandler
-from ._session import PipeClosedError
-from ._timer_heap import TimerHeap
+from .._http import Handler as HTTPHandler
+from .._rpc._pipe import MessagePipe, PipeClosedError
+from .._timer_heap import TimerHeap
 
 #: An RFC 6455 WebSocket or, with ``Options(hixie76=True)``, a hixie-76 one.
 _AnyWebSocket = WebSocketConnection | Hixie76Connection
 
-if TYPE_CHECKING:
-    from ._kite import Kite
-
 __all__ = [
+    "HTTPRoute",
     "KiteServer",
+    "ServedKite",
     "ServerLimits",
     "SessionHandler",
     "SockJSEndpoint",
@@ -86,6 +86,18 @@ log = logging.getLogger("kite.server")
 
 #: What runs one SockJS session: `await handler(pipe)`; the session ends when it returns.
 SessionHandler = Callable[["SockJSPipe"], Awaitable[None]]
+#: An HTTP route of a kite: `(prefix, handler, exact)`, as given to `Kite.handle_http`.
+HTTPRoute = tuple[str, HTTPHandler, bool]
+
+
+class ServedKite(Protocol):
+    """What a `KiteServer` uses of the kite it serves (a `Kite`)."""
+
+    @property
+    def config(self) -> Config: ...
+
+    async def serve_pipe(self, pipe: MessagePipe) -> None: ...
+
 
 _SHUTTING_DOWN_HEADERS = [("Content-Type", "text/plain; charset=utf-8")]
 _PIPE_GONE = (trio.BrokenResourceError, trio.ClosedResourceError, trio.EndOfChannel)
@@ -775,17 +787,19 @@ class KiteServer:
 
     def __init__(
         self,
-        kite: Kite,
+        kite: ServedKite,
         http: HTTPServer,
         endpoint: SockJSEndpoint,
         closing: trio.Event,
         grace_period: float,
+        wait_idle: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.kite = kite
         self.http = http
         self.endpoint = endpoint
         self.grace_period = grace_period
         self._closing = closing
+        self._wait_idle = wait_idle
 
     async def aclose(self, grace_period: float | None = None) -> None:
         """Stop serving: stop accepting, give requests in flight `grace_period` seconds
@@ -796,8 +810,9 @@ class KiteServer:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self.http.aclose, grace)  # stops accepting at once
             if not self._closing.is_set():
-                with trio.move_on_after(grace):
-                    await self.kite._wait_idle()
+                if self._wait_idle is not None:
+                    with trio.move_on_after(grace):
+                        await self._wait_idle()
                 self._closing.set()  # every session's peer closes now
                 self.endpoint.close_all()
 
@@ -823,17 +838,23 @@ class KiteServer:
 
 @asynccontextmanager
 async def open_kite_server(
-    kite: Kite,
+    kite: ServedKite,
     host: str = "0.0.0.0",
     port: int = 0,
     *,
+    routes: Iterable[HTTPRoute] = (),
+    wait_idle: Callable[[], Awaitable[None]] | None = None,
     options: sockjs.Options | None = None,
     http_limits: HTTPLimits | None = None,
     limits: ServerLimits | None = None,
     ssl_context: ssl.SSLContext | None = None,
     grace_period: float = 5.0,
 ) -> AsyncIterator[KiteServer]:
-    """Serve `kite` on `host:port` for the duration of the block (see `Kite.serve`)."""
+    """Serve `kite` on `host:port` for the duration of the block (see `Kite.serve`).
+
+    `routes` are served next to the SockJS endpoint; at shutdown the requests in flight get
+    the grace period to finish, awaited with `wait_idle()` (the kite's `Callee.wait_idle`).
+    """
     if options is None:
         options = kite_sockjs_options(kite.config)
     closing = trio.Event()
@@ -854,14 +875,12 @@ async def open_kite_server(
                 grace_period=grace_period,
             ) as http:
                 http.handle_http(options.prefix, endpoint)
-                for prefix, handler, exact in kite._http_routes:
+                for prefix, handler, exact in routes:
                     http.handle_http(prefix, handler, exact=exact)
-                server = KiteServer(kite, http, endpoint, closing, grace_period)
-                kite._servers.append(server)
+                server = KiteServer(kite, http, endpoint, closing, grace_period, wait_idle)
                 try:
                     yield server
                 finally:
-                    kite._servers.remove(server)
                     await server.aclose()
         finally:
             sessions.cancel_scope.cancel()

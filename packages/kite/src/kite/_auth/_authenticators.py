@@ -44,8 +44,9 @@ from typing import Protocol
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from ._config import Config
-from ._errors import AuthenticationError, GenericError, KiteError
+from .._config import Config
+from .._errors import AuthenticationError, GenericError, KiteError
+from ..protocol import Auth, InvalidKiteStringError, KiteIdentity
 from ._keys import KeyFormatError, parse_public_key
 from ._tokens import (
     RSA_ALGORITHMS,
@@ -56,7 +57,6 @@ from ._tokens import (
     parse_unverified,
 )
 from ._trust_cache import TrustCache
-from .protocol import Auth, InvalidKiteStringError, KiteIdentity
 
 __all__ = [
     "DEFAULT_MAX_KEY_SIZE",

@@ -34,20 +34,23 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
+from typing import Any, Protocol, Self, TypeVar, cast
 
 import trio
 
-from ._authenticators import is_token_expiry
-from ._backoff import ExponentialBackoff
-from ._envelope import go_duration
-from ._errors import KiteError, KiteTimeoutError
-from ._hooks import run_hooks
-from ._peer import Peer
+from .._auth._authenticators import is_token_expiry
+from .._backoff import ExponentialBackoff
+from .._errors import KiteError, KiteTimeoutError
+from .._rpc._envelope import go_duration
+from .._rpc._hooks import run_hooks
+from .._rpc._peer import Peer
+from .._sockjs._client import Client
+from ..protocol import Auth, KiteIdentity, KontrolQuery
 from ._registration import (
     DIAL_BACKOFF,
     HEARTBEAT_HEADERS,
     HTTP_REGISTER_BACKOFF,
+    ConfiguredKite,
     HTTPRequester,
     KontrolError,
     RegisterAgainError,
@@ -62,15 +65,13 @@ from ._registration import (
     update_config,
 )
 from ._renewer import TokenRenewer
-from .protocol import Auth, KiteIdentity, KontrolQuery
-
-if TYPE_CHECKING:
-    from ._kite import Kite
 
 __all__ = [
     "Dialler",
     "KiteClient",
     "KontrolClient",
+    "KontrolKite",
+    "KontrolLink",
     "KontrolMethods",
     "KontrolQuery",
     "NoKitesAvailableError",
@@ -88,6 +89,30 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 #: Go's `kontrolRetryDuration`: pause between failed `register_forever` attempts.
 REGISTER_RETRY = 10.0
+
+
+class KontrolKite(ConfiguredKite, Protocol):
+    """What a `KontrolClient` uses of its kite (a `Kite`): its `config` (kite key, Kontrol URL
+    and key, timeout; replaced when Kontrol re-signs the key), its identity, and `dial` for
+    the default dialler."""
+
+    id: str
+
+    @property
+    def identity_json(self) -> dict[str, str]: ...
+
+    def dial(self, url: str) -> AbstractAsyncContextManager[Client]: ...
+
+
+class KontrolLink:
+    """A kite's side of its Kontrol clients: the one open now, and the `on_register` hooks
+    every client fires after a successful registration."""
+
+    __slots__ = ("client", "on_register")
+
+    def __init__(self) -> None:
+        self.client: KontrolClient | None = None
+        self.on_register: list[RegisterHook] = []
 
 
 class NoKitesAvailableError(KontrolError):
@@ -139,11 +164,13 @@ class KontrolClient(_OpenedByAsyncWith):
         kite_key_path: also write a kite key re-signed by Kontrol to this file (Go keeps it
             in memory only).
         wall_clock: UTC seconds, for token times (default `time.time`).
+        link: the kite's `KontrolLink` (`Kite.kontrol_client` passes it): the client is the
+            kite's open one while open, and fires the link's `on_register` hooks.
     """
 
     def __init__(
         self,
-        kite: Kite,
+        kite: KontrolKite,
         *,
         url: str | None = None,
         dialler: Dialler | None = None,
@@ -151,8 +178,10 @@ class KontrolClient(_OpenedByAsyncWith):
         timeout: float | None = None,
         kite_key_path: Path | None = None,
         wall_clock: Callable[[], float] = time.time,
+        link: KontrolLink | None = None,
     ) -> None:
         self.kite = kite
+        self._link = link if link is not None else KontrolLink()
         self.url = url if url is not None else kite.config.kontrol_url
         self.timeout = timeout if timeout is not None else kite.config.timeout
         self.kite_key_path = kite_key_path
@@ -183,11 +212,12 @@ class KontrolClient(_OpenedByAsyncWith):
     async def _open(self) -> AsyncIterator[None]:
         if self._closed or self._nursery is not None:
             raise RuntimeError("a KontrolClient can be opened once")
-        previous = self.kite._kontrol
+        link = self._link
+        previous = link.client
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
-                self.kite._kontrol = self
+                link.client = self
                 try:
                     yield
                 finally:
@@ -198,7 +228,7 @@ class KontrolClient(_OpenedByAsyncWith):
         finally:
             self._closed = True
             self._peer = None
-            self.kite._kontrol = previous
+            link.client = previous
             if self._http_close is not None:
                 with trio.CancelScope(shield=True):
                     await self._http_close()
@@ -358,7 +388,7 @@ class KontrolClient(_OpenedByAsyncWith):
             peer.auth = Auth("kiteKey", kite_key_of(self.kite))
         self._last_result = result
         self._registered.set()
-        await run_hooks(self.kite._on_register_hooks, result, log=log, what="on_register hook")
+        await run_hooks(self._link.on_register, result, log=log, what="on_register hook")
 
     # ----------------------------------------------------------------------------------------
     # registration over HTTP
@@ -513,7 +543,7 @@ class KontrolClient(_OpenedByAsyncWith):
 
 
 @asynccontextmanager
-async def _dial_peer(kite: Kite, url: str) -> AsyncIterator[Peer]:
+async def _dial_peer(kite: KontrolKite, url: str) -> AsyncIterator[Peer]:
     """The default dialler: `kite.dial(url)` (SockJS, `Config.transport`), its `Peer`."""
     async with kite.dial(url) as client:
         yield client.peer
@@ -653,8 +683,7 @@ class KontrolMethods:
     `Kite`. Each method uses the kite's open `KontrolClient` (`async with
     kite.kontrol_client(...)`)."""
 
-    _kontrol: KontrolClient | None
-    _on_register_hooks: list[RegisterHook]
+    _kontrol_link: KontrolLink
 
     def kontrol_client(
         self,
@@ -668,13 +697,14 @@ class KontrolMethods:
     ) -> KontrolClient:
         """A `KontrolClient` for this kite (see its arguments); open it with `async with`."""
         return KontrolClient(
-            cast("Kite", self),
+            cast(KontrolKite, self),
             url=url,
             dialler=dialler,
             http=http,
             timeout=timeout,
             kite_key_path=kite_key_path,
             wall_clock=wall_clock,
+            link=self._kontrol_link,
         )
 
     @property
@@ -684,7 +714,7 @@ class KontrolMethods:
         Raises:
             KontrolError: none is open.
         """
-        client = self._kontrol
+        client = self._kontrol_link.client
         if client is None:
             raise KontrolError(
                 "no Kontrol client is open: use `async with kite.kontrol_client(...)`"
@@ -693,7 +723,7 @@ class KontrolMethods:
 
     def on_register(self, fn: _F) -> _F:
         """Call `fn(result)` (plain or async) after each successful Kontrol registration."""
-        self._on_register_hooks.append(fn)
+        self._kontrol_link.on_register.append(fn)
         return fn
 
     async def register(self, url: str) -> RegisterResult:

@@ -11,16 +11,21 @@ this module does their I/O and presents one session as a `MessagePipe` for the R
   `sockjs.decode_frame` (`o`, `h` skipped; `a[...]`/`m"..."` queued; `c[...]` or anything
   invalid ends the session). Closing drops TCP without a close frame (Go).
 * `XHRClientSession`: `POST <url>/<server>/<session>/xhr` must answer 200 and `o`; then the
-  receiving task polls (`POST .../xhr`, one frame per answer; `h` and a stray `o` mean "poll
-  again", `c[...]` and 404 end the session) and every message is its own
+  receiving task polls (`POST .../xhr`, one frame per answer; `h` means "poll again",
+  `c[...]`, 404 and a mid-session `o` end the session) and every message is its own
   `POST .../xhr_send` with body `["<message>"]` (200/204 accepted, 404 ends the session).
   Polls and sends use separate keep-alive connections. Closing abandons the held poll (the
   server sees its connection drop and closes the session) and sends nothing (Go).
 
-Unlike Go's client, which leaves a timed-out poll running and issues another, a poll that
-gives no answer within `timeout` is abandoned (its connection closed) before polling again;
-sockjs servers heartbeat every 10-25 s, well inside Go's 15 s default, so this only matters
-for a server that stopped answering.
+A server holds a poll until it has a frame, at the latest its next heartbeat (`h`, every 10 s
+for a kite, 25 s for sockjs-node and sockjs-go), and a server whose client drops a held poll
+ends the session. So a poll waits `max(timeout, POLL_TIMEOUT_FLOOR)` for its answer: a short dial
+timeout applies to opening and sending, never cuts an idle session's polls (which would end the
+session and lose the calls in flight). Unlike Go's client, which leaves a timed-out poll running
+and issues another, a poll that gives no answer in that time is abandoned (its connection
+closed) before polling again: the server stopped answering. If the server then answers a poll
+with `o` (it lost the session and opened a new one) or 404, the session ends at once, so the
+calls in flight fail with `DisconnectError` instead of waiting for answers that cannot come.
 """
 
 from __future__ import annotations
@@ -33,8 +38,8 @@ import trio
 
 import sockjs
 
-from ._errors import SendError
-from ._http import (
+from .._errors import SendError
+from .._http import (
     ConnectionClosedError,
     HandshakeError,
     HTTPClient,
@@ -45,11 +50,15 @@ from ._http import (
     WebSocketConnection,
     connect_websocket,
 )
-from ._session import PipeClosedError
+from .._rpc._pipe import PipeClosedError
 
-__all__ = ["WebSocketClientSession", "XHRClientSession"]
+__all__ = ["POLL_TIMEOUT_FLOOR", "WebSocketClientSession", "XHRClientSession"]
 
 log = logging.getLogger("kite.client")
+
+#: Shortest wait (seconds) for a poll's answer: longer than the longest usual heartbeat period
+#: of a SockJS server (25 s), so an idle session's poll is answered before it is given up.
+POLL_TIMEOUT_FLOOR = 30.0
 
 
 def _close_reason(event: sockjs.ClientEvent) -> str | None:
@@ -155,6 +164,7 @@ class XHRClientSession:
         self.transport = "xhr"
         self._client = client
         self._timeout = timeout
+        self._poll_timeout = max(timeout, POLL_TIMEOUT_FLOOR)
         self._pending: deque[str] = deque()
         self._poll_scope: trio.CancelScope | None = None
         #: Why the session ended, once it has.
@@ -229,10 +239,14 @@ class XHRClientSession:
             raise PipeClosedError() from None
         try:
             response = await self._client.request(
-                request.method, request.url, request.headers, request.body, timeout=self._timeout
+                request.method,
+                request.url,
+                request.headers,
+                request.body,
+                timeout=self._poll_timeout,
             )
         except TransportTimeoutError:
-            return  # poll again (Go gives up on a poll without its first byte in time)
+            return  # poll again: the server stopped answering (see the module doc)
         except TransportError as exc:
             machine.connection_lost()
             self.close_reason = str(exc)

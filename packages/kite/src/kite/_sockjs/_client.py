@@ -20,32 +20,41 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, Literal
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, Literal, Protocol
 
 import trio
 
-from ._backoff import Backoff
-from ._client import WebSocketClientSession, XHRClientSession
-from ._config import Transport
-from ._envelope import go_duration
-from ._errors import KiteTimeoutError, SendError
-from ._hooks import run_hooks
-from ._http import HandshakeError, HTTPLimits, TransportError
-from ._peer import Peer
-from ._session import MessagePipe
-from .protocol import Auth, KiteIdentity
+from .._backoff import Backoff
+from .._config import Config, Transport
+from .._errors import KiteTimeoutError, SendError
+from .._http import HandshakeError, HTTPLimits, TransportError
+from .._rpc._envelope import go_duration
+from .._rpc._hooks import run_hooks
+from .._rpc._peer import Peer
+from .._rpc._pipe import MessagePipe
+from ..protocol import Auth, KiteIdentity
+from ._client_sessions import WebSocketClientSession, XHRClientSession
 
-if TYPE_CHECKING:
-    from ._kite import Kite
-
-__all__ = ["Client", "ClientHook", "TransportName", "dial", "open_session"]
+__all__ = ["Client", "ClientHook", "DiallingKite", "TransportName", "dial", "open_session"]
 
 log = logging.getLogger("kite.client")
 
 TransportName = Literal["auto", "websocket", "xhr"]
 #: A client lifecycle hook: `fn(client)`, plain or async.
 ClientHook = Callable[["Client"], Any]
+
+
+class DiallingKite(Protocol):
+    """What a `Client` uses of the kite that dials (a `Kite`)."""
+
+    @property
+    def config(self) -> Config: ...
+
+    def connect_pipe(
+        self, pipe: MessagePipe, *, auth: Auth | None = ..., remote: KiteIdentity | None = ...
+    ) -> AbstractAsyncContextManager[Peer]: ...
+
 
 _TRANSPORTS: dict[Transport, TransportName] = {
     Transport.AUTO: "auto",
@@ -91,7 +100,7 @@ class Client:
 
     def __init__(
         self,
-        local_kite: Kite,
+        local_kite: DiallingKite,
         url: str,
         *,
         transport: TransportName,
@@ -263,7 +272,7 @@ class Client:
 
 @asynccontextmanager
 async def dial(
-    kite: Kite,
+    kite: DiallingKite,
     url: str,
     *,
     transport: TransportName | None = None,

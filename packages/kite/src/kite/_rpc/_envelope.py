@@ -19,8 +19,8 @@ from typing import Any, Final, Protocol
 
 import dnode
 
-from ._errors import InvalidResponseError, KiteError
-from .protocol import Auth, go_json_kind
+from .._errors import InvalidResponseError, KiteError
+from ..protocol import Auth, go_json_kind
 
 __all__ = [
     "Envelope",
@@ -64,8 +64,8 @@ def call_arguments(
     ]
 
 
-class LocalKite(Protocol):
-    """What `RequestEncoder` reads of the local kite (a `Kite`)."""
+class LocalIdentity(Protocol):
+    """What `RequestEncoder` reads of the local kite (a `Kite`): its identity."""
 
     name: str
     username: str
@@ -112,7 +112,7 @@ class RequestEncoder:
 
     def encode(
         self,
-        kite: LocalKite,
+        kite: LocalIdentity,
         auth: Auth | None,
         method: str,
         response_callback: Callable[..., Any],
@@ -169,7 +169,7 @@ class RequestEncoder:
             )
         return text, cid, callbacks
 
-    def _prepare(self, kite: LocalKite, identity: tuple[Any, ...], auth: Auth | None) -> None:
+    def _prepare(self, kite: LocalIdentity, identity: tuple[Any, ...], auth: Auth | None) -> None:
         """Encode the envelope's constant part for this identity and these credentials."""
         self._identity = identity
         self._auth = auth
@@ -200,7 +200,7 @@ def _callbacks_json(callbacks: dict[int, dnode.CallbackPath]) -> str:
 
 
 def _encode_general(
-    kite: LocalKite,
+    kite: LocalIdentity,
     auth: Auth | None,
     method: str,
     response_callback: Callable[..., Any],

@@ -48,7 +48,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from jwt.algorithms import RSAAlgorithm
 
-from ._duration import SECOND, format_duration
+from .._duration import SECOND, format_duration
 from ._keys import parse_private_key
 
 __all__ = [

@@ -31,18 +31,17 @@ import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from ._errors import KiteError
-from ._kitekey import KiteKey, write_kite_key
-from ._tokens import TokenError
-
-if TYPE_CHECKING:
-    from ._kite import Kite
+from .._auth._kitekey import KiteKey, write_kite_key
+from .._auth._tokens import TokenError
+from .._config import Config
+from .._errors import KiteError
 
 __all__ = [
     "DIAL_BACKOFF",
     "HTTP_REGISTER_BACKOFF",
+    "ConfiguredKite",
     "HTTPRequester",
     "KontrolError",
     "RegisterResult",
@@ -152,19 +151,25 @@ class RegisterResult:
 # ------------------------------------------------------------------------------- adoption
 
 
-def kite_key_of(kite: Kite) -> str:
+class ConfiguredKite(Protocol):
+    """A kite whose `config` registration reads and replaces (a `Kite`)."""
+
+    config: Config
+
+
+def kite_key_of(kite: ConfiguredKite) -> str:
     """The kite key the kite authenticates to Kontrol with (`Config.kite_key`)."""
     return kite.config.kite_key
 
 
-def update_config(kite: Kite, **changes: str) -> None:
+def update_config(kite: ConfiguredKite, **changes: str) -> None:
     """Replace string fields of the kite's (frozen) `Config`; the authenticators read the
     current `kite.config` on every request, so the change applies at once."""
     kite.config = kite.config.replace(**changes)
 
 
 def adopt_register_result(
-    kite: Kite,
+    kite: ConfiguredKite,
     result: RegisterResult,
     *,
     kite_key_path: Path | None = None,

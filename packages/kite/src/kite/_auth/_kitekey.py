@@ -23,7 +23,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from ._configerrors import KiteKeyError
+from .._configerrors import KiteKeyError
 from ._keys import KeyFormatError, parse_public_key
 from ._tokens import RSA_ALGORITHMS, KiteClaims, ParsedToken, TokenError, parse_token
 

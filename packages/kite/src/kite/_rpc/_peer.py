@@ -56,23 +56,20 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeGuard
+from typing import Any, Protocol, TypeGuard
 
 import trio
 from trio.lowlevel import ParkingLot
 
 import dnode
 
+from .._errors import DisconnectError, KiteTimeoutError, SendError
+from ..protocol import Auth, KiteIdentity
 from ._deadlines import CallDeadlines
-from ._envelope import RequestEncoder, go_duration, parse_response
-from ._errors import DisconnectError, KiteTimeoutError, SendError
-from ._session import MessagePipe, PipeClosedError
-from .protocol import Auth, KiteIdentity
+from ._envelope import LocalIdentity, RequestEncoder, go_duration, parse_response
+from ._pipe import MessagePipe, PipeClosedError
 
-if TYPE_CHECKING:
-    from ._kite import Kite
-
-__all__ = ["Peer", "PeerLimits", "open_peer"]
+__all__ = ["LocalKite", "Peer", "PeerLimits", "ServeRequest", "open_peer"]
 
 log = logging.getLogger("kite.rpc")
 
@@ -126,6 +123,18 @@ def _resume(
                 trap = run(coro.send, value)
             except StopIteration:
                 return
+
+
+#: Serves one incoming method request on a connection: `serve(peer, message)`.
+ServeRequest = Callable[["Peer", dnode.Message], Coroutine[Any, Any, None]]
+
+
+class LocalKite(LocalIdentity, Protocol):
+    """What a connection uses of the kite it belongs to (a `Kite`): the identity sent in the
+    envelope of every call, and `serve_request`, the callee pipeline (`_callee`) the reader
+    hands every incoming method request to."""
+
+    serve_request: ServeRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,7 +260,7 @@ class Peer:
     def __init__(
         self,
         pipe: MessagePipe,
-        local_kite: Kite,
+        local_kite: LocalKite,
         *,
         trusted: bool,
         auth: Auth | None = None,
@@ -598,7 +607,7 @@ class Peer:
         table = self._table
         max_running = self.limits.max_concurrent_requests
         max_backlog = self.limits.request_backlog
-        serve = self.local_kite._serve_request
+        serve = self.local_kite.serve_request
         reads = 0
         while True:
             try:
@@ -693,7 +702,7 @@ class Peer:
     async def _serve_backlog(self) -> None:
         """Serve the requests queued while every slot was busy (in this task, in order)."""
         backlog = self._backlog
-        serve = self.local_kite._serve_request
+        serve = self.local_kite.serve_request
         while backlog:  # None (never used) or a deque
             message = backlog.popleft()
             if self._backlog_lot:
@@ -727,7 +736,7 @@ class Peer:
 @asynccontextmanager
 async def open_peer(
     pipe: MessagePipe,
-    local_kite: Kite,
+    local_kite: LocalKite,
     *,
     trusted: bool,
     auth: Auth | None = None,

@@ -1,0 +1,2 @@
+"""The Kontrol client: a kite's registration with Kontrol (over its kite connection or HTTP),
+kite queries, tokens and their renewal."""
