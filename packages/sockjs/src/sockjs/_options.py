@@ -79,7 +79,8 @@ class Options:
             raise ValueError("max_payload_size must be at least 1 byte")
         if '"' in self.sockjs_url or "<" in self.sockjs_url:
             raise ValueError(f"sockjs_url must not contain '\"' or '<': {self.sockjs_url!r}")
-        if isinstance(self.allowed_origins, str):
+        given: object = self.allowed_origins  # callers without a type checker pass a str
+        if isinstance(given, str):
             raise ValueError("allowed_origins must be a sequence of origins, not one string")
         origins = tuple(normalise_origin(origin) for origin in self.allowed_origins)
         object.__setattr__(self, "allowed_origins", origins)
