@@ -12,7 +12,7 @@ import pytest
 import trio
 from kite_rpc_helpers import client_kite
 
-import kite._sockjs._client_sessions as client_sessions
+import kite._sockjs._client_pipes as client_pipes
 from kite import Config, DisconnectError, Kite, Request
 
 
@@ -52,7 +52,7 @@ async def test_a_call_fails_at_once_when_the_server_loses_the_xhr_session(
     """Polls given up after 0.5 s (as for a server that stopped answering): the server ends the
     session and cancels the handler, answers the next poll with a new session (`o`), and the
     call in flight fails with DisconnectError then, not after its own timeout."""
-    monkeypatch.setattr(client_sessions, "POLL_TIMEOUT_FLOOR", 0.5)
+    monkeypatch.setattr(client_pipes, "POLL_TIMEOUT_FLOOR", 0.5)
     cancelled: list[float] = []
     async with (
         _slow_kite(cancelled).serve(host="127.0.0.1", port=0) as served,

@@ -29,6 +29,14 @@ from ._auth._authenticators import (
     is_token_expiry,
     verify_audience,
 )
+from ._auth._claims import KiteClaims
+from ._auth._issue import (
+    audience_for_query,
+    issue_kite_key,
+    issue_token,
+    resign_kite_key,
+    sign_claims,
+)
 from ._auth._keys import (
     KeyFormatError,
     KeyPair,
@@ -45,22 +53,15 @@ from ._auth._kitekey import (
     read_kite_key,
     write_kite_key,
 )
+from ._auth._token_errors import TokenError, ValidationFlag
 from ._auth._tokens import (
     RENEW_BEFORE,
     RENEW_RETRY_INTERVAL,
-    KiteClaims,
     ParsedToken,
-    TokenError,
-    ValidationFlag,
-    audience_for_query,
     check_parsed,
-    issue_kite_key,
-    issue_token,
     parse_token,
     parse_unverified,
     renewal_time,
-    resign_kite_key,
-    sign_claims,
 )
 from ._auth._trust_cache import TrustCache
 from ._backoff import Backoff, ExponentialBackoff
@@ -91,35 +92,27 @@ from ._http import (
     TransportTimeoutError,
 )
 from ._kite import AuthenticateHook, Kite
-from ._kontrol._client import (
-    Dialler,
-    KiteClient,
-    KontrolClient,
-    KontrolQuery,
-    NoKitesAvailableError,
-)
+from ._kontrol._client import Dialler, KontrolClient, NoKitesAvailableError
+from ._kontrol._kite_client import KiteClient
 from ._kontrol._registration import (
     HTTPRequester,
     KontrolError,
     RegisterResult,
 )
 from ._kontrol._renewer import TokenRenewer
+from ._rpc._limits import PeerLimits
 from ._rpc._methods import FinalFunc, Handler, Method, MethodHandling
-from ._rpc._peer import Peer, PeerLimits, open_peer
+from ._rpc._peer import Peer, open_peer
 from ._rpc._pipe import MemoryPipe, MessagePipe, PipeClosedError, memory_pipe_pair
 from ._rpc._request import Request
 from ._rpc._throttle import TokenBucket
 from ._sockjs._client import Client, ClientHook
-from ._sockjs._server import (
-    KiteServer,
-    ServerLimits,
-    SockJSEndpoint,
-    SockJSPipe,
-    kite_sockjs_options,
-    open_kite_server,
-)
+from ._sockjs._endpoint import SockJSEndpoint
+from ._sockjs._options import ServerLimits, kite_sockjs_options
+from ._sockjs._pipe import SockJSPipe
+from ._sockjs._server import KiteServer, open_kite_server
 from ._timer_heap import TimerHeap
-from .protocol import Auth, KiteIdentity
+from .protocol import Auth, KiteIdentity, KontrolQuery
 
 __version__ = "0.1.0"  # equal to pyproject.toml's version (tests/test_packaging.py)
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Literal
 
 from ._auth._kitekey import KiteKey, load_kite_key
-from ._auth._tokens import TokenError
+from ._auth._token_errors import TokenError
 from ._configerrors import ConfigError, KiteKeyError
 from ._duration import SECOND, DurationError, parse_duration
 

@@ -26,16 +26,19 @@ from ._auth._authenticators import Authenticators
 from ._config import Config
 from ._http import Handler as HTTPHandler
 from ._http import HTTPLimits
-from ._kontrol._client import KontrolLink, KontrolMethods
+from ._kontrol._client import KontrolLink
+from ._kontrol._kite_methods import KontrolMethods
 from ._rpc._builtins import register_builtins
 from ._rpc._callee import AuthenticateHook, Callee, PeerHook
 from ._rpc._hooks import run_hooks
+from ._rpc._limits import PeerLimits
 from ._rpc._methods import Handler, Method, MethodHandling
-from ._rpc._peer import Peer, PeerLimits, ServeRequest, open_peer
+from ._rpc._peer import Peer, ServeRequest, open_peer
 from ._rpc._pipe import MessagePipe
 from ._rpc._request import Request
 from ._sockjs._client import Client, ClientHook, dial
-from ._sockjs._server import HTTPRoute, KiteServer, ServerLimits, open_kite_server
+from ._sockjs._options import ServerLimits
+from ._sockjs._server import HTTPRoute, KiteServer, open_kite_server
 from .protocol import Auth, KiteIdentity
 
 if TYPE_CHECKING:

@@ -23,7 +23,9 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import dnode
 import kite
+from dnode import go_json
 from kite.protocol import Auth, KiteIdentity, go_json_kind
 
 from ._errors import InvalidKiteError, KiteIdTakenError, KontrolError
@@ -39,9 +41,7 @@ log = logging.getLogger("kontrol")
 TEXT_PLAIN = ("Content-Type", "text/plain; charset=utf-8")
 NOSNIFF = ("X-Content-Type-Options", "nosniff")
 
-_GO_ESCAPES = str.maketrans(
-    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-)
+_REGISTER_ARGS = dnode.GoFields("url", "kite", "auth")  # Go's `protocol.RegisterArgs`
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +51,6 @@ class HTTPAnswer:
     status: int
     headers: tuple[tuple[str, str], ...]
     body: bytes
-
-
-def go_json(value: Any) -> str:
-    """JSON as Go's `encoding/json` writes it: compact, UTF-8, `<>&` and U+2028/9 escaped."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).translate(_GO_ESCAPES)
 
 
 def _http_error(status: int, message: str) -> HTTPAnswer:
@@ -90,8 +85,8 @@ def _decode_register_body(body: bytes) -> tuple[str, dict[str, Any] | None, dict
         )
     fields: dict[str, Any] = {}
     for key, item in value.items():
-        name = key.lower()
-        if name in ("url", "kite", "auth"):
+        name = _REGISTER_ARGS.match(key)
+        if name is not None:
             fields[name] = item
     url = fields.get("url")
     if url is not None and not isinstance(url, str):
@@ -111,8 +106,9 @@ def _decode_register_body(body: bytes) -> tuple[str, dict[str, Any] | None, dict
 
 def _string_fields(obj: dict[str, Any], names: tuple[str, ...], go_type: str) -> dict[str, str]:
     out: dict[str, str] = {}
+    fields = dnode.GoFields(*names)
     for key, value in obj.items():
-        name = next((n for n in names if n.lower() == key.lower()), None)
+        name = fields.match(key)
         if name is None or value is None:
             continue
         if not isinstance(value, str):

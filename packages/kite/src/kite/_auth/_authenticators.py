@@ -48,11 +48,10 @@ from .._config import Config
 from .._errors import AuthenticationError, GenericError, KiteError
 from ..protocol import Auth, InvalidKiteStringError, KiteIdentity
 from ._keys import KeyFormatError, parse_public_key
+from ._token_errors import TokenError, ValidationFlag
 from ._tokens import (
     RSA_ALGORITHMS,
     ParsedToken,
-    TokenError,
-    ValidationFlag,
     check_parsed,
     parse_unverified,
 )

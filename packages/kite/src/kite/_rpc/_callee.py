@@ -32,10 +32,11 @@ import dnode
 
 from .._errors import RequestLimitError, SendError
 from ..protocol import KiteIdentity
+from ._coroutines import is_awaitable
 from ._envelope import EnvelopeError, error_json, parse_request
 from ._hooks import run_hooks
 from ._methods import FinalFunc, Handler, Method, run_chain
-from ._peer import LocalKite, Peer, is_awaitable
+from ._peer import LocalKite, Peer
 from ._request import Request, new_request_id
 
 __all__ = ["AuthenticateHook", "Callee", "PeerHook"]

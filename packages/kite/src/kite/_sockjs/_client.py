@@ -27,14 +27,14 @@ import trio
 
 from .._backoff import Backoff
 from .._config import Config, Transport
+from .._duration import format_seconds
 from .._errors import KiteTimeoutError, SendError
 from .._http import HandshakeError, HTTPLimits, TransportError
-from .._rpc._envelope import go_duration
 from .._rpc._hooks import run_hooks
 from .._rpc._peer import Peer
 from .._rpc._pipe import MessagePipe
 from ..protocol import Auth, KiteIdentity
-from ._client_sessions import WebSocketClientSession, XHRClientSession
+from ._client_pipes import WebSocketClientPipe, XHRClientPipe
 
 __all__ = ["Client", "ClientHook", "DiallingKite", "TransportName", "dial", "open_session"]
 
@@ -70,17 +70,17 @@ async def open_session(
     timeout: float,  # noqa: ASYNC109
     xhr_timeout: float,
     limits: HTTPLimits | None = None,
-) -> WebSocketClientSession | XHRClientSession:
+) -> WebSocketClientPipe | XHRClientPipe:
     """Open one SockJS client session to the kite at `url` (see the module doc for `auto`)."""
     if transport == "xhr":
-        return await XHRClientSession.open(url, timeout=xhr_timeout, limits=limits)
+        return await XHRClientPipe.open(url, timeout=xhr_timeout, limits=limits)
     try:
-        return await WebSocketClientSession.connect(url, timeout=timeout, limits=limits)
+        return await WebSocketClientPipe.connect(url, timeout=timeout, limits=limits)
     except HandshakeError:
         if transport != "auto":
             raise
         log.debug("WebSocket handshake refused by %s, falling back to XHR polling", url)
-    return await XHRClientSession.open(url, timeout=xhr_timeout, limits=limits)
+    return await XHRClientPipe.open(url, timeout=xhr_timeout, limits=limits)
 
 
 class Client:
@@ -201,7 +201,7 @@ class Client:
                 await self._connected.wait()
             if not self._connected.is_set():
                 raise KiteTimeoutError(
-                    f'No response to "{method}" method in {go_duration(timeout or 0)}'
+                    f'No response to "{method}" method in {format_seconds(timeout or 0)}'
                 )
             if timeout is not None:
                 timeout = max(deadline - trio.current_time(), 0.0)

@@ -28,7 +28,8 @@ import sockjs
 
 from .._http import HTTPServer, open_http_server
 from .._rpc._pipe import PipeClosedError
-from .._sockjs._server import SessionHandler, SockJSEndpoint, SockJSPipe
+from .._sockjs._endpoint import SessionHandler, SockJSEndpoint
+from .._sockjs._pipe import SockJSPipe
 
 __all__ = ["SERVICES", "echo", "main", "open_sockjs_app"]
 

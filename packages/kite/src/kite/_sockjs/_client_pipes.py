@@ -1,16 +1,17 @@
-"""SockJS client sessions as Go's `sockjsclient` speaks them: WebSocket and XHR polling.
+"""The client side of a SockJS session as Go's `sockjsclient` speaks it, as a `MessagePipe`:
+WebSocket and XHR polling.
 
 How this works (PROTOCOL.md §2.3, §2.6, §2.8): the sans-IO client machines
 `sockjs.WebSocketClient` / `sockjs.XHRClient` pick fresh ids (server id a decimal in [100, 999],
 session id 20 lowercase hex characters), build Go's URLs and payloads and judge every answer;
 this module does their I/O and presents one session as a `MessagePipe` for the RPC core:
 
-* `WebSocketClientSession`: `ws(s)://host:port/<path>/<server>/<session>/websocket` with an
+* `WebSocketClientPipe`: `ws(s)://host:port/<path>/<server>/<session>/websocket` with an
   `Origin` of the original scheme and host (and the default port made explicit, as Go does).
   Each message goes out as its own `["<message>"]` text frame; incoming frames are parsed with
   `sockjs.decode_frame` (`o`, `h` skipped; `a[...]`/`m"..."` queued; `c[...]` or anything
   invalid ends the session). Closing drops TCP without a close frame (Go).
-* `XHRClientSession`: `POST <url>/<server>/<session>/xhr` must answer 200 and `o`; then the
+* `XHRClientPipe`: `POST <url>/<server>/<session>/xhr` must answer 200 and `o`; then the
   receiving task polls (`POST .../xhr`, one frame per answer; `h` means "poll again",
   `c[...]`, 404 and a mid-session `o` end the session) and every message is its own
   `POST .../xhr_send` with body `["<message>"]` (200/204 accepted, 404 ends the session).
@@ -52,7 +53,7 @@ from .._http import (
 )
 from .._rpc._pipe import PipeClosedError
 
-__all__ = ["POLL_TIMEOUT_FLOOR", "WebSocketClientSession", "XHRClientSession"]
+__all__ = ["POLL_TIMEOUT_FLOOR", "WebSocketClientPipe", "XHRClientPipe"]
 
 log = logging.getLogger("kite.client")
 
@@ -69,7 +70,7 @@ def _close_reason(event: sockjs.ClientEvent) -> str | None:
     return None
 
 
-class WebSocketClientSession:
+class WebSocketClientPipe:
     """A SockJS session over a WebSocket this side dialled; a `MessagePipe`."""
 
     def __init__(self, ws: WebSocketConnection, machine: sockjs.WebSocketClient) -> None:
@@ -89,7 +90,7 @@ class WebSocketClientSession:
         timeout: float = 15.0,  # noqa: ASYNC109
         limits: HTTPLimits | None = None,
         ssl_context: ssl.SSLContext | None = None,
-    ) -> WebSocketClientSession:
+    ) -> WebSocketClientPipe:
         """Dial the kite at `url` over WebSocket.
 
         Raises:
@@ -155,7 +156,7 @@ class WebSocketClientSession:
         await self._ws.abort()
 
 
-class XHRClientSession:
+class XHRClientPipe:
     """A SockJS session over XHR polling this side opened; a `MessagePipe`."""
 
     def __init__(self, client: HTTPClient, machine: sockjs.XHRClient, timeout: float) -> None:
@@ -178,7 +179,7 @@ class XHRClientSession:
         timeout: float = 15.0,  # noqa: ASYNC109
         limits: HTTPLimits | None = None,
         ssl_context: ssl.SSLContext | None = None,
-    ) -> XHRClientSession:
+    ) -> XHRClientPipe:
         """Open a session at the kite `url` (`POST .../xhr` answered `o`).
 
         Raises:
