@@ -12,6 +12,9 @@
 - Kontrol: `KontrolClient` (`async with kite.kontrol_client(...)`), `kite.register`,
   `register_forever`, `register_http(_forever)`, `get_kites` (`KiteClient`s with a
   `TokenRenewer`), `get_token`, `get_key`, `on_register`.
+- Typed methods: `Kite.method` serves plain typed functions (arguments bound and checked
+  against their annotations); `Kite.describe()`, the built-in `kite.methods` and
+  `remote.methods()` describe a kite's methods (`MethodDescription`, JSON Schema).
 - Errors: one tree under `KiteError`, keyed by Go's error `type` strings; network failures
   are `TransportError`s (`ConnectError`, `HandshakeError`, `ConnectionClosedError`,
   `TransportTimeoutError`, `ProtocolError`, `BodyTooLargeError`, `ListenError`).
@@ -77,6 +80,7 @@ from ._errors import (
     KiteError,
     KiteTimeoutError,
     MethodNotFoundError,
+    MethodsNotDescribedError,
     RequestLimitError,
     SendError,
 )
@@ -100,6 +104,7 @@ from ._kontrol._registration import (
     RegisterResult,
 )
 from ._kontrol._renewer import TokenRenewer
+from ._rpc._descriptions import MethodDescription, ParamDescription
 from ._rpc._limits import PeerLimits
 from ._rpc._methods import FinalFunc, Handler, Method, MethodHandling
 from ._rpc._peer import Peer, open_peer
@@ -166,9 +171,12 @@ __all__ = [
     "MemoryPipe",
     "MessagePipe",
     "Method",
+    "MethodDescription",
     "MethodHandling",
     "MethodNotFoundError",
+    "MethodsNotDescribedError",
     "NoKitesAvailableError",
+    "ParamDescription",
     "ParsedToken",
     "Peer",
     "PeerLimits",
