@@ -51,8 +51,8 @@ def markdown_files() -> list[Path]:
     files = [ROOT / "README.md", *sorted((ROOT / "packages").glob("*/README.md"))]
     files += sorted((ROOT / "docs").rglob("*.md"))
     files += sorted((ROOT / "examples").rglob("README.md"))
-    files += [ROOT / "conformance" / "README.md", ROOT / "bench" / "README.md"]
-    return [f for f in files if f.is_file()]
+    files += sorted(p for p in ROOT.glob("*/README.md") if not p.parent.name.startswith("."))
+    return [f for f in dict.fromkeys(files) if f.is_file()]
 
 
 def read_blocks(path: Path) -> list[Block]:
