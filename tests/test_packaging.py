@@ -46,6 +46,7 @@ IMPORT_NAMES = {
     "cryptography": "cryptography",
     "orjson": "orjson",
     "psycopg": "psycopg",
+    "opentelemetry-api": "opentelemetry",
 }
 TRIO_PACKAGES = {"kite", "kontrol"}
 
@@ -133,7 +134,12 @@ def test_runtime_dependencies_are_exactly_what_the_package_imports(folder: str) 
 
 def test_psycopg_is_the_postgres_extra_only() -> None:
     project = _project("kontrol")
-    assert project["optional-dependencies"] == {"postgres": ["psycopg[binary]>=3.1"]}
+    extras = project["optional-dependencies"]
+    assert isinstance(extras, dict)
+    assert extras["postgres"] == ["psycopg[binary]>=3.1"]
+    others = [r for name, reqs in extras.items() if name != "postgres" for r in reqs]
+    assert not [r for r in others if "psycopg" in r]
+    assert "psycopg" not in str(project["dependencies"])
     code = "import sys, kontrol, kontrol._cli; print('psycopg' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
