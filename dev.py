@@ -3,6 +3,7 @@
 
     python3 dev.py test   # lint, type-check and test every package (what CI runs)
     python3 dev.py up     # a local Kontrol plus an example kite registered to it
+    python3 dev.py build  # the four packages' wheels and sdists, into dist/
     python3 dev.py build --compiled   # the optional mypyc build of dnode, into build/mypyc/
 
 Needs only Python 3.11+. On first use it installs a pinned `uv` into `.tools/` and lets uv create
@@ -125,9 +126,7 @@ def test_compiled(py: Path, env: dict[str, str], extra: list[str]) -> None:
     run(py, "-m", "pytest", *extra, *tests, env=env)
 
 
-def build(extra: list[str]) -> None:
-    if extra != ["--compiled"]:
-        raise SystemExit("usage: python3 dev.py build --compiled")
+def build_compiled() -> None:
     where = compiled_build(sync())
     if isinstance(where, str):
         raise SystemExit(f"dev.py: cannot build the compiled packages: {where}")
@@ -154,6 +153,23 @@ def test(extra: list[str]) -> None:
         run(py, "-m", "conformance", "replay", env=env)
 
 
+def build(extra: list[str]) -> None:
+    """Build every package's wheel and sdist into dist/ (or `--out-dir DIR`) with uv; or, with
+    `--compiled`, the mypyc build of the pure packages into build/mypyc/ (tools/mypyc_build.py)."""
+    out = ROOT / "dist"
+    if extra == ["--compiled"]:
+        build_compiled()
+        return
+    if extra[:1] == ["--out-dir"] and len(extra) == 2:
+        out = Path(extra[1]).resolve()
+    elif extra:
+        raise SystemExit("usage: python3 dev.py build [--out-dir DIR | --compiled]")
+    say(f"building the wheels and sdists into {out}")
+    run(uv(), "build", "--all-packages", "--out-dir", out, "--quiet")
+    for path in sorted(out.glob("kite_*")):
+        print(f"  {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+
+
 def up(extra: list[str]) -> None:
     py = sync()
     main = ROOT / "examples" / "quickstart.py"
@@ -168,11 +184,10 @@ def up(extra: list[str]) -> None:
 def main() -> None:
     if sys.version_info < (3, 11):
         raise SystemExit("dev.py: Python 3.11 or newer is needed")
-    commands = {"test": test, "up": up, "build": build}
-    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+    if len(sys.argv) < 2 or sys.argv[1] not in {"test", "up", "build"}:
         raise SystemExit(__doc__)
     cmd, extra = sys.argv[1], sys.argv[2:]
-    commands[cmd](extra)
+    {"test": test, "up": up, "build": build}[cmd](extra)
 
 
 if __name__ == "__main__":
