@@ -174,8 +174,9 @@ DISTRIBUTIONS = {
     "orjson": "orjson",
     "opentelemetry": "opentelemetry-api",
 }
-#: Imported only when installed (an optional speed-up, the `otel` extra's modules).
-OPTIONAL = {"orjson", "opentelemetry-api"}
+#: Imported only when installed (an optional speed-up, the `otel` extra's modules, the
+#: PostgreSQL storage of kontrol's `postgres` extra).
+OPTIONAL = {"orjson", "opentelemetry-api", "psycopg"}
 
 
 @pytest.mark.parametrize("package", sorted(PACKAGES))

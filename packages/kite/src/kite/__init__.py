@@ -120,6 +120,8 @@ from ._sockjs._server import KiteServer, open_kite_server
 from ._timer_heap import TimerHeap
 from .protocol import Auth, KiteIdentity, KontrolQuery
 
+__version__ = "0.1.0"  # equal to pyproject.toml's version (tests/test_packaging.py)
+
 __all__ = [
     "DEFAULT_MAX_KEY_SIZE",
     "RENEW_BEFORE",

@@ -7,6 +7,8 @@
 - Queries with go-version constraints; one exception tree under `KontrolError`.
 """
 
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+
 from ._errors import (
     InvalidKeyPairError,
     InvalidKiteError,
@@ -38,7 +40,6 @@ from ._storage import (
     DEFAULT_TTL,
     Clock,
     ManualClock,
-    PostgresStorage,
     SQLiteStorage,
     Storage,
     open_postgres_storage,
@@ -46,6 +47,11 @@ from ._storage import (
     open_storage,
 )
 from ._version import Constraint, Constraints, Version, parse_constraints, parse_version
+
+if _TYPE_CHECKING:
+    from ._storage._postgres import PostgresStorage
+
+__version__ = "0.1.0"  # equal to pyproject.toml's version (tests/test_packaging.py)
 
 __all__ = [
     "DEFAULT_CLEANUP_INTERVAL",
@@ -76,7 +82,6 @@ __all__ = [
     "MachineAuthenticate",
     "ManualClock",
     "PingTracker",
-    "PostgresStorage",
     "QueryError",
     "QueryPlan",
     "SQLiteStorage",
@@ -98,3 +103,14 @@ __all__ = [
     "register_http",
     "validate_kite",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # `kontrol.PostgresStorage` imports psycopg, so it is loaded on first use and left out of
+    # `__all__` (`from kontrol import *` works without the `postgres` extra).
+    if name == "PostgresStorage":
+        from ._storage import _postgres_backend
+
+        cls: type[PostgresStorage] = _postgres_backend.postgres_backend().PostgresStorage
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
