@@ -344,9 +344,12 @@ class _Scrub:
             x, where = stack.pop()
             t = type(x)
             if t is list:
-                stack.extend((v, (*where, i)) for i, v in reversed(list(enumerate(x))))
+                items: list[Any] = x  # pushed last first, so popped in order
+                stack.extend([(items[i], (*where, i)) for i in range(len(items) - 1, -1, -1)])
             elif t is dict:
-                stack.extend((v, (*where, k)) for k, v in reversed(list(x.items())))
+                pairs: list[tuple[Any, Any]] = list(x.items())
+                n = len(pairs)
+                stack.extend([(pairs[j][1], (*where, pairs[j][0])) for j in range(n - 1, -1, -1)])
             elif callable(x):
                 self.callbacks[self.register(x)] = where
 
