@@ -5,6 +5,7 @@
   tunables in `KontrolOptions`; key pairs managed by `KeyPairs`.
 - Storage: registrations with TTL liveness and key pairs, on SQLite or PostgreSQL.
 - Queries with go-version constraints; one exception tree under `KontrolError`.
+- Tests: `kontrol.testing` (`open_test_kontrol`, pytest fixtures `kontrol_server`, `kite_config`).
 """
 
 from ._errors import (
