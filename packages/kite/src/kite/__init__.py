@@ -8,6 +8,8 @@
 - Serving and dialling: `Kite.serve` / `Kite.run` offer every SockJS transport under `/kite`
   (`KiteServer`, `SockJSEndpoint`); `Kite.dial` connects over WebSocket or XHR polling
   (`Client`), with Go's `auto` fallback and optional reconnection.
+- Blocking client: `kite.connect(url or Kontrol query)` → `BlockingClient`, whose `tell`
+  blocks; trio runs in a background thread (scripts, REPL, Jupyter).
 - Kontrol: `KontrolClient` (`async with kite.kontrol_client(...)`), `kite.register`,
   `register_forever`, `register_http(_forever)`, `get_kites` (`KiteClient`s with a
   `TokenRenewer`), `get_token`, `get_key`, `on_register`.
@@ -28,6 +30,7 @@ from ._authenticators import (
     verify_audience,
 )
 from ._backoff import Backoff, ExponentialBackoff
+from ._blocking import BlockingClient, connect
 from ._config import Config, Transport
 from ._configerrors import ConfigError, KiteKeyError
 from ._dial import Client, ClientHook
@@ -129,6 +132,7 @@ __all__ = [
     "Authenticator",
     "Authenticators",
     "Backoff",
+    "BlockingClient",
     "BodyTooLargeError",
     "Client",
     "ClientHook",
@@ -192,6 +196,7 @@ __all__ = [
     "ValidationFlag",
     "audience_for_query",
     "check_parsed",
+    "connect",
     "format_duration",
     "generate_key_pair",
     "is_token_expiry",
