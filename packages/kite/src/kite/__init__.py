@@ -15,7 +15,9 @@
   `TokenRenewer`), `get_token`, `get_key`, `on_register`.
 - Errors: one tree under `KiteError`, keyed by Go's error `type` strings; network failures
   are `TransportError`s (`ConnectError`, `HandshakeError`, `ConnectionClosedError`,
-  `TransportTimeoutError`, `ProtocolError`, `BodyTooLargeError`, `ListenError`).
+  `TransportTimeoutError`, `ProtocolError`, `BodyTooLargeError`, `ListenError`). An
+  exception raised in (or by) a kite `async with` block comes out as itself, never wrapped in
+  exception groups; `single_exception` does the same for your own `async with` functions.
 """
 
 from ._authenticators import (
@@ -47,6 +49,7 @@ from ._errors import (
     RequestLimitError,
     SendError,
 )
+from ._groups import single_exception
 from ._handlers import FinalFunc, Handler, Method, MethodHandling
 from ._http import (
     BodyTooLargeError,
@@ -118,6 +121,7 @@ from ._tokens import (
     sign_claims,
 )
 from ._trust_cache import TrustCache
+from ._urls import InvalidURLError
 from .protocol import Auth, KiteIdentity
 
 __all__ = [
@@ -150,6 +154,7 @@ __all__ = [
     "Handler",
     "HandshakeError",
     "InvalidResponseError",
+    "InvalidURLError",
     "KeyFormatError",
     "KeyNotTrustedError",
     "KeyPair",
@@ -219,6 +224,19 @@ __all__ = [
     "renewal_time",
     "resign_kite_key",
     "sign_claims",
+    "single_exception",
     "verify_audience",
     "write_kite_key",
 ]
+
+# Exceptions print with the package that exports them (`kite.X`), not the private module
+# that defines them.
+for _name in __all__:
+    _value = globals()[_name]
+    if (
+        isinstance(_value, type)
+        and issubclass(_value, BaseException)
+        and _value.__module__.startswith(__name__ + "._")
+    ):
+        _value.__module__ = __name__
+del _name, _value

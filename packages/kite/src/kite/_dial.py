@@ -30,10 +30,12 @@ from ._client import WebSocketClientSession, XHRClientSession
 from ._config import Transport
 from ._envelope import go_duration
 from ._errors import KiteTimeoutError, SendError
+from ._groups import raise_single
 from ._hooks import run_hooks
 from ._http import HandshakeError, HTTPLimits, TransportError
 from ._peer import Peer
 from ._session import MessagePipe
+from ._urls import check_kite_url
 from .protocol import Auth, KiteIdentity
 
 if TYPE_CHECKING:
@@ -294,9 +296,11 @@ async def dial(
         on_disconnect: hook run after every session end.
 
     Raises:
+        InvalidURLError: `url` is not an `http(s)://host[:port]/...` URL.
         HandshakeError, ConnectError, TransportTimeoutError, ProtocolError: the (first) dial
             failed, without `reconnect`.
     """
+    check_kite_url(url)
     config = kite.config
     if auth == "default":
         auth = Auth("kiteKey", config.kite_key) if config.kite_key else None
@@ -329,9 +333,7 @@ async def dial(
                 client.reconnect = False
                 nursery.cancel_scope.cancel()
     except BaseExceptionGroup as group:
-        if len(group.exceptions) == 1:
-            raise group.exceptions[0] from None
-        raise
+        raise_single(group)
     finally:
         if pipe is not None and client._peer is None:
             await pipe.aclose()

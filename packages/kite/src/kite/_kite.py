@@ -481,7 +481,9 @@ class Kite(KontrolMethods):
                         result = await result
             except Exception as exc:  # noqa: BLE001 - every failure is answered, never raised
                 if respond is not None:
-                    await self._respond(peer, respond, error_json(exc, request.id), None)
+                    error = error_json(exc, request.id)
+                    log.info("%s failed (request id %s): %s", name, error["id"], error["message"])
+                    await self._respond(peer, respond, error, None)
                 return
             if respond is not None:
                 try:

@@ -10,8 +10,10 @@ kite's `register`, `get_kites`, ... methods use it (`KontrolMethods`, mixed into
   with the kite key (`kiteKey`) and is redialled forever with Go's back-off (cenkalti/backoff
   defaults: 0.5 s, x1.5, +-50 %, at most 60 s; reset by every successful dial). Requests
   Kontrol sends on it (its `kite.heartbeat`) are trusted and answered by the RPC core.
-* **Calls** wait for the connection up to `Config.timeout` (`Timed out registering to kontrol
-  for <method> method after <timeout>`), then run with that timeout.
+* **Calls** wait for the connection up to `Config.timeout`, then run with that timeout. When
+  it is not up in time the `KiteTimeoutError` names Kontrol's URL and the last dial failure
+  (`cannot reach Kontrol at <url> in 15s for getKites: <why>`), where Go says `Timed out
+  registering to kontrol for getKites method`, whatever the method.
 * **`register(url)`** sends `register [{"url": url}]`, adopts a re-signed kite key / new
   Kontrol key from the result (§5.8) and fires the kite's `on_register` hooks.
   **`register_forever(url)`** re-registers on every (re)connection, retrying a failure every
@@ -42,6 +44,7 @@ from ._authenticators import is_token_expiry
 from ._backoff import ExponentialBackoff
 from ._envelope import go_duration
 from ._errors import KiteError, KiteTimeoutError
+from ._groups import raise_single
 from ._hooks import run_hooks
 from ._peer import Peer
 from ._registration import (
@@ -62,6 +65,8 @@ from ._registration import (
     update_config,
 )
 from ._renewer import TokenRenewer
+from ._tokens import audience_for_query
+from ._urls import check_kite_url
 from .protocol import Auth, KiteIdentity, KontrolQuery
 
 if TYPE_CHECKING:
@@ -95,10 +100,6 @@ class NoKitesAvailableError(KontrolError):
 
     def __init__(self, message: str = "no kites availabile") -> None:
         super().__init__(message)
-
-
-def _unwrap_group(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    return group.exceptions[0] if len(group.exceptions) == 1 else group
 
 
 class _OpenedByAsyncWith:
@@ -163,6 +164,7 @@ class KontrolClient(_OpenedByAsyncWith):
         self._closed = False
         self._peer: Peer | None = None
         self._connected = trio.Event()
+        self._dial_error: Exception | None = None  # the last failed dial, until one works
         self._loop_started = False
         self._forever_url: str | None = None
         self._registering: Peer | None = None  # the connection a register task runs on
@@ -194,7 +196,7 @@ class KontrolClient(_OpenedByAsyncWith):
                     self._closed = True
                     nursery.cancel_scope.cancel()
         except BaseExceptionGroup as group:
-            raise _unwrap_group(group) from None
+            raise_single(group)
         finally:
             self._closed = True
             self._peer = None
@@ -234,6 +236,7 @@ class KontrolClient(_OpenedByAsyncWith):
             return
         if not self.url:
             raise KontrolError("no kontrol URL given in config")
+        check_kite_url(self.url, what="Kontrol URL")
         self._loop_started = True
         nursery.start_soon(self._connection_loop)
 
@@ -248,6 +251,7 @@ class KontrolClient(_OpenedByAsyncWith):
                     self._on_disconnected()
                 log.warning("Disconnected from Kontrol.")
             except Exception as exc:  # noqa: BLE001 - any dial failure is retried
+                self._dial_error = exc
                 log.warning("Cannot connect to Kontrol at %s: %s", self.url, exc)
             finally:
                 self._on_disconnected()
@@ -260,6 +264,7 @@ class KontrolClient(_OpenedByAsyncWith):
         peer.auth = Auth("kiteKey", kite_key_of(self.kite))
         peer.kite = KiteIdentity(name="kontrol")
         self._peer = peer
+        self._dial_error = None
         self.connections += 1
         self._connected.set()
         log.info("Connected to Kontrol")
@@ -292,9 +297,9 @@ class KontrolClient(_OpenedByAsyncWith):
             with trio.move_on_at(deadline) as scope:
                 await event.wait()
             if scope.cancelled_caught:
+                why = f": {self._dial_error}" if self._dial_error else " (still connecting)"
                 raise KiteTimeoutError(
-                    f"Timed out registering to kontrol for {method} method after "
-                    f"{go_duration(wait)}"
+                    f"cannot reach Kontrol at {self.url} in {go_duration(wait)} for {method}{why}"
                 )
         return await peer.call(method, args, timeout=timeout if timeout is not None else wait)
 
@@ -446,8 +451,18 @@ class KontrolClient(_OpenedByAsyncWith):
 
         Raises:
             NoKitesAvailableError: nothing matched.
+            ValueError: an unknown query field, or a query with a name or environment but no
+                username: Kontrol's tokens for it would be refused by every kite found.
         """
         q = KontrolQuery.of(query)
+        if not q.username and (q.name or q.environment):
+            example = {"username": self.kite.config.username, **_without_empty(q)}
+            raise ValueError(
+                f"get_kites({_without_empty(q)}): the query has no username, so Kontrol's "
+                f"tokens for it (audience {audience_for_query('', q.environment, q.name)!r}) "
+                f'would be refused by every kite found (audience: username "" not allowed); '
+                f"name the kites' owner, e.g. {example}"
+            )
         value = await self.call(
             "getKites", [{"query": q.to_json(), "watchCallback": None, "who": None}]
         )
@@ -517,6 +532,10 @@ async def _dial_peer(kite: Kite, url: str) -> AsyncIterator[Peer]:
     """The default dialler: `kite.dial(url)` (SockJS, `Config.transport`), its `Peer`."""
     async with kite.dial(url) as client:
         yield client.peer
+
+
+def _without_empty(query: KontrolQuery) -> dict[str, str]:
+    return {field: value for field, value in query.to_json().items() if value}
 
 
 def _identity(query: KontrolQuery) -> KiteIdentity:
@@ -621,7 +640,7 @@ class KiteClient(_OpenedByAsyncWith):
                     self.peer = None
                     nursery.cancel_scope.cancel()
         except BaseExceptionGroup as group:
-            raise _unwrap_group(group) from None
+            raise_single(group)
 
     async def tell(self, method: str, *args: Any, timeout: float | None = None) -> Any:  # noqa: ASYNC109
         """Call `method` on the kite (see `Peer.tell`); a `token is expired` refusal fires

@@ -66,6 +66,7 @@ import dnode
 from ._deadlines import CallDeadlines
 from ._envelope import RequestEncoder, go_duration, parse_response
 from ._errors import DisconnectError, KiteTimeoutError, SendError
+from ._groups import raise_single
 from ._session import MessagePipe, PipeClosedError
 from .protocol import Auth, KiteIdentity
 
@@ -752,8 +753,6 @@ async def open_peer(
             finally:
                 peer._shutdown()
     except BaseExceptionGroup as group:
-        if len(group.exceptions) == 1:
-            raise group.exceptions[0] from None
-        raise
+        raise_single(group)
     finally:
         await peer.aclose()

@@ -53,6 +53,7 @@ import trio
 
 import sockjs
 
+from ._groups import single_exception
 from ._http import (
     ConnectionClosedError,
     Hixie76Connection,
@@ -819,6 +820,7 @@ class KiteServer:
         self.http.handle_http(prefix, handler, exact=exact)
 
 
+@single_exception
 @asynccontextmanager
 async def open_kite_server(
     kite: Kite,

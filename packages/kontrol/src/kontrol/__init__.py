@@ -97,3 +97,15 @@ __all__ = [
     "register_http",
     "validate_kite",
 ]
+
+# Exceptions print with the package that exports them (`kontrol.X`), not the private module
+# that defines them.
+for _name in __all__:
+    _value = globals()[_name]
+    if (
+        isinstance(_value, type)
+        and issubclass(_value, BaseException)
+        and _value.__module__.startswith(__name__ + "._")
+    ):
+        _value.__module__ = __name__
+del _name, _value

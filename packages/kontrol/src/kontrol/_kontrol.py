@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import trio
 
 import kite
-from kite import AuthContext, Request
+from kite import AuthContext, Request, single_exception
 from kite.protocol import KiteIdentity
 
 from ._errors import InvalidKiteError, KeyNotFoundError, KontrolError
@@ -208,6 +208,7 @@ class Kontrol(kite.Kite):
     # ----------------------------------------------------------------------------------------
     # lifecycle
 
+    @single_exception
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[Kontrol]:
         """Run Kontrol's background work for the duration of the block.

@@ -75,6 +75,7 @@ class RunningKontrol:
         return kite.Config(ip="127.0.0.1").with_kite_key(key).replace(**changes)
 
 
+@kite.single_exception
 @asynccontextmanager
 async def open_test_kontrol(
     *,
