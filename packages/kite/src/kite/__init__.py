@@ -13,6 +13,8 @@
 - Kontrol: `KontrolClient` (`async with kite.kontrol_client(...)`), `kite.register`,
   `register_forever`, `register_http(_forever)`, `get_kites` (`KiteClient`s with a
   `TokenRenewer`), `get_token`, `get_key`, `on_register`.
+- Tests: `kite.testing` (a fixed test key pair; the pytest plugin's `kite_test_keys`; a
+  running Kontrol comes with `kontrol.testing`).
 - Errors: one tree under `KiteError`, keyed by Go's error `type` strings; network failures
   are `TransportError`s (`ConnectError`, `HandshakeError`, `ConnectionClosedError`,
   `TransportTimeoutError`, `ProtocolError`, `BodyTooLargeError`, `ListenError`). An
