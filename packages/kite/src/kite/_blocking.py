@@ -25,17 +25,16 @@ import threading
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, Protocol, Self
+from typing import Any, Literal, Protocol, Self
 
 import trio
 
 from ._config import Config, Transport
 from ._errors import DisconnectError
 from ._groups import sole_exception
+from ._kite import Kite
+from ._urls import check_kite_url
 from .protocol import Auth, KiteIdentity, KontrolQuery
-
-if TYPE_CHECKING:
-    from ._kite import Kite
 
 __all__ = ["BlockingClient", "connect"]
 
@@ -91,6 +90,7 @@ def connect(
             `$KITE_HOME/kite.key` when there is one, and the `KITE_*` variables).
 
     Raises:
+        InvalidURLError: `target` is a string but not an `http(s)://` kite URL.
         RuntimeError: called from trio code (use `async with Kite(...).dial(url)` there).
         ConnectError, HandshakeError, TransportTimeoutError, KiteError, ...: as the async API.
     """
@@ -108,6 +108,7 @@ def connect(
     if config is None:
         config = Config.from_env(kite_key="optional")
     if isinstance(target, str):
+        check_kite_url(target)
         opener = _dial_url(target, config, transport, auth, timeout)
         name = target
     else:
@@ -125,8 +126,6 @@ def connect(
 
 
 def _local_kite(config: Config) -> Kite:
-    from ._kite import Kite
-
     return Kite("blocking-client", "1.0.0", config)
 
 
