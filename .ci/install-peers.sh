@@ -156,4 +156,18 @@ install_go_peers() {
 }
 install_go_peers
 
+# ---------------------------------------------------------------------------------------------
+# libfaketime (Debian's `faketime`): the tests that run the replay with the machine's clock years
+# ahead preload it into a child process (conformance/tests/test_replay_clock.py).
+# ---------------------------------------------------------------------------------------------
+if ! ls /usr/lib/*/faketime/libfaketime.so.1 >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ]; then
+        echo "install-peers: installing libfaketime (apt-get)"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get install -y -q faketime || { apt-get update -q && apt-get install -y -q faketime; }
+    else
+        echo "install-peers: libfaketime is missing and we are not root: the clock tests will skip"
+    fi
+fi
+
 echo "install-peers: done"

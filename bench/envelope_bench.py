@@ -1,4 +1,4 @@
-"""Micro-benchmarks of the kite RPC envelope (``kite._envelope``), the shape of every call.
+"""Micro-benchmarks of the kite RPC envelope (``kite._rpc._envelope``), the shape of every call.
 
 *build* is ``call_arguments`` (Go's ``callOptions`` object: kite identity, authentication,
 response callback, ``withArgs``); *build+scrub+encode* is the general way to get a call's
@@ -16,7 +16,7 @@ from typing import Any
 
 import dnode
 from bench import Case
-from kite._envelope import RequestEncoder, call_arguments, parse_envelope
+from kite._rpc._envelope import RequestEncoder, call_arguments, parse_envelope
 from kite.protocol import Auth
 
 KITE = {

@@ -14,7 +14,7 @@ each in its own process: the Python Kontrol on SQLite and on PostgreSQL (this mo
 ``gokontrol``, the real koding/kite ``kontrol`` package on PostgreSQL; skipped without ``go``
 or the built peers). All run with the captures' Kontrol key pair. The same 10,000 kites
 register over HTTP ``POST /register`` as Go's ``RegisterHTTP`` does (body and headers from
-``kite._registration``, kite key ``anchor``), ``REGISTER_WORKERS`` kites at once on a
+``kite._kontrol._registration``, kite key ``anchor``), ``REGISTER_WORKERS`` kites at once on a
 keep-alive connection each, every registration timed: 10,000 registrations exist at once
 without 10,000 sockets (a registration over a kite connection lives only as long as the
 connection with the Python Kontrol). Both Kontrols run with a 600 s heartbeat interval so no
@@ -329,7 +329,7 @@ async def _register_and_query(
     timed), then time ``getKites`` by name and by id from one Python Kontrol client."""
     from conformance._interop import KEYS, key_config
     from kite import Kite
-    from kite._registration import (
+    from kite._kontrol._registration import (
         default_http_requester,
         parse_register_http_answer,
         register_http_request,

@@ -5,20 +5,22 @@ How this works: `gomath_kite` builds a `kite.Kite` with exactly the methods of
 the captures: without ``auth`` authentication is disabled on every method (``gomath``), with
 ``auth`` the kite runs on ``keys/anchor.kite.key`` and trusts the captures' Kontrol key
 (``gomath -auth -kitekey keys/anchor.kite.key``). Credentials are judged by the real
-authenticators at a fixed moment, `RECORDING_TIME`, when every captured key and token was valid,
-so the replay does not depend on today's clock.
+authenticators on an injected clock: the replay passes the capture's own clock
+(`_capture_clock.CaptureClock`); by default a fixed moment of the recording, `RECORDING_TIME`,
+when every captured key and token was valid. Nothing here reads today's date.
 """
 
 from __future__ import annotations
 
-from functools import cache
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import trio
 
-from kite import Config, Kite, KiteError, KiteKey, Request, parse_unverified
+from kite import Config, Kite, KiteError, KiteKey, Request
 
+from ._capture_clock import keys_moment
 from ._captures import CAPTURES_DIR
 
 __all__ = ["RECORDING_TIME", "gomath_kite", "keys_dir", "math_kite"]
@@ -29,40 +31,44 @@ def keys_dir(captures: Path = CAPTURES_DIR) -> Path:
     return captures / "keys"
 
 
-@cache
-def _recording_time(keys: Path) -> float:
-    """A moment of the recording: one minute after Kontrol issued the captured token."""
-    token = (keys / "token-auth-token-ok.jwt").read_text().strip()
-    return float(parse_unverified(token).claims.iat + 60)
-
-
 #: When the captures were recorded (seconds since the epoch), read from the captured token.
-RECORDING_TIME: float = _recording_time(keys_dir())
+RECORDING_TIME: float = keys_moment(keys_dir())
 
 
-def gomath_kite(*, auth: bool = False, captures: Path = CAPTURES_DIR) -> Kite:
+def gomath_kite(
+    *,
+    auth: bool = False,
+    captures: Path = CAPTURES_DIR,
+    clock: Callable[[], float] | None = None,
+) -> Kite:
     """A kite ``math`` 1.0.0 serving what Go's ``gomath`` serves.
 
     Args:
         auth: like ``gomath -auth -kitekey keys/anchor.kite.key``: methods other than
             ``kite.ping`` need ``kiteKey`` or ``token`` authentication.
         captures: the captures folder whose ``keys/`` to use.
+        clock: the wall clock (UTC seconds) credentials are judged on; default: a fixed moment
+            of the recording (`_capture_clock.keys_moment` of the captures' keys).
     """
     config = Config()
-    now = _recording_time(keys_dir(captures))
+    now = clock if clock is not None else _fixed(keys_moment(keys_dir(captures)))
     if auth:
         raw = (keys_dir(captures) / "anchor.kite.key").read_text()
-        config = config.with_kite_key(KiteKey.parse(raw, now=now))
+        config = config.with_kite_key(KiteKey.parse(raw, now=now()))
     k = math_kite(config.replace(disable_authentication=not auth))
     if auth:
 
         async def authenticate(r: Request) -> str:
             return await k.authenticators.authenticate(
-                r.auth, local=k.identity, config=k.config, now=now
+                r.auth, local=k.identity, config=k.config, now=now()
             )
 
         k.authenticate = authenticate
     return k
+
+
+def _fixed(moment: float) -> Callable[[], float]:
+    return lambda: moment
 
 
 def math_kite(config: Config | None = None) -> Kite:

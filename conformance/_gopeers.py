@@ -52,7 +52,7 @@ __all__ = [
 
 GO_DIR: Path = Path(__file__).resolve().parent / "go"
 BIN_DIR: Path = GO_DIR / "bin"
-PROGRAMS: tuple[str, ...] = ("gomath", "goclient", "gokontrol", "goquery")
+PROGRAMS: tuple[str, ...] = ("gomath", "goclient", "gokontrol", "goquery", "gorules")
 #: The toolchain asked for first (override with KITE_GO_TOOLCHAIN, e.g. ``local``).
 TOOLCHAIN = "go1.19.13"
 _STAMP = BIN_DIR / ".toolchain"
@@ -146,7 +146,7 @@ def _build_once() -> GoBuild | GoPeersUnavailableError:
 
 
 def build_go_peers() -> GoBuild:
-    """Build the four programs once per process; raise `GoPeersUnavailableError` with the reason."""
+    """Build the programs once per process; raise `GoPeersUnavailableError` with the reason."""
     result = _build_once()
     if isinstance(result, GoPeersUnavailableError):
         raise result
@@ -348,8 +348,10 @@ async def run_go_program(
     *,
     env: Mapping[str, str] | None = None,
     time_limit: float = 30.0,
+    stdin: bytes = b"",
 ) -> GoResult:
-    """Run a one-shot program (``goclient``, ``goquery``, ``gokontrol -initial``) to completion.
+    """Run a one-shot program (``goclient``, ``goquery``, ``gokontrol -initial``, ``gorules``)
+    to completion, with ``stdin`` as its input.
 
     Raises:
         trio.TooSlowError: it did not finish within ``time_limit`` seconds (it is killed).
@@ -357,7 +359,7 @@ async def run_go_program(
     with tempfile.TemporaryDirectory(prefix=f"{program}-") as home, trio.fail_after(time_limit):
         proc = await trio.run_process(
             [str(build.path(program)), *args],
-            stdin=b"",
+            stdin=stdin,
             capture_stdout=True,
             capture_stderr=True,
             check=False,

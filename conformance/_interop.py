@@ -27,7 +27,7 @@ import trio
 
 import kite
 from kite import Config, Kite, KiteKey, KiteServer
-from kontrol import Kontrol, open_storage
+from kontrol import Kontrol, KontrolOptions, open_storage
 
 from ._gomath import math_kite
 from ._gopeers import GoBuild, GoResult, kite_module_dir, run_go_program
@@ -171,6 +171,11 @@ async def open_python_kontrol(
     """The Python Kontrol on ``storage_url`` (``sqlite:///...`` or a PostgreSQL DSN), running as
     the owner of ``kite_key``, served on 127.0.0.1 (a free port); yields its server."""
     async with open_storage(storage_url) as storage:
-        kontrol = Kontrol(config=key_config(kite_key), storage=storage, key_pair=key_pair)
+        kontrol = Kontrol(
+            config=key_config(kite_key),
+            storage=storage,
+            key_pair=key_pair,
+            options=KontrolOptions(shared_storage=storage_url.startswith("postgres")),
+        )
         async with kontrol.running(), kontrol.serve("127.0.0.1", 0) as server:
             yield server

@@ -35,8 +35,9 @@ import trio
 
 from kite import Kite, kite_sockjs_options
 
+from ._capture_clock import CaptureClock, capture_origin
 from ._captures import CAPTURES_DIR, Event, Scenario
-from ._gomath import gomath_kite
+from ._gomath import gomath_kite, keys_dir
 from ._normalise import (
     first_difference,
     normalise_headers,
@@ -467,14 +468,15 @@ async def _servers(
 ) -> AsyncIterator[dict[str, Kite]]:
     """Our twins of the scenario's Go servers, by link name, running for the block."""
     servers: dict[str, Kite] = {}
+    clock = CaptureClock(capture_origin(sc, keys_dir(captures)))
     if "math" in links:
         servers["math"] = server_kite or gomath_kite(
-            auth="-auth" in _gomath_flags(sc), captures=captures
+            auth="-auth" in _gomath_flags(sc), captures=captures, clock=clock
         )
     if "kontrol" in links:
         from ._replay_kontrol import running_kontrol
 
-        async with running_kontrol(sc, captures) as kontrol:
+        async with running_kontrol(sc, captures, clock) as kontrol:
             servers["kontrol"] = kontrol
             yield servers
     else:

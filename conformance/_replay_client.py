@@ -30,8 +30,9 @@ import trio
 
 from kite import Auth, Config, Kite, KiteError, KiteKey
 
+from ._capture_clock import capture_origin
 from ._captures import CAPTURES_DIR, Event, Scenario
-from ._gomath import _recording_time, keys_dir
+from ._gomath import keys_dir
 from ._replay_wire import ReplayError, ServerReader
 
 __all__ = ["goclient_command", "replay_client_role_diff"]
@@ -232,7 +233,8 @@ async def replay_client_role_diff(
     argv = goclient_command(sc)
     if argv is None:
         raise ValueError(f"{sc.name}: no goclient during the capture")
-    client, method, args, auth, transport = _goclient(argv, captures, seen)
+    now = capture_origin(sc, keys_dir(captures))
+    client, method, args, auth, transport = _goclient(argv, captures, seen, now)
 
     outcome: list[str | None] = []
     may_close = trio.Event()
@@ -438,13 +440,13 @@ async def _fake_xhr_server(
 
 
 def _goclient(
-    argv: list[str], captures: Path, seen: list[Any]
+    argv: list[str], captures: Path, seen: list[Any], now: float
 ) -> tuple[Kite, str, list[Any], Auth | None, Literal["websocket", "xhr"]]:
-    """Our twin of a ``goclient`` command line: (kite, method, args, auth, transport)."""
+    """Our twin of a ``goclient`` command line: (kite, method, args, auth, transport); its
+    kite key is read at `now`, a moment of the capture."""
     flags = _flags(argv)
     args = json.loads(_arg_text(flags.get("args", "[]"), captures))
     args = [_with_callbacks(a, [str(i)], seen) for i, a in enumerate(args)]
-    now = _recording_time(keys_dir(captures))
     config = Config()
     auth: Auth | None = None
     if "kitekey" in flags:

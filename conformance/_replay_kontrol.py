@@ -2,8 +2,9 @@
 
 How this works: `running_kontrol` opens an in-memory SQLite storage and runs a
 `kontrol.Kontrol` (user ``anchor``, version ``0.0.1``) signing with the captures' Kontrol key
-pair (``keys/kontrol.pem`` / ``keys/kontrol.pub``), its clock pinned at `RECORDING_TIME` so
-the captured kite keys and tokens verify, the heartbeat interval taken from the scenario's
+pair (``keys/kontrol.pem`` / ``keys/kontrol.pub``), on the capture's clock
+(`_capture_clock.CaptureClock`) so the captured kite keys and tokens verify whatever today's
+date, the heartbeat interval taken from the scenario's
 ``gokontrol -heartbeat-interval`` flag, and HTTP ``/register`` and ``/heartbeat`` mounted like
 the ``kontrol serve`` command does. The caller serves it with ``Kite.serve`` as any kite.
 
@@ -25,8 +26,9 @@ import kite
 from kite import Peer, memory_pipe_pair, parse_duration
 from kontrol import Kontrol, KontrolOptions, open_sqlite_storage
 
+from ._capture_clock import CaptureClock, capture_origin
 from ._captures import CAPTURES_DIR, Scenario
-from ._gomath import _recording_time, gomath_kite, keys_dir
+from ._gomath import gomath_kite, keys_dir
 
 __all__ = ["gokontrol_flags", "running_kontrol"]
 
@@ -41,15 +43,18 @@ def gokontrol_flags(sc: Scenario) -> list[str] | None:
 
 
 @asynccontextmanager
-async def running_kontrol(sc: Scenario, captures: Path = CAPTURES_DIR) -> AsyncIterator[Kontrol]:
-    """A running Python Kontrol configured like the scenario's ``gokontrol``."""
+async def running_kontrol(
+    sc: Scenario, captures: Path = CAPTURES_DIR, clock: CaptureClock | None = None
+) -> AsyncIterator[Kontrol]:
+    """A running Python Kontrol configured like the scenario's ``gokontrol``, on `clock`
+    (default: the scenario's `CaptureClock`)."""
     flags = gokontrol_flags(sc) or []
     options: dict[str, Any] = {}
     if "-heartbeat-interval" in flags:
         value = flags[flags.index("-heartbeat-interval") + 1]
         options["heartbeat_interval"] = parse_duration(value) / 1e9
     keys = keys_dir(captures)
-    now = _recording_time(keys)
+    clock = clock or CaptureClock(capture_origin(sc, keys))
     pair = kite.KeyPair((keys / "kontrol.pub").read_text(), (keys / "kontrol.pem").read_text())
     async with open_sqlite_storage(":memory:", cleanup_interval=None) as storage:
         k = Kontrol(
@@ -57,7 +62,7 @@ async def running_kontrol(sc: Scenario, captures: Path = CAPTURES_DIR) -> AsyncI
             storage=storage,
             key_pair=pair,
             options=KontrolOptions(**options),
-            clock=lambda: now,
+            clock=clock,
         )
 
         async def register(request: Any) -> None:
@@ -75,7 +80,7 @@ async def running_kontrol(sc: Scenario, captures: Path = CAPTURES_DIR) -> AsyncI
             if url is None:
                 yield k
                 return
-            math = gomath_kite(auth=True, captures=captures)
+            math = gomath_kite(auth=True, captures=captures, clock=clock)
 
             @asynccontextmanager
             async def over_a_pipe(_url: str) -> AsyncIterator[Peer]:

@@ -38,8 +38,9 @@ import trio.testing
 
 from kite import Config, Kite, KiteKey, KontrolQuery
 
+from ._capture_clock import CaptureClock, capture_origin
 from ._captures import CAPTURES_DIR, Event, Scenario, http_exchanges
-from ._gomath import _recording_time, gomath_kite, keys_dir
+from ._gomath import gomath_kite, keys_dir
 from ._replay_client import _fake_server, _read_http_request, _response_bytes
 
 __all__ = ["KontrolPlan", "kontrol_client_plan", "replay_kontrol_client_diff"]
@@ -131,6 +132,8 @@ async def _replay(
     may_close = {link: trio.Event() for link in conns}
     diffs: list[str] = []
     printed: list[Any] = []
+    clock = CaptureClock(capture_origin(sc, keys_dir(captures)))
+    clock()  # the capture's first event is now
 
     async with trio.open_nursery() as nursery:
 
@@ -155,7 +158,7 @@ async def _replay(
                     fail,
                 )
         with trio.move_on_after(event_timeout * 4) as scope:
-            await _drive(plan, captures, ports, may_close, printed)
+            await _drive(plan, captures, ports, may_close, printed, clock)
         if scope.cancelled_caught:
             fail(f"our client did not finish within {event_timeout * 4:g} s (mock time)")
         nursery.cancel_scope.cancel()
@@ -305,15 +308,16 @@ async def _drive(
     ports: dict[str, int],
     may_close: dict[str, trio.Event],
     printed: list[Any],
+    clock: CaptureClock,
 ) -> None:
     """Do what the Go program did, with our kite's Kontrol client; `printed` gets what it
-    would print."""
+    would print. Keys, tokens and renewals run on the capture's `clock`."""
     kontrol_url = f"http://127.0.0.1:{ports['kontrol']}/kite"
     keys = keys_dir(captures)
     if plan.program.startswith("register"):
-        k = gomath_kite(auth=True, captures=captures)
+        k = gomath_kite(auth=True, captures=captures, clock=clock)
         url = plan.flags["register-url"]
-        async with k.kontrol_client(url=kontrol_url):
+        async with k.kontrol_client(url=kontrol_url, wall_clock=clock):
             if plan.program == "register ws":
                 await k.register_forever(url)
             else:
@@ -321,7 +325,7 @@ async def _drive(
             await may_close["kontrol"].wait()  # Kontrol's side played (heartbeats), then SIGTERM
         return
     raw = (keys / Path(plan.flags["kitekey"]).name).read_text()
-    key = KiteKey.parse(raw, now=_recording_time(keys))
+    key = KiteKey.parse(raw, now=clock())
     k = Kite("goquery", "1.0.0", Config().with_kite_key(key))
     user = key.username
     query = KontrolQuery(
@@ -332,7 +336,7 @@ async def _drive(
         },
     )
     mode = plan.flags.get("mode", "getkites")
-    async with k.kontrol_client(url=kontrol_url):
+    async with k.kontrol_client(url=kontrol_url, wall_clock=clock):
         if mode == "getkey":
             printed.append({"key": await k.get_key()})
         elif mode == "gettoken":

@@ -49,7 +49,7 @@ def go_build() -> GoBuild:
     return go_peers_or_skip()
 
 
-def test_all_four_programs_are_built(go_build: GoBuild) -> None:
+def test_all_programs_are_built(go_build: GoBuild) -> None:
     for program in PROGRAMS:
         path = go_build.path(program)
         assert path.is_file(), path

@@ -28,7 +28,7 @@ from kite import (
     issue_token,
     memory_pipe_pair,
 )
-from kite._registration import go_json
+from kite._kontrol._registration import go_json
 
 CAPTURES = Path(__file__).resolve().parents[3] / "conformance" / "captures"
 KONTROL_URL = "http://127.0.0.1:14000/kite"

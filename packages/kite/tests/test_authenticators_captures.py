@@ -11,7 +11,7 @@ import pytest
 from kite_auth_support import KEYS, MATH, anchor_config
 
 from kite import Auth, AuthenticationError, Authenticators
-from kite._tokens import parse_unverified
+from kite._auth._tokens import parse_unverified
 
 CAPTURES = KEYS.parent
 SCENARIOS = sorted(

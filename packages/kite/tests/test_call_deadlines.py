@@ -1,4 +1,4 @@
-"""Call timeouts watched by one task per connection (`kite._deadlines`), on a mock clock."""
+"""Call timeouts watched by one task per connection (`kite._rpc._deadlines`), on a mock clock."""
 
 from __future__ import annotations
 

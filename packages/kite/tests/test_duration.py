@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kite import DurationError, format_duration, parse_duration
+from kite._duration import format_seconds
 
 NS, US, MS, S, M, H = 1, 1_000, 1_000_000, 1_000_000_000, 60_000_000_000, 3_600_000_000_000
 INT64_MAX = (1 << 63) - 1
@@ -131,3 +132,25 @@ def test_parse_never_crashes(text: str) -> None:
         assert outcome.startswith("time: ")
     else:
         assert INT64_MIN <= outcome <= INT64_MAX
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0, "0s"),
+        (4, "4s"),
+        (1.5, "1.5s"),
+        (0.1, "100ms"),
+        (0.0015, "1.5ms"),
+        (0.000001, "1\u00b5s"),
+        (0.000000001, "1ns"),
+        (60, "1m0s"),
+        (90.25, "1m30.25s"),
+        (3600, "1h0m0s"),
+        (3723, "1h2m3s"),
+        (-2, "-2s"),
+    ],
+)
+def test_format_seconds_rounds_to_nanoseconds(seconds: float, text: str) -> None:
+    """What the timeout errors print (`No response to "m" method in 4s`)."""
+    assert format_seconds(seconds) == text

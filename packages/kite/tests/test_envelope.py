@@ -1,4 +1,4 @@
-"""Envelope and response shapes (PROTOCOL.md §4.1, §4.3) and Go duration strings."""
+"""Envelope and response shapes (PROTOCOL.md §4.1, §4.3)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,10 @@ from hypothesis import strategies as st
 
 import dnode
 from kite import ArgumentError, Auth, InvalidResponseError, KiteError, MethodNotFoundError
-from kite._envelope import (
+from kite._rpc._envelope import (
     EnvelopeError,
     call_arguments,
     error_json,
-    go_duration,
     parse_envelope,
     parse_request,
     parse_response,
@@ -30,27 +29,6 @@ IDENTITY = {
     "version": "1.0.0",
     "hostname": "vm",
 }
-
-
-@pytest.mark.parametrize(
-    ("seconds", "text"),
-    [
-        (0, "0s"),
-        (4, "4s"),
-        (1.5, "1.5s"),
-        (0.1, "100ms"),
-        (0.0015, "1.5ms"),
-        (0.000001, "1\u00b5s"),
-        (0.000000001, "1ns"),
-        (60, "1m0s"),
-        (90.25, "1m30.25s"),
-        (3600, "1h0m0s"),
-        (3723, "1h2m3s"),
-        (-2, "-2s"),
-    ],
-)
-def test_go_duration(seconds: float, text: str) -> None:
-    assert go_duration(seconds) == text
 
 
 def encode_call(auth: Auth | None, with_args: list[Any] | None) -> str:
@@ -99,8 +77,9 @@ def test_parse_envelope_go_rules() -> None:
     )
     assert mixed.kite == {"name": "b"}
     assert mixed.response_callback is cb
-    exact_wins = parse_envelope([{"withArgs": [1], "WITHARGS": [2]}])
-    assert exact_wins.with_args.raw == [1]
+    # Go fills a field from every key naming it, in order: the last one wins, exact or not
+    assert parse_envelope([{"withArgs": [1], "WITHARGS": [2]}]).with_args.raw == [2]
+    assert parse_envelope([{"WITHARGS": [2], "withArgs": [1]}]).with_args.raw == [1]
     assert parse_envelope([{}]).with_args.is_nil
     assert parse_envelope([{"withArgs": None}]).with_args.is_nil
     assert parse_envelope([{"responseCallback": "[Function]"}]).response_callback is None
@@ -148,18 +127,6 @@ def test_error_json() -> None:
         "id": "keep",
     }
     assert error_json(ArgumentError("a"), "r")["id"] == "r"
-
-
-@given(st.integers(min_value=-(10**15), max_value=10**15))
-def test_go_duration_parses_back(ns: int) -> None:
-    text = go_duration(ns / 1e9)
-    units = {"h": 3600e9, "m": 60e9, "s": 1e9, "ms": 1e6, "\u00b5s": 1e3, "ns": 1}
-    import re
-
-    total = 0.0
-    for number, unit in re.findall(r"([0-9.]+)(h|ms|m|\u00b5s|ns|s)", text):
-        total += float(number) * units[unit]
-    assert round(total) * (-1 if text.startswith("-") else 1) == pytest.approx(ns, abs=2)
 
 
 JSON = st.recursive(
@@ -253,3 +220,50 @@ def test_parse_request_reads_what_unscrub_and_parse_envelope_read(message: dnode
     )
     assert fast == slow
     assert message.arguments == general.arguments  # the proxies placed the same way
+
+
+def test_envelope_keys_fold_as_go_folds_them() -> None:
+    """Go's key folding on the envelope path: U+017F (long s) stands for `s` and U+212A
+    (Kelvin sign) for `k`, which `str.lower()` does not give; other non-ASCII letters match
+    nothing (Go 1.19's `encoding/json`, checked against Go by test_go_rules)."""
+    cb = dnode.RemoteFunction(1, lambda cid, args: None)
+    env = parse_envelope(
+        [
+            {
+                "\u212aite": {"name": "a"},
+                "authentication": {"type": "token", "\u212aey": "t"},
+                "re\u017fponseCallback": cb,
+                "withArg\u017f": [1],
+            }
+        ]
+    )
+    assert env.kite == {"name": "a"}
+    assert env.authentication == Auth("token", "t")
+    assert env.response_callback is cb
+    assert env.with_args.raw == [1]
+    nothing = parse_envelope([{"w\u0131thArgs": [1], "\u212a\u0130te": {}}])  # dotless i, İ
+    assert nothing.with_args.is_nil
+    assert nothing.kite is None
+
+
+async def test_a_kite_serves_an_envelope_with_folded_keys() -> None:
+    """The whole callee path reads Go's folded keys: the reply to a request whose envelope
+    keys use U+212A and U+017F is the one Go kite would send."""
+    from kite import Kite, Request, memory_pipe_pair
+
+    server = Kite("math", "1.0.0")
+
+    @server.handle("square", auth=False)
+    def square(r: Request) -> float:
+        return r.args.one().float() ** 2
+
+    ours, theirs = memory_pipe_pair()
+    request = (
+        '{"method":"square","arguments":[{"\u212aite":{"name":"raw"},"authentication":null,'
+        '"withArg\u017f":[4],"re\u017fponseCallback":"[Function]"}],'
+        '"callbacks":{"7":["0","re\u017fponseCallback"]}}'
+    )
+    async with server.accept(theirs):
+        await ours.send(request)
+        reply = dnode.decode(await ours.receive())
+    assert (reply.method, reply.arguments) == (7, [{"error": None, "result": 16}])

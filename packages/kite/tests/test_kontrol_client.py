@@ -33,7 +33,7 @@ from kite import (
     Request,
     resign_kite_key,
 )
-from kite._tokens import parse_unverified
+from kite._auth._tokens import parse_unverified
 
 REGISTER_ID = "9cd16cb2-60b6-4d7a-99d9-521948e7a3cf"
 
@@ -254,8 +254,9 @@ async def test_methods_need_an_open_client() -> None:
     async with no_url.kontrol_client(dialler=lambda url: None) as kontrol:  # type: ignore[arg-type,return-value]
         with pytest.raises(KontrolError, match="no kontrol URL given in config"):
             await kontrol.get_key()
-    assert k._kontrol is None
-    assert no_url._kontrol is None
+    for closed in (k, no_url):
+        with pytest.raises(KontrolError, match="no Kontrol client is open"):
+            closed.kontrol  # noqa: B018 - the property raises
     with pytest.raises(KontrolError, match="not open"):
         await kontrol.register(MATH_URL)
 
@@ -273,7 +274,8 @@ async def test_errors_of_the_block_come_out_unwrapped_and_clients_open_once() ->
     with pytest.raises(LookupError, match="boom"):
         async with client:
             raise LookupError("boom")
-    assert k._kontrol is None
+    with pytest.raises(KontrolError, match="no Kontrol client is open"):
+        k.kontrol  # noqa: B018 - the property raises
     with pytest.raises(RuntimeError, match="opened once"):
         async with client:
             pass

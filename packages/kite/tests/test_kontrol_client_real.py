@@ -28,7 +28,7 @@ from kontrol_client_helpers import (
 
 import kite
 from kite import KiteIdentity, KontrolQuery, NoKitesAvailableError, RegisterResult
-from kite._tokens import parse_unverified
+from kite._auth._tokens import parse_unverified
 
 kontrol = pytest.importorskip("kontrol")
 

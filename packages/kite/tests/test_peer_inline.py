@@ -18,14 +18,14 @@ from kite import Kite, MemoryPipe, Peer, PeerLimits, PipeClosedError, Request, m
 
 
 class TaskCounter(trio.abc.Instrument):
-    """Counts the tasks the RPC core spawns (named after `kite._peer` functions)."""
+    """Counts the tasks the RPC core spawns (named after `kite._rpc._peer` functions)."""
 
     def __init__(self) -> None:
         self.spawned: list[str] = []
         self.alive: set[trio.lowlevel.Task] = set()
 
     def task_spawned(self, task: trio.lowlevel.Task) -> None:
-        if task.name.startswith("kite._peer."):
+        if task.name.startswith("kite._rpc._peer."):
             self.spawned.append(task.name)
             self.alive.add(task)
 
@@ -73,7 +73,7 @@ async def test_an_idle_served_connection_has_no_task_of_its_own() -> None:
         await trio.testing.wait_all_tasks_blocked()
         # only the dialling side's `Peer._run` (open_peer runs in one task); the served side
         # reads in serve_pipe's caller
-        assert [t.name for t in counter.alive] == ["kite._peer.Peer._run"]
+        assert [t.name for t in counter.alive] == ["kite._rpc._peer.Peer._run"]
 
 
 async def test_a_suspended_handler_does_not_block_the_connection() -> None:
@@ -97,13 +97,13 @@ async def test_a_suspended_handler_does_not_block_the_connection() -> None:
             nursery.start_soon(call_wait)
             await started.wait()
             # the first request is held by serve_pipe's own task; reading moved to a new one
-            assert counter.spawned == ["kite._peer.Peer._read"]
+            assert counter.spawned == ["kite._rpc._peer.Peer._read"]
             for i in range(5):
                 assert await client.tell("square", i) == i * i
             assert results == []
             release.set()
         assert results == ["released"]
-        assert counter.spawned == ["kite._peer.Peer._read"]  # no task per plain request
+        assert counter.spawned == ["kite._rpc._peer.Peer._read"]  # no task per plain request
 
 
 async def test_handlers_awaiting_the_caller_while_others_are_served() -> None:
@@ -372,5 +372,5 @@ async def test_the_idle_owner_task_takes_the_reading_role_back() -> None:
             assert await client.tell("yield", i) == i
         await trio.testing.wait_all_tasks_blocked()
         # serve_pipe's task and the reader tasks take turns: every other swap is a new task
-        assert counter.spawned.count("kite._peer.Peer._read") == 5
+        assert counter.spawned.count("kite._rpc._peer.Peer._read") == 5
         assert [t.name for t in counter.alive if "Peer._read" in t.name] == []

@@ -28,7 +28,7 @@ from kite import (
     RegisterResult,
     resign_kite_key,
 )
-from kite._registration import (
+from kite._kontrol._registration import (
     adopt_register_result,
     check_heartbeat_answer,
     go_json,

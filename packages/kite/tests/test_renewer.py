@@ -30,7 +30,7 @@ from kite import (
     TokenRenewer,
     issue_token,
 )
-from kite._tokens import parse_unverified
+from kite._auth._tokens import parse_unverified
 
 HOUR = 3600.0
 

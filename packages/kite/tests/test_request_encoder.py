@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import dnode
 from kite import Auth, Kite
-from kite._envelope import RequestEncoder, _encode_general
+from kite._rpc._envelope import RequestEncoder, _encode_general
 
 _IDENTITY = ("name", "username", "id", "environment", "region", "version", "hostname")
 

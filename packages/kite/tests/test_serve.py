@@ -25,7 +25,7 @@ from kite._http import (
     open_http_server,
     open_ws_client,
 )
-from kite._server import _Session
+from kite._sockjs._http_pipe import HTTPSessionPipe
 from kite._timer_heap import TimerHeap
 
 
@@ -62,11 +62,11 @@ async def test_http_surface_and_user_routes() -> None:
         assert (wrong.status, wrong.header("Allow")) == (405, "POST, OPTIONS")
 
 
-def session(nursery: trio.Nursery | None = None, **options: Any) -> _Session:
+def session(nursery: trio.Nursery | None = None, **options: Any) -> HTTPSessionPipe:
     """An HTTP session whose clock is a `TimerHeap` in `nursery` (none: it never ticks)."""
     opts = sockjs.Options(**options)
-    timers = TimerHeap(nursery, _Session.on_timer) if nursery is not None else None
-    return _Session("s1", "xhr", opts, ServerLimits(), None, timers)
+    timers = TimerHeap(nursery, HTTPSessionPipe.on_timer) if nursery is not None else None
+    return HTTPSessionPipe("s1", "xhr", opts, ServerLimits(), None, timers)
 
 
 async def test_heartbeat_every_delay_while_attached(autojump_clock: Any) -> None:
@@ -125,10 +125,10 @@ async def test_http_session_schedule_on_one_timer_heap(autojump_clock: Any) -> N
     the machine's deadlines, also when a deadline moves earlier than the one armed (a poll
     finished: expiry `disconnect_delay` later, before the held poll's next `h` was due)."""
     async with trio.open_nursery() as nursery:
-        timers = TimerHeap(nursery, _Session.on_timer)
+        timers = TimerHeap(nursery, HTTPSessionPipe.on_timer)
         opts = sockjs.Options(heartbeat_delay=25, disconnect_delay=5)
-        a = _Session("a", "xhr", opts, ServerLimits(), None, timers)
-        b = _Session("b", "xhr", opts, ServerLimits(), None, timers)
+        a = HTTPSessionPipe("a", "xhr", opts, ServerLimits(), None, timers)
+        b = HTTPSessionPipe("b", "xhr", opts, ServerLimits(), None, timers)
         start = trio.current_time()
 
         def now() -> float:
@@ -315,7 +315,8 @@ async def test_websocket_heartbeats_every_delay_from_the_endpoint_timer(
     autojump_clock: Any,
 ) -> None:
     from kite._http import HTTPLimits, WebSocketConnection
-    from kite._server import SockJSEndpoint, _WebSocketSession
+    from kite._sockjs._endpoint import SockJSEndpoint
+    from kite._sockjs._websocket_pipe import WebSocketSessionPipe
 
     async def never(pipe: Any) -> None:  # pragma: no cover - no session is planned here
         raise AssertionError
@@ -326,7 +327,7 @@ async def test_websocket_heartbeats_every_delay_from_the_endpoint_timer(
     options = sockjs.Options(heartbeat_delay=10.0)
     async with trio.open_nursery() as nursery:
         endpoint = SockJSEndpoint(options, never, nursery)
-        session = _WebSocketSession(server_ws, "s", options)
+        session = WebSocketSessionPipe(server_ws, "s", options)
         start = trio.current_time()
         await session.open()
         endpoint._heartbeats.add(session, session.machine.next_deadline() or 0)

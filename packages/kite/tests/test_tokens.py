@@ -40,7 +40,7 @@ from kite import (
     resign_kite_key,
     sign_claims,
 )
-from kite._tokens import ParsedToken, parse_unverified
+from kite._auth._tokens import ParsedToken, parse_unverified
 
 
 def kontrol_key(_token: ParsedToken) -> rsa.RSAPublicKey:

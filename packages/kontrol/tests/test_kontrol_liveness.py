@@ -7,10 +7,13 @@ autojumping clock could jump past a timer while a statement is still running.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
 import trio
 import trio.testing
 from kontrol_test_support import (
@@ -145,6 +148,52 @@ async def test_kontrol_restart_keeps_keys_and_kites_register_again(tmp_path: Pat
             # HTTP heartbeat tracking is in memory: after a restart kites must register again.
             beat = second.handle_heartbeat_http(f"id={MATH_ID}")
             assert beat.body == b"registeragain"
+
+
+async def _crashed_run(db: Path, kontrol: Kontrol, dead_id: str) -> None:
+    """What a Kontrol killed with SIGKILL leaves in the storage: its own entry (another id, the
+    same URL), a kite that died while Kontrol was down, and the math kite that is still alive."""
+    async with running_kontrol(db):  # stores the key pair
+        pass
+    async with sqlite_storage(db) as storage:
+        pair = await storage.current_key()
+        old_self = dataclasses.replace(kontrol.identity, id=str(uuid.uuid4()))
+        await storage.upsert(old_self, kontrol.self_url, pair.id)
+        await storage.upsert(math_kite(dead_id, name="dead").identity, MATH_URL, pair.id)
+        await storage.upsert(math_kite().identity, MATH_URL, pair.id)
+
+
+@pytest.mark.parametrize("shared", [False, True])
+async def test_restart_after_a_crash_serves_dead_kites_one_heartbeat_timeout_at_most(
+    tmp_path: Path, mock_clock: trio.testing.MockClock, shared: bool
+) -> None:
+    """SIGKILL, 5 s down, restart: Kontrol's old entry is gone at once; the live kite registers
+    again; the dead kite is served until 30 s after the restart, then no more. With
+    `shared_storage` both stay until the storage TTL (another Kontrol could refresh them)."""
+    db = tmp_path / "k.db"
+    dead_id = str(uuid.uuid4())
+    async with sqlite_storage(db) as storage:
+        options = KontrolOptions(shared_storage=shared)
+        kontrol = make_kontrol(storage, key_pair=None, options=options)
+        await _crashed_run(db, kontrol, dead_id)
+        mock_clock.jump(5)
+        async with kontrol.running():
+            await settle(kontrol)
+            kontrols = await storage.get(KontrolQuery(username="anchor", name="kontrol"))
+            assert kontrol.id in {r.kite.id for r in kontrols}
+            assert len(kontrols) == (2 if shared else 1)
+            assert len(await registered(kontrol, dead_id)) == 1
+            async with dial(kontrol, math_kite()) as (peer, _):
+                await advance(mock_clock, kontrol, 3)
+                await register(peer)  # the live kite is back within a heartbeat
+                await advance(mock_clock, kontrol, 26)
+                assert len(await registered(kontrol, dead_id)) == 1  # 29 s after the restart
+                await advance(mock_clock, kontrol, 2)
+                assert len(await registered(kontrol, dead_id)) == (1 if shared else 0)
+                (live,) = await registered(kontrol)
+                assert live.url == MATH_URL
+                kontrols = await storage.get(KontrolQuery(username="anchor", name="kontrol"))
+                assert len(kontrols) == (2 if shared else 1)
 
 
 async def _http_register(kontrol: Kontrol, **overrides: Any) -> Any:

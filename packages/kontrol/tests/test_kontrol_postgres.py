@@ -24,7 +24,7 @@ from kontrol_test_support import (
 
 import kite
 from kite import KiteError
-from kontrol import Kontrol, KontrolQuery, open_postgres_storage
+from kontrol import Kontrol, KontrolOptions, KontrolQuery, open_postgres_storage
 
 pytestmark = pytest.mark.postgres
 
@@ -70,9 +70,10 @@ async def test_non_uuid_kite_id_is_refused_not_lost(pg_dsn: str, pg_schema: str)
 
 
 async def test_two_kontrols_share_registrations_and_keys(pg_dsn: str, pg_schema: str) -> None:
+    shared = KontrolOptions(shared_storage=True)  # both at one URL: neither removes the other
     async with (
-        pg_kontrol(pg_dsn, pg_schema) as first,
-        pg_kontrol(pg_dsn, pg_schema, key_pair=None) as second,
+        pg_kontrol(pg_dsn, pg_schema, options=shared) as first,
+        pg_kontrol(pg_dsn, pg_schema, key_pair=None, options=shared) as second,
         dial(first, math_kite()) as (peer, _),
         dial(second, math_kite("5175d11a-1b25-424e-8100-bdc202c0c02c", "goquery")) as (q, _),
     ):

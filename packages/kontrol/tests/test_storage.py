@@ -19,6 +19,7 @@ from kontrol import (
     KeyNotFoundError,
     KeyPair,
     KeyPairExistsError,
+    KiteIdTakenError,
     KontrolQuery,
     ManualClock,
     QueryError,
@@ -161,6 +162,25 @@ async def test_upsert_refreshes_and_rewrites_the_row(
     assert rec.kite == moved
     assert (rec.url, rec.key_id) == ("http://new/kite", key2.id)
     assert rec.updated_at == pytest.approx(clock.now)
+
+
+async def test_upsert_leaves_another_users_live_row_alone(
+    registered: Register, storage: Storage, clock: ManualClock
+) -> None:
+    """An id is its user's while the row lives; once it expired (`ttl`), anyone may take it."""
+    key, [k] = await registered(storage)
+    bob = dataclasses.replace(k, username="bob", name="evil")
+    with pytest.raises(KiteIdTakenError, match=r"^kite id is registered by another user$"):
+        await storage.upsert(bob, "http://bob/kite", key.id)
+    [rec] = await storage.get(KontrolQuery(id=k.id))
+    assert (rec.kite, rec.updated_at) == (k, pytest.approx(clock.now))
+    clock.advance(storage.ttl - 1)
+    with pytest.raises(KiteIdTakenError):
+        await storage.upsert(bob, "http://bob/kite", key.id)
+    clock.advance(2)
+    await storage.upsert(bob, "http://bob/kite", key.id)
+    [rec] = await storage.get(KontrolQuery(id=k.id))
+    assert (rec.kite, rec.url) == (bob, "http://bob/kite")
 
 
 @pytest.mark.parametrize(

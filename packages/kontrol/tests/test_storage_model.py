@@ -1,6 +1,6 @@
 """Property: any sequence of registry operations leaves the SQLite storage answering queries
-exactly like a plain dict model (upsert overwrites, heartbeat refreshes, expiry hides, cleanup
-removes, queries are equality on non-empty fields)."""
+exactly like a plain dict model (upsert overwrites unless another user's live row holds the id,
+heartbeat refreshes, expiry hides, cleanup removes, queries are equality on non-empty fields)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from kite.protocol import KiteIdentity
 from kontrol import (
     KeyPair,
+    KiteIdTakenError,
     KontrolQuery,
     ManualClock,
     QueryError,
@@ -69,6 +70,15 @@ def test_storage_behaves_like_a_dict(ops: list[tuple[str, Any]]) -> None:
             await s.add_key(KEY)
             for op, arg in ops:
                 if op == "upsert":
+                    held = model.get(arg.id)
+                    if (
+                        held is not None
+                        and held[0].username != arg.username
+                        and held[1] >= clock.now - TTL
+                    ):
+                        with pytest.raises(KiteIdTakenError):
+                            await s.upsert(arg, "http://h/kite", KEY.id)
+                        continue
                     await s.upsert(arg, "http://h/kite", KEY.id)
                     model[arg.id] = (arg, clock.now)
                 elif op == "heartbeat":

@@ -229,6 +229,22 @@ def _xhr() -> XHRClient:
     return XHRClient("http://127.0.0.1:13636/kite", server_id="491", session_id="eb0c")
 
 
+def test_xhr_mid_session_open_frame_ends_the_session() -> None:
+    """A poll answered `o`: the server lost the session and opened a new one under its id;
+    what the old one carried is gone, so the client's session ends (the runtime fails the
+    calls in flight) instead of carrying on as Go's client does."""
+    c = _xhr()
+    c.open_request()
+    c.receive_open_response(200, b"o\n")
+    c.events()
+    c.poll_request()
+    c.receive_poll_response(200, b'o\na["late"]\n')
+    assert c.events() == [SessionNotFound("eb0c")]
+    assert c.state is ClientState.CLOSED
+    with pytest.raises(LocalProtocolError):
+        c.poll_request()
+
+
 def test_xhr_requests_and_reactions() -> None:
     c = _xhr()
     req = c.open_request()
@@ -244,7 +260,6 @@ def test_xhr_requests_and_reactions() -> None:
     assert c.events() == [Opened()]
     assert c.poll_request().url.endswith("/491/eb0c/xhr")
     c.receive_poll_response(200, b"h\n")
-    c.receive_poll_response(200, b"o\n")  # mid-session 'o': the server started over
     c.receive_poll_response(200, b'a["x","y"]\n')
     c.receive_poll_response(200, b'm"z"\n')
     # sockjs-go's c[2010] to a poll racing the previous one: the session lives, poll again
@@ -258,7 +273,6 @@ def test_xhr_requests_and_reactions() -> None:
     c.receive_send_response(200)
     assert c.events() == [
         Heartbeat(),
-        Opened(),
         MessagesReceived(("x", "y")),
         MessagesReceived(("z",)),
     ]

@@ -148,6 +148,8 @@ def test_iframe_invalid_urls(suffix: str) -> None:
         ("/1/7", "1", "7"),
         ("/abcdefgh_i-j%20/abcdefg_i-j%2099", "abcdefgh_i-j ", "abcdefg_i-j 99"),
         ("/000/0f4c1b9e-7b5a-4a53-9b0e-5c2f1e2d3c4b", "000", None),
+        ("/1/" + "x" * 128, "1", "x" * 128),  # MAX_ID_LENGTH
+        ("/~/~", "~", "~"),
     ],
 )
 def test_session_urls_accept_any_value(
@@ -162,7 +164,28 @@ def test_session_urls_accept_any_value(
         assert found.session_id == session_id
 
 
-@pytest.mark.parametrize("suffix", ["//", "/a./a", "/a/a.", "/./.", "/", "///", "/a%2Eb/c"])
+@pytest.mark.parametrize(
+    "suffix",
+    [
+        "//",
+        "/a./a",
+        "/a/a.",
+        "/./.",
+        "/",
+        "///",
+        "/a%2Eb/c",
+        # our bounds (sockjs-node and sockjs-go take these as ids)
+        "/1/a%00b",
+        "/1/a%0Ab",
+        "/1/%3Cscript%3E",
+        "/1/<script>",
+        "/1/a%2Fb",
+        "/1/" + "x" * 129,
+        "/" + "1" * 129 + "/a",
+        "/1/caf%C3%A9",
+        "/1/a%ZZb",
+    ],
+)
 @pytest.mark.parametrize("method", ["GET", "POST"])
 def test_session_urls_invalid(suffix: str, method: str) -> None:
     # SessionURLs.test_invalidPaths
@@ -231,6 +254,7 @@ def test_resolve_never_crashes(path: str, method: str) -> None:
         assert "/" not in found.server_id
         assert found.session_id
         assert "." not in found.session_id
+        assert "%" not in found.session_id + found.server_id
 
 
 # --- every recorded HTTP exchange under /kite ----------------------------------------------

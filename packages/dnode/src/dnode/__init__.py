@@ -34,7 +34,8 @@ from ._errors import (
     PathError,
     ScrubError,
 )
-from ._json import BACKENDS, get_backend, go_float, json_kind, scalar_json, set_backend
+from ._gofields import GoFields, go_fold
+from ._json import BACKENDS, get_backend, go_float, go_json, json_kind, scalar_json, set_backend
 from ._message import MAX_CALLBACK_ID, CallbackPath, Message, decode, encode
 from ._partial import Partial
 from ._scrub import (
@@ -59,6 +60,7 @@ __all__ = [
     "DecodeError",
     "DnodeError",
     "EncodeError",
+    "GoFields",
     "Message",
     "Partial",
     "PathError",
@@ -68,6 +70,8 @@ __all__ = [
     "encode",
     "get_backend",
     "go_float",
+    "go_fold",
+    "go_json",
     "json_kind",
     "scalar_json",
     "scrub",

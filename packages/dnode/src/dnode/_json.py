@@ -34,7 +34,16 @@ try:  # pragma: no cover - depends on the environment
 except ImportError:  # pragma: no cover - depends on the environment
     _orjson = None  # type: ignore[assignment]
 
-__all__ = ["BACKENDS", "dumps", "go_float", "json_kind", "loads", "scalar_json", "set_backend"]
+__all__ = [
+    "BACKENDS",
+    "dumps",
+    "go_float",
+    "go_json",
+    "json_kind",
+    "loads",
+    "scalar_json",
+    "set_backend",
+]
 
 #: Names of the available JSON backends, best first.
 BACKENDS: Final[tuple[str, ...]] = ("orjson", "json") if _orjson is not None else ("json",)
@@ -151,6 +160,20 @@ def _go_spelling(text: str, floats: bool = True) -> str:
     if floats and _may_have_float_to_rewrite(text):
         text = _TOKEN.sub(_number, text)
     return text
+
+
+def go_json(value: Any) -> str:
+    """`value` as Go's `json.Marshal` writes it: compact, raw UTF-8, insertion-ordered keys,
+    `<`, `>`, `&`, U+2028 and U+2029 escaped (`\\u003c`, ...), `\\u0008`/`\\u000c`, float64s
+    in Go's notation, invalid UTF-8 (lone surrogates) as U+FFFD.
+
+    Raises:
+        TypeError: a value JSON has no form for.
+        ValueError: NaN or an infinity, or a cycle.
+    """
+    if type(value) is float and value - value == 0.0:  # a finite float on its own
+        return go_float(value)
+    return _go_spelling(dumps(value))
 
 
 _INT64_MIN: Final = -(2**63)

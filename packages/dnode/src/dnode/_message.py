@@ -23,6 +23,7 @@ from typing import Any, Final
 
 from . import _json
 from ._errors import DecodeError, EncodeError
+from ._gofields import GoFields
 
 __all__ = ["MAX_CALLBACK_ID", "CallbackPath", "Message", "decode", "encode"]
 
@@ -32,7 +33,7 @@ CallbackPath = tuple[str | int, ...]
 #: Largest callback id or numeric method Go can represent (uint64).
 MAX_CALLBACK_ID: Final = 2**64 - 1
 
-_FIELDS: Final = frozenset(("method", "arguments", "callbacks", "links"))
+_FIELDS: Final = GoFields("method", "arguments", "callbacks", "links")
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -193,12 +194,8 @@ _MISSING: Final[Any] = _Missing()
 
 
 def _fold_fields(obj: dict[str, Any]) -> tuple[Any, Any, Any, Any]:
-    """Go's field matching: keys equal to a field name ignoring case; the last one wins."""
-    found: dict[str, Any] = {}
-    for key, value in obj.items():
-        low = key if key in _FIELDS else key.lower()
-        if low in _FIELDS:
-            found[low] = value
+    """The message's fields as Go's `encoding/json` fills them (`GoFields`)."""
+    found = _FIELDS.pick(obj)
     return (
         found.get("method", _MISSING),
         found.get("arguments", _MISSING),

@@ -7,7 +7,8 @@
   (`issue_kite_key`, `issue_token`, `parse_token`) and the callee-side `Authenticators`.
 - Serving and dialling: `Kite.serve` / `Kite.run` offer every SockJS transport under `/kite`
   (`KiteServer`, `SockJSEndpoint`); `Kite.dial` connects over WebSocket or XHR polling
-  (`Client`), with Go's `auto` fallback and optional reconnection.
+  (`Client`), with Go's `auto` fallback and optional reconnection; `Kite.handle_http` serves
+  other paths, each request an `HTTPRequest`.
 - Blocking client: `kite.connect(url or Kontrol query)` → `BlockingClient`, whose `tell`
   blocks; trio runs in a background thread (scripts, REPL, Jupyter).
 - Kontrol: `KontrolClient` (`async with kite.kontrol_client(...)`), `kite.register`,
@@ -20,9 +21,10 @@
   `TransportTimeoutError`, `ProtocolError`, `BodyTooLargeError`, `ListenError`). An
   exception raised in (or by) a kite `async with` block comes out as itself, never wrapped in
   exception groups; `single_exception` does the same for your own `async with` functions.
+- Utilities: `TimerHeap` (many timers, one task), `TokenBucket`, `Backoff`.
 """
 
-from ._authenticators import (
+from ._auth._authenticators import (
     DEFAULT_MAX_KEY_SIZE,
     AuthContext,
     Authenticator,
@@ -33,11 +35,45 @@ from ._authenticators import (
     is_token_expiry,
     verify_audience,
 )
+from ._auth._claims import KiteClaims
+from ._auth._issue import (
+    audience_for_query,
+    issue_kite_key,
+    issue_token,
+    resign_kite_key,
+    sign_claims,
+)
+from ._auth._keys import (
+    KeyFormatError,
+    KeyPair,
+    generate_key_pair,
+    parse_private_key,
+    parse_public_key,
+    public_key_pem,
+)
+from ._auth._kitekey import (
+    KiteKey,
+    kite_home,
+    kite_key_path,
+    load_kite_key,
+    read_kite_key,
+    write_kite_key,
+)
+from ._auth._token_errors import TokenError, ValidationFlag
+from ._auth._tokens import (
+    RENEW_BEFORE,
+    RENEW_RETRY_INTERVAL,
+    ParsedToken,
+    check_parsed,
+    parse_token,
+    parse_unverified,
+    renewal_time,
+)
+from ._auth._trust_cache import TrustCache
 from ._backoff import Backoff, ExponentialBackoff
 from ._blocking import BlockingClient, connect
 from ._config import Config, Transport
 from ._configerrors import ConfigError, KiteKeyError
-from ._dial import Client, ClientHook
 from ._duration import DurationError, format_duration, parse_duration
 from ._errors import (
     ArgumentError,
@@ -52,79 +88,40 @@ from ._errors import (
     SendError,
 )
 from ._groups import single_exception
-from ._handlers import FinalFunc, Handler, Method, MethodHandling
 from ._http import (
     BodyTooLargeError,
     ConnectError,
     ConnectionClosedError,
     HandshakeError,
+    HTTPRequest,
     ListenError,
     ProtocolError,
     TransportError,
     TransportTimeoutError,
 )
-from ._keys import (
-    KeyFormatError,
-    KeyPair,
-    generate_key_pair,
-    parse_private_key,
-    parse_public_key,
-    public_key_pem,
-)
 from ._kite import AuthenticateHook, Kite
-from ._kitekey import (
-    KiteKey,
-    kite_home,
-    kite_key_path,
-    load_kite_key,
-    read_kite_key,
-    write_kite_key,
-)
-from ._kontrol_client import (
-    Dialler,
-    KiteClient,
-    KontrolClient,
-    KontrolQuery,
-    NoKitesAvailableError,
-)
-from ._peer import Peer, PeerLimits, open_peer
-from ._registration import (
+from ._kontrol._client import Dialler, KontrolClient, NoKitesAvailableError
+from ._kontrol._kite_client import KiteClient
+from ._kontrol._registration import (
     HTTPRequester,
     KontrolError,
     RegisterResult,
 )
-from ._renewer import TokenRenewer
-from ._request import Request
-from ._server import (
-    KiteServer,
-    ServerLimits,
-    SockJSEndpoint,
-    SockJSPipe,
-    kite_sockjs_options,
-    open_kite_server,
-)
-from ._session import MemoryPipe, MessagePipe, PipeClosedError, memory_pipe_pair
-from ._throttle import TokenBucket
-from ._tokens import (
-    RENEW_BEFORE,
-    RENEW_RETRY_INTERVAL,
-    KiteClaims,
-    ParsedToken,
-    TokenError,
-    ValidationFlag,
-    audience_for_query,
-    check_parsed,
-    issue_kite_key,
-    issue_token,
-    parse_token,
-    parse_unverified,
-    renewal_time,
-    resign_kite_key,
-    sign_claims,
-)
-from ._trust_cache import TrustCache
+from ._kontrol._renewer import TokenRenewer
+from ._rpc._limits import PeerLimits
+from ._rpc._methods import FinalFunc, Handler, Method, MethodHandling
+from ._rpc._peer import Peer, open_peer
+from ._rpc._pipe import MemoryPipe, MessagePipe, PipeClosedError, memory_pipe_pair
+from ._rpc._request import Request
+from ._rpc._throttle import TokenBucket
+from ._sockjs._client import Client, ClientHook
+from ._sockjs._endpoint import SockJSEndpoint
+from ._sockjs._options import ServerLimits, kite_sockjs_options
+from ._sockjs._pipe import SockJSPipe
+from ._sockjs._server import KiteServer, open_kite_server
+from ._timer_heap import TimerHeap
 from ._urls import InvalidURLError
-from .protocol import Auth, KiteIdentity
+from .protocol import Auth, KiteIdentity, KontrolQuery
 
 __all__ = [
     "DEFAULT_MAX_KEY_SIZE",
@@ -152,6 +149,7 @@ __all__ = [
     "ExponentialBackoff",
     "FinalFunc",
     "GenericError",
+    "HTTPRequest",
     "HTTPRequester",
     "Handler",
     "HandshakeError",
@@ -192,6 +190,7 @@ __all__ = [
     "ServerLimits",
     "SockJSEndpoint",
     "SockJSPipe",
+    "TimerHeap",
     "TokenAuthenticator",
     "TokenBucket",
     "TokenError",

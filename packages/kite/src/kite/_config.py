@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from ._auth._kitekey import KiteKey, load_kite_key
+from ._auth._token_errors import TokenError
 from ._configerrors import ConfigError, KiteKeyError
 from ._duration import SECOND, DurationError, parse_duration
-from ._kitekey import KiteKey, load_kite_key
-from ._tokens import TokenError
 
 __all__ = ["DEFAULT_VERIFY_TTL", "LOG_LEVELS", "Config", "Transport"]
 

@@ -12,7 +12,14 @@ expired by 5m0s`.
 
 from __future__ import annotations
 
-__all__ = ["NANOSECOND", "SECOND", "DurationError", "format_duration", "parse_duration"]
+__all__ = [
+    "NANOSECOND",
+    "SECOND",
+    "DurationError",
+    "format_duration",
+    "format_seconds",
+    "parse_duration",
+]
 
 NANOSECOND = 1
 MICROSECOND = 1000 * NANOSECOND
@@ -184,6 +191,11 @@ def format_duration(ns: int) -> str:
             if u > 0:
                 body = f"{u}h{body}"
     return "-" + body if neg else body
+
+
+def format_seconds(seconds: float) -> str:
+    """`format_duration` of a number of seconds (rounded to whole nanoseconds)."""
+    return format_duration(seconds_to_ns(seconds))
 
 
 def seconds_to_ns(seconds: float) -> int:

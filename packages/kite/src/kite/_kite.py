@@ -1,49 +1,44 @@
-"""The `Kite`: identity, method registry, the callee pipeline and connection lifecycle hooks.
+"""The `Kite`: the facade a user holds, tying the layers together.
 
 How this works: a `Kite` knows who it is (`identity`), which methods it serves (`handle`,
-`handle_func`) and how to authenticate callers (`authenticate`, `authenticators`). It owns no
-sockets: a transport hands it one `MessagePipe` per connection: `serve_pipe(pipe)` serves an
-accepted connection in the calling task until it ends (what servers use: no task per idle
-connection), `accept(pipe)` and `connect_pipe(pipe)` are `async with` blocks running the RPC
-`Peer` (see `_peer`) for connections it accepted or dialled. For every incoming method request
-the peer runs `_serve_request`, Go's callee pipeline (PROTOCOL.md §4.6), as one coroutine
-with no checkpoint of its own, so a plain handler is served inline by the reader:
-
-1. unscrub and read the envelope (a malformed one is answered with `argumentError` when a
-   response callback is found, otherwise dropped and logged; Go crashes, §4.1);
-2. unknown method → `methodNotFound` (no request id), before anything else;
-3. first request of an accepted connection: adopt the caller's claimed identity, run
-   `on_first_request` hooks;
-4. authentication if the method needs it (trusted dialled connections skip it, username "");
-5. throttle → `requestLimitError`;
-6. the handler chain (`_handlers.run_chain`; a bare handler is called directly);
-7. reply `{"error":null,"result":...}` or the error object; exceptions never escape.
+`handle_func`, kept by its `Callee`, the callee pipeline of `_rpc._callee`) and how to
+authenticate callers (`authenticate`, `authenticators`). It owns no sockets: a transport hands
+it one `MessagePipe` per connection: `serve_pipe(pipe)` serves an accepted connection in the
+calling task until it ends (what servers use: no task per idle connection), `accept(pipe)` and
+`connect_pipe(pipe)` are `async with` blocks running the RPC `Peer` (`_rpc._peer`) for
+connections it accepted or dialled. Every connection's reader hands each incoming method
+request to `serve_request` (the `Callee`'s). `serve` and `dial` (`_sockjs`) put the kite on
+the network, and `kontrol_client` (`_kontrol`) connects it to Kontrol.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import socket
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import trio
 
-import dnode
-
-from ._authenticators import Authenticators
+from ._auth._authenticators import Authenticators
 from ._config import Config
-from ._envelope import EnvelopeError, error_json, parse_request
-from ._errors import RequestLimitError, SendError
-from ._handlers import FinalFunc, Handler, Method, MethodHandling, run_chain
-from ._hooks import run_hooks
-from ._kontrol_client import KontrolClient, KontrolMethods, RegisterHook
-from ._peer import Peer, PeerLimits, is_awaitable, open_peer
-from ._request import Request, new_request_id
-from ._session import MessagePipe
+from ._http import Handler as HTTPHandler
+from ._http import HTTPLimits
+from ._kontrol._client import KontrolLink
+from ._kontrol._kite_methods import KontrolMethods
+from ._rpc._builtins import register_builtins
+from ._rpc._callee import AuthenticateHook, Callee, PeerHook
+from ._rpc._hooks import run_hooks
+from ._rpc._limits import PeerLimits
+from ._rpc._methods import Handler, Method, MethodHandling
+from ._rpc._peer import Peer, ServeRequest, open_peer
+from ._rpc._pipe import MessagePipe
+from ._rpc._request import Request
+from ._sockjs._client import Client, ClientHook, dial
+from ._sockjs._options import ServerLimits
+from ._sockjs._server import HTTPRoute, KiteServer, open_kite_server
 from .protocol import Auth, KiteIdentity
 
 if TYPE_CHECKING:
@@ -51,25 +46,11 @@ if TYPE_CHECKING:
 
     import sockjs
 
-    from ._dial import Client, ClientHook
-    from ._http import Handler as HTTPHandler
-    from ._http import HTTPLimits
-    from ._server import KiteServer, ServerLimits
-
 __all__ = ["AuthenticateHook", "Kite"]
 
 log = logging.getLogger("kite")
 
-#: `fn(request) -> username`, plain or async; raises to refuse the request.
-AuthenticateHook = Callable[[Request], "str | Awaitable[str]"]
-#: A connection lifecycle hook: `fn(peer)`, plain or async.
-PeerHook = Callable[[Peer], Any]
-
 _F = TypeVar("_F", bound=Callable[..., Any])
-
-
-def _error(type_: str, message: str, request_id: str) -> dict[str, str]:
-    return {"type": type_, "message": message, "code": "", "id": request_id}
 
 
 class Kite(KontrolMethods):
@@ -123,25 +104,14 @@ class Kite(KontrolMethods):
         #: Authenticators by `authentication.type` (`kiteKey`, `token`, custom: `register`),
         #: used by the default `authenticate` with this kite's identity and `config`.
         self.authenticators = Authenticators()
-        #: The authentication hook: `fn(request) -> username`, raising `AuthenticationError`.
-        self.authenticate: AuthenticateHook = self._authenticate
-        self._methods: dict[str, Method] = {}
-        self._pre: list[Handler] = []
-        self._post: list[Handler] = []
-        self._final: list[FinalFunc] = []
+        self._callee = Callee(self, self._authenticate)
+        #: The callee pipeline every connection's reader hands incoming requests to.
+        self.serve_request: ServeRequest = self._callee.serve_request
         self._on_connect: list[PeerHook] = []
         self._on_disconnect: list[PeerHook] = []
-        self._on_first_request: list[PeerHook] = []
-        self._heartbeat_scope: trio.CancelScope | None = None
-        self._http_routes: list[tuple[str, Any, bool]] = []
+        self._http_routes: list[HTTPRoute] = []
         self._servers: list[KiteServer] = []
-        self._in_flight = 0  # method requests being served, on every connection
-        self._idle_lot: trio.lowlevel.ParkingLot | None = None  # made by `_wait_idle`
-        self._kontrol: KontrolClient | None = None  # the open Kontrol client, if any
-        self._on_register_hooks: list[RegisterHook] = []
-
-        from ._builtins import register_builtins
-
+        self._kontrol_link = KontrolLink()
         register_builtins(self, terminal=enable_terminal_builtins)
 
     def __repr__(self) -> str:
@@ -180,9 +150,19 @@ class Kite(KontrolMethods):
     # methods and handlers
 
     @property
+    def authenticate(self) -> AuthenticateHook:
+        """The authentication hook: `fn(request) -> username`, raising `AuthenticationError`
+        (default: `authenticators` with this kite's identity and `config`); assignable."""
+        return self._callee.authenticate
+
+    @authenticate.setter
+    def authenticate(self, hook: AuthenticateHook) -> None:
+        self._callee.authenticate = hook
+
+    @property
     def methods(self) -> dict[str, Method]:
         """Registered methods by name (a copy)."""
-        return dict(self._methods)
+        return dict(self._callee.methods)
 
     def handle_func(self, name: str, fn: Handler, *, auth: bool | None = None) -> Method:
         """Register `fn(request) -> result` (plain or async) as method `name`.
@@ -196,7 +176,7 @@ class Kite(KontrolMethods):
             authenticate=(not self.disable_authentication) if auth is None else auth,
             handling=self.method_handling,
         )
-        self._methods[name] = method
+        self._callee.methods[name] = method
         return method
 
     def handle(self, name: str, *, auth: bool | None = None) -> Callable[[Handler], Method]:
@@ -209,17 +189,17 @@ class Kite(KontrolMethods):
 
     def pre_handle(self, fn: _F) -> _F:
         """Run `fn(request)` before every method's main handler (after the method's own)."""
-        self._pre.append(fn)
+        self._callee.pre.append(fn)
         return fn
 
     def post_handle(self, fn: _F) -> _F:
         """Run `fn(request)` after every method's main handler (after the method's own)."""
-        self._post.append(fn)
+        self._callee.post.append(fn)
         return fn
 
     def final_func(self, fn: _F) -> _F:
         """Run `fn(request, result, error) -> (result, error)` after every handler chain."""
-        self._final.append(fn)
+        self._callee.final.append(fn)
         return fn
 
     # ----------------------------------------------------------------------------------------
@@ -241,7 +221,7 @@ class Kite(KontrolMethods):
 
     def on_first_request(self, fn: _F) -> _F:
         """Call `fn(peer)` on the first method request of an accepted connection."""
-        self._on_first_request.append(fn)
+        self._callee.on_first_request.append(fn)
         return fn
 
     async def _fire(self, hooks: list[PeerHook], peer: Peer) -> None:
@@ -317,7 +297,7 @@ class Kite(KontrolMethods):
     def handle_http(self, prefix: str, handler: HTTPHandler, *, exact: bool = False) -> None:
         """Serve HTTP requests whose path starts with `prefix` (Go's `HandleHTTP`).
 
-        `handler` is `async def handler(request: kite._http.HTTPRequest) -> None`; it applies
+        `handler` is `async def handler(request: kite.HTTPRequest) -> None`; it applies
         to running servers and to those started later. `/kite` is the SockJS endpoint.
         """
         self._http_routes.append((prefix, handler, exact))
@@ -351,10 +331,7 @@ class Kite(KontrolMethods):
             ssl_context: serve HTTPS/WSS.
             grace_period: seconds in-flight requests get at shutdown.
         """
-        from ._server import open_kite_server
-
-        return open_kite_server(
-            self,
+        return self._serve(
             self.config.ip if host is None else host,
             self.config.port if port is None else port,
             options=options,
@@ -363,6 +340,36 @@ class Kite(KontrolMethods):
             ssl_context=ssl_context,
             grace_period=grace_period,
         )
+
+    @asynccontextmanager
+    async def _serve(
+        self,
+        host: str,
+        port: int,
+        *,
+        options: sockjs.Options | None,
+        http_limits: HTTPLimits | None,
+        limits: ServerLimits | None,
+        ssl_context: ssl.SSLContext | None,
+        grace_period: float,
+    ) -> AsyncIterator[KiteServer]:
+        async with open_kite_server(
+            self,
+            host,
+            port,
+            routes=self._http_routes,
+            wait_idle=self._callee.wait_idle,
+            options=options,
+            http_limits=http_limits,
+            limits=limits,
+            ssl_context=ssl_context,
+            grace_period=grace_period,
+        ) as server:
+            self._servers.append(server)  # `handle_http` adds its routes to running servers
+            try:
+                yield server
+            finally:
+                self._servers.remove(server)
 
     async def run(
         self, *, task_status: trio.TaskStatus[KiteServer] = trio.TASK_STATUS_IGNORED
@@ -394,11 +401,9 @@ class Kite(KontrolMethods):
     ) -> AbstractAsyncContextManager[Client]:
         """`async with kite.dial(url) as remote:` connect to the kite at `url` (Go's `Dial`).
 
-        See `kite._dial.dial` for the arguments; `remote.tell(method, *args)` calls it, and
-        it may call this kite's methods over the same session.
+        See `kite._sockjs._client.dial` for the arguments; `remote.tell(method, *args)` calls
+        it, and it may call this kite's methods over the same session.
         """
-        from ._dial import dial
-
         return dial(
             self,
             url,
@@ -420,118 +425,3 @@ class Kite(KontrolMethods):
         return await self.authenticators.authenticate(
             request.auth, local=self.identity, config=self.config
         )
-
-    async def _serve_request(self, peer: Peer, message: dnode.Message) -> None:
-        """Serve one incoming method request on `peer` (never raises but cancellation).
-
-        One coroutine for the whole pipeline (each `await` of a helper coroutine costs), and
-        no checkpoint of its own: with a plain handler and a pipe whose `send` does not
-        block, the peer's reader runs it to the end in one step (see `_peer`).
-        """
-        self._in_flight += 1
-        try:
-            name = message.method
-            assert isinstance(name, str)
-            try:
-                envelope = parse_request(message, peer.send_callback)
-            except EnvelopeError as exc:
-                if exc.response_callback is None:
-                    log.warning("dropped %r: malformed envelope: %s", name, exc)
-                    return
-                error = _error("argumentError", str(exc), new_request_id())
-                await self._respond(peer, exc.response_callback, error, None)
-                return
-            respond = envelope.response_callback
-            method = self._methods.get(name)
-            if method is None:
-                if respond is not None:
-                    error = _error("methodNotFound", f"Method not found: {name}", "")
-                    await self._respond(peer, respond, error, None)
-                return
-            if not peer.first_request_seen and not peer.trusted:
-                peer.first_request_seen = True
-                peer.kite = KiteIdentity.from_json(envelope.kite)
-                await self._fire(self._on_first_request, peer)
-            request = Request("", name, "", envelope.with_args, peer, envelope.authentication, self)
-            try:
-                if not method.authenticate:
-                    request.username = peer.kite.username
-                elif not peer.trusted:
-                    claimed = self.authenticate(request)
-                    if is_awaitable(claimed):
-                        claimed = await claimed
-                    username = str(claimed)
-                    request.username = username
-                    if peer.kite.username != username:
-                        peer.kite = dataclasses.replace(peer.kite, username=username)
-                if method.bucket is not None and not method.bucket.take():
-                    raise RequestLimitError("The maximum request rate is exceeded.")
-                if (
-                    method.pre_handlers
-                    or method.post_handlers
-                    or method.final_funcs
-                    or self._pre
-                    or self._post
-                    or self._final
-                ):
-                    result = await run_chain(method, request, self._pre, self._post, self._final)
-                else:  # a bare handler: run_chain's common case, without its frames
-                    result = method.handler(request)
-                    if is_awaitable(result):
-                        result = await result
-            except Exception as exc:  # noqa: BLE001 - every failure is answered, never raised
-                if respond is not None:
-                    error = error_json(exc, request.id)
-                    log.info("%s failed (request id %s): %s", name, error["id"], error["message"])
-                    await self._respond(peer, respond, error, None)
-                return
-            if respond is not None:
-                try:
-                    if type(respond) is dnode.RemoteFunction:  # always (parse_request): by id
-                        await peer.send_response(respond.id, result)
-                    else:
-                        await respond({"error": None, "result": result})
-                except SendError as exc:
-                    await self._respond_failed(peer, respond, exc, request.id)
-        except Exception:  # the pipeline answers errors itself: a bug, keep serving
-            log.exception("error serving %r", message.method)
-        finally:
-            self._in_flight -= 1
-            if not self._in_flight and self._idle_lot is not None:
-                self._idle_lot.unpark_all()
-
-    async def _wait_idle(self) -> None:
-        """Wait until no method request is being served (graceful shutdown)."""
-        while self._in_flight:
-            if self._idle_lot is None:
-                self._idle_lot = trio.lowlevel.ParkingLot()
-            await self._idle_lot.park()
-
-    async def _respond(
-        self,
-        peer: Peer,
-        respond: Callable[..., Any],
-        error: dict[str, str] | None,
-        result: Any,
-        request_id: str = "",
-    ) -> None:
-        try:
-            await respond({"error": error, "result": result})
-        except SendError as exc:
-            if error is not None:
-                log.debug("could not send response: %s", exc)
-                return
-            await self._respond_failed(peer, respond, exc, request_id)
-
-    async def _respond_failed(
-        self, peer: Peer, respond: Callable[..., Any], exc: SendError, request_id: str
-    ) -> None:
-        """A result could not be sent: answer with that error instead (if still connected)."""
-        if peer.closed:
-            log.debug("could not send response: %s", exc)
-            return
-        fallback = _error("genericError", str(exc), request_id)
-        try:
-            await respond({"error": fallback, "result": None})
-        except SendError:
-            log.debug("could not send response: %s", exc)

@@ -27,6 +27,7 @@ __all__ = [
 
 #: Key order of `protocol.Kite` on the wire (also the order of `to_json()`).
 FIELDS: tuple[str, ...] = ("name", "username", "id", "environment", "region", "version", "hostname")
+_IDENTITY_FIELDS: Final = dnode.GoFields(*FIELDS)
 #: Field order of the canonical string form (see `KiteIdentity.__str__`).
 STRING_ORDER: tuple[str, ...] = (
     "username",
@@ -69,8 +70,7 @@ class KiteIdentity:
         """
         if not isinstance(obj, Mapping):
             return cls()
-        lowered = {str(k).lower(): v for k, v in obj.items()}
-        values = {f: lowered.get(f) for f in FIELDS}
+        values = _IDENTITY_FIELDS.pick(obj)
         return cls(**{f: v if isinstance(v, str) else "" for f, v in values.items()})
 
     def __str__(self) -> str:

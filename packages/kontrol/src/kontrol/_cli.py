@@ -86,6 +86,12 @@ def _parser() -> argparse.ArgumentParser:
         default=10.0,
         help="seconds between kite heartbeats (10)",
     )
+    serve.add_argument(
+        "--shared-storage",
+        action="store_true",
+        help="other Kontrols use this database: keep the registrations found at start until"
+        " the storage TTL instead of one heartbeat timeout",
+    )
 
     keys = sub.add_parser("keys", help="list, rotate or delete key pairs")
     storage_args(keys)
@@ -167,7 +173,9 @@ def _read_own_kite_key() -> kite.Config:
 async def _serve(args: argparse.Namespace) -> int:
     config = _read_own_kite_key().replace(port=args.port, ip=args.host)
     options = KontrolOptions(
-        heartbeat_interval=args.heartbeat_interval, register_url=args.register_url
+        heartbeat_interval=args.heartbeat_interval,
+        register_url=args.register_url,
+        shared_storage=args.shared_storage,
     )
     async with _open_storage(args, create=False) as storage:
         pair, deleted = await KeyPairs(storage).by_public(config.kontrol_key)

@@ -4,6 +4,7 @@
     ├── QueryError                  a query Kontrol refuses (`all query fields are empty`, ...)
     │   └── VersionError            go-version's parse errors (`Malformed constraint: >>1`)
     ├── InvalidKiteError            a registration the storage refuses (`Empty Kite field: id`)
+    │   └── KiteIdTakenError        the id belongs to another user's live registration
     ├── KeyPairError                key-pair storage answers
     │   ├── InvalidKeyPairError     `KeyPair ID field is empty`, ...
     │   ├── KeyPairExistsError      the id, public or private key is already stored
@@ -26,6 +27,7 @@ __all__ = [
     "KeyNotFoundError",
     "KeyPairError",
     "KeyPairExistsError",
+    "KiteIdTakenError",
     "KontrolError",
     "QueryError",
     "StorageError",
@@ -52,6 +54,17 @@ class VersionError(QueryError):
 
 class InvalidKiteError(KontrolError):
     """A kite identity, URL or key id the storage refuses to register; nothing was stored."""
+
+
+class KiteIdTakenError(InvalidKiteError):
+    """The kite id is held by another user's live registration; the holder's row is untouched.
+
+    A registration's id belongs to the user who registered it for as long as the registration
+    lives (Go Kontrol lets anyone re-register any id, which hands the id's callers to them).
+    """
+
+    def __init__(self, message: str = "kite id is registered by another user") -> None:
+        super().__init__(message)
 
 
 class KeyPairError(KontrolError):

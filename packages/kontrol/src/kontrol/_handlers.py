@@ -11,7 +11,8 @@ read the body / query string, call, write the answer.
 Deliberate differences from Go: a body without `auth` is answered `400 unexpected
 authentication type: ` and one without `kite` fails validation (`Empty Kite field: username`)
 where Go's handler dereferences nil and drops the connection; JSON syntax errors name Python's
-parser position instead of Go's `invalid character ...` text.
+parser position instead of Go's `invalid character ...` text; an id held by another user's live
+registration is refused with `401 kite id is registered by another user` (Go lets it through).
 """
 
 from __future__ import annotations
@@ -22,14 +23,16 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import dnode
 import kite
+from dnode import go_json
 from kite.protocol import Auth, KiteIdentity, go_json_kind
 
-from ._errors import InvalidKiteError, KontrolError
+from ._errors import InvalidKiteError, KiteIdTakenError, KontrolError
 from ._methods import check_registration, resolve_key_pair
 
 if TYPE_CHECKING:
-    from ._kontrol import Kontrol
+    from ._service import KontrolService
 
 __all__ = ["HTTPAnswer", "go_json", "heartbeat_http", "register_http"]
 
@@ -38,9 +41,7 @@ log = logging.getLogger("kontrol")
 TEXT_PLAIN = ("Content-Type", "text/plain; charset=utf-8")
 NOSNIFF = ("X-Content-Type-Options", "nosniff")
 
-_GO_ESCAPES = str.maketrans(
-    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-)
+_REGISTER_ARGS = dnode.GoFields("url", "kite", "auth")  # Go's `protocol.RegisterArgs`
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +51,6 @@ class HTTPAnswer:
     status: int
     headers: tuple[tuple[str, str], ...]
     body: bytes
-
-
-def go_json(value: Any) -> str:
-    """JSON as Go's `encoding/json` writes it: compact, UTF-8, `<>&` and U+2028/9 escaped."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).translate(_GO_ESCAPES)
 
 
 def _http_error(status: int, message: str) -> HTTPAnswer:
@@ -89,8 +85,8 @@ def _decode_register_body(body: bytes) -> tuple[str, dict[str, Any] | None, dict
         )
     fields: dict[str, Any] = {}
     for key, item in value.items():
-        name = key.lower()
-        if name in ("url", "kite", "auth"):
+        name = _REGISTER_ARGS.match(key)
+        if name is not None:
             fields[name] = item
     url = fields.get("url")
     if url is not None and not isinstance(url, str):
@@ -110,8 +106,9 @@ def _decode_register_body(body: bytes) -> tuple[str, dict[str, Any] | None, dict
 
 def _string_fields(obj: dict[str, Any], names: tuple[str, ...], go_type: str) -> dict[str, str]:
     out: dict[str, str] = {}
+    fields = dnode.GoFields(*names)
     for key, value in obj.items():
-        name = next((n for n in names if n.lower() == key.lower()), None)
+        name = fields.match(key)
         if name is None or value is None:
             continue
         if not isinstance(value, str):
@@ -123,10 +120,10 @@ def _string_fields(obj: dict[str, Any], names: tuple[str, ...], go_type: str) ->
     return out
 
 
-async def register_http(kontrol: Kontrol, body: bytes) -> HTTPAnswer:
+async def register_http(kontrol: KontrolService, body: bytes) -> HTTPAnswer:
     """`/register`: register a kite over HTTP (Go's `HandleRegisterHTTP`)."""
     try:
-        kontrol._require_running()
+        kontrol.require_running()
     except KontrolError as exc:
         return _http_error(503, exc.message)
     try:
@@ -179,6 +176,9 @@ async def register_http(kontrol: Kontrol, body: bytes) -> HTTPAnswer:
         return _http_error(400, exc.message)
     try:
         await kontrol.register_http_kite(identity, url, pair.id)
+    except KiteIdTakenError as exc:
+        log.warning("kontrol: %s refused (via HTTP): %s", identity, exc.message)
+        return _http_error(401, exc.message)
     except InvalidKiteError as exc:
         return _http_error(400, exc.message)
     except KontrolError as exc:
@@ -188,7 +188,7 @@ async def register_http(kontrol: Kontrol, body: bytes) -> HTTPAnswer:
     return HTTPAnswer(200, (TEXT_PLAIN,), (go_json(result) + "\n").encode("utf-8"))
 
 
-def heartbeat_http(kontrol: Kontrol, query: str) -> HTTPAnswer:
+def heartbeat_http(kontrol: KontrolService, query: str) -> HTTPAnswer:
     """`/heartbeat?id=<kite id>`: `pong` when tracked, `registeragain` when not."""
     values = urllib.parse.parse_qs(query, keep_blank_values=True).get("id", [""])
     kite_id = values[0]

@@ -19,6 +19,19 @@ never deletes on disconnect and waits for the storage TTL). A kite re-registerin
 connection takes the registration over, so a late disconnect of the old connection does not
 remove it.
 
+Ownership: a kite id belongs to the user whose registration holds it, for as long as that
+registration lives (connection, HTTP tracker or unexpired row): another user's `register` or
+`/register` with that id is refused (`KiteIdTakenError`, sent as `authenticationError`) and
+the holder's registration is untouched. Go Kontrol lets any user take any id over.
+
+Restarts: registrations live in the storage, kites' connections and HTTP trackers in memory.
+After a restart every live kite registers again within a heartbeat (a kite connection's kite
+reconnects and re-registers, an HTTP kite's next `/heartbeat` is answered `registeragain`), so
+unless `options.shared_storage`, the rows not written since the start are deleted one
+`heartbeat_timeout` after it (their kites died meanwhile; Go serves them until the storage TTL,
+up to 90 s after their last refresh), and Kontrol's own entry from the earlier run (same
+identity and URL, another id) is deleted at once.
+
 Registrations: every change of one kite id's registration (a `register` or a restart after
 expiry with its row write, a refresh, the removal on disconnect or expiry, an HTTP `/register`
 and its expiry) runs under that id's lock, so they apply in order: a removal never deletes the
@@ -38,9 +51,9 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 import trio
 
@@ -48,15 +61,15 @@ import kite
 from kite import AuthContext, Request, single_exception
 from kite.protocol import KiteIdentity
 
-from ._errors import InvalidKiteError, KeyNotFoundError, KontrolError
+from ._errors import InvalidKiteError, KeyNotFoundError, KiteIdTakenError, KontrolError
 from ._handlers import HTTPAnswer, heartbeat_http, register_http
 from ._keypairs import KeyPairs
 from ._liveness import HTTPTracker, HTTPTrackers, PingTracker
+from ._methods import register_methods
 from ._model import KeyPair
+from ._options import KontrolOptions, MachineAuthenticate
+from ._query import KontrolQuery
 from ._storage import Storage
-
-if TYPE_CHECKING:
-    from kite._http import HTTPRequest
 
 __all__ = ["DEFAULT_PORT", "KONTROL_VERSION", "Kontrol", "KontrolOptions", "MachineAuthenticate"]
 
@@ -66,58 +79,6 @@ log = logging.getLogger("kontrol")
 DEFAULT_PORT = 4000
 #: The version the Go `kontrol` binary reports by default.
 KONTROL_VERSION = "0.0.1"
-
-
-class MachineAuthenticate(Protocol):
-    """The `registerMachine` check: `fn(auth_type, request)`, plain or async; raise to refuse."""
-
-    def __call__(self, auth_type: str, request: Request, /) -> Awaitable[None] | None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class KontrolOptions:
-    """Kontrol's tunables (Go's package variables), in seconds.
-
-    Attributes:
-        token_ttl: token lifetime (Go `TokenTTL`, 48 h).
-        token_leeway: clock-skew allowance, added to `exp`, subtracted for `iat`/`nbf` (5 min).
-        token_no_nbf: omit `nbf` from tokens (Go `TokenNoNBF`).
-        heartbeat_interval: interval kites are told to ping (10 s).
-        heartbeat_delay: grace added to the interval before a kite counts as gone (20 s).
-        update_interval: max rate of storage refreshes per kite (60 s).
-        heartbeat_call_timeout: timeout of the `kite.heartbeat` call on a registering kite (4 s).
-        register_url: URL Kontrol registers for itself (default `config.kontrol_url`; with
-            neither, Kontrol does not register itself).
-        max_field_length: longest identity field accepted by `register` (characters).
-        max_url_length: longest registered URL accepted.
-        token_cache_size: most cached tokens kept (least recently used dropped first).
-    """
-
-    token_ttl: float = 48 * 3600.0
-    token_leeway: float = 5 * 60.0
-    token_no_nbf: bool = False
-    heartbeat_interval: float = 10.0
-    heartbeat_delay: float = 20.0
-    update_interval: float = 60.0
-    heartbeat_call_timeout: float = 4.0
-    register_url: str = ""
-    max_field_length: int = 256
-    max_url_length: int = 2048
-    token_cache_size: int = 10_000
-
-    def __post_init__(self) -> None:
-        for name in ("token_ttl", "heartbeat_interval", "update_interval"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be positive")
-        if self.heartbeat_interval < 1:
-            raise ValueError("heartbeat_interval must be at least 1 s (kites get whole seconds)")
-        if self.token_leeway < 0 or self.heartbeat_delay < 0:
-            raise ValueError("token_leeway and heartbeat_delay must not be negative")
-
-    @property
-    def heartbeat_timeout(self) -> float:
-        """Seconds without a heartbeat after which a kite is gone (interval + delay)."""
-        return self.heartbeat_interval + self.heartbeat_delay
 
 
 @dataclass(slots=True)
@@ -201,8 +162,6 @@ class Kontrol(kite.Kite):
         self.handle_http("/register", self._serve_register_http, exact=True)
         self.handle_http("/heartbeat", self._serve_heartbeat_http, exact=True)
 
-        from ._methods import register_methods
-
         register_methods(self)
 
     # ----------------------------------------------------------------------------------------
@@ -214,8 +173,9 @@ class Kontrol(kite.Kite):
         """Run Kontrol's background work for the duration of the block.
 
         Makes sure a key pair exists (see `key_pair` in the class doc), registers Kontrol in
-        the storage (refreshed every heartbeat timeout, deleted on exit) and owns the HTTP
-        heartbeat trackers.
+        the storage (refreshed every heartbeat timeout, deleted on exit), owns the HTTP
+        heartbeat trackers and, unless `options.shared_storage`, removes what an earlier run
+        left behind (see "Restarts" in the module doc).
 
         Raises:
             KontrolError: the key pair cannot be set up (storage error, deleted pair, ...).
@@ -223,10 +183,14 @@ class Kontrol(kite.Kite):
         if self._nursery is not None:
             raise RuntimeError("Kontrol is already running")
         self._set_current(await self.keys.ensure(self._initial_pair))
+        started_at = self.clock()
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
                 self._http_trackers = HTTPTrackers(nursery)
+                if not self.options.shared_storage:
+                    await self._forget_own_old_entries()
+                    nursery.start_soon(self._sweep_unconfirmed, started_at)
                 if self.self_url:
                     await nursery.start(self._register_self)
                 yield self
@@ -275,7 +239,45 @@ class Kontrol(kite.Kite):
             with trio.CancelScope(shield=True), contextlib.suppress(KontrolError):
                 await self.storage.delete(identity.id)
 
-    def _require_running(self) -> trio.Nursery:
+    async def _forget_own_old_entries(self) -> None:
+        """Delete this Kontrol's entries from an earlier run: same identity but for the id,
+        registered at the same URL (which no other process can be serving now)."""
+        me = self.identity
+        if not self.self_url:
+            return
+        try:
+            found = await self.storage.get(
+                KontrolQuery(username=me.username, environment=me.environment, name=me.name)
+            )
+            for record in found:
+                old = record.kite
+                if (
+                    record.url == self.self_url
+                    and old.id != me.id
+                    and (old.region, old.hostname) == (me.region, me.hostname)
+                ):
+                    await self.storage.delete(old.id)
+        except KontrolError as exc:
+            log.warning("kontrol: removing its entries of an earlier run failed: %s", exc.message)
+
+    async def _sweep_unconfirmed(self, started_at: float) -> None:
+        """One heartbeat timeout after the start, delete the registrations not written since
+        (their kites did not come back: dead while Kontrol was down)."""
+        await trio.sleep(self.options.heartbeat_timeout)
+        try:
+            removed = await self.storage.clean_not_refreshed_since(started_at)
+        except KontrolError as exc:
+            log.warning("kontrol: removing registrations of an earlier run failed: %s", exc.message)
+        else:
+            if removed:
+                log.info("kontrol: removed %d registrations no kite renewed after start", removed)
+
+    def require_running(self) -> trio.Nursery:
+        """The nursery of `running()` (registrations' background work lives there).
+
+        Raises:
+            KontrolError: Kontrol is not running.
+        """
         if self._nursery is None:
             raise KontrolError("kontrol is not running")
         return self._nursery
@@ -453,6 +455,8 @@ class Kontrol(kite.Kite):
             current = self._ws.get(kite_id)
             if _ended(peer) or (restart and current is not None and current.tracker is not tracker):
                 return False
+            if current is not None and current.peer.kite.username != identity.username:
+                raise KiteIdTakenError()
             if current is not None and current.tracker is not tracker:
                 current.tracker.stop()  # a re-registration takes the kite over
             self._ws[kite_id] = _Registration(peer, tracker)
@@ -555,7 +559,7 @@ class Kontrol(kite.Kite):
 
     def track_http(self, identity: KiteIdentity, url: str, key_id: str) -> None:
         """Start (or refresh) heartbeat tracking of an HTTP registration."""
-        self._require_running()
+        self.require_running()
         kite_id = identity.id
 
         async def refresh() -> None:
@@ -594,11 +598,11 @@ class Kontrol(kite.Kite):
         """The `/heartbeat` endpoint: the query string (`id=...`) in, Go's response out."""
         return heartbeat_http(self, query)
 
-    async def _serve_register_http(self, request: HTTPRequest) -> None:
+    async def _serve_register_http(self, request: kite.HTTPRequest) -> None:
         answer = await self.handle_register_http(await request.body())
         await request.respond(answer.status, answer.headers, answer.body)
 
-    async def _serve_heartbeat_http(self, request: HTTPRequest) -> None:
+    async def _serve_heartbeat_http(self, request: kite.HTTPRequest) -> None:
         answer = self.handle_heartbeat_http(request.query)
         await request.respond(answer.status, answer.headers, answer.body)
 

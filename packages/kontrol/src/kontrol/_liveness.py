@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Callable
 
 import trio
 
-from kite._timer_heap import TimerHeap
+from kite import TimerHeap
 
 from ._errors import KontrolError
 

@@ -12,7 +12,8 @@ before sending, so its message takes the connection's FIFO send lock ahead of ou
 and its answer is not awaited (Go's `GoWithTimeout`). Deliberate differences from Go: too long
 identity fields or URLs are refused (`KontrolOptions` limits) and a registration the storage
 refuses (e.g. a non-UUID id on PostgreSQL, which Go silently loses) gets the storage's error;
-nothing is stored in either case.
+nothing is stored in either case; an id held by another user's live registration is refused
+with `authenticationError` (Go lets anyone take an id over).
 """
 
 from __future__ import annotations
@@ -32,12 +33,12 @@ import kite
 from kite import Request
 from kite.protocol import STRING_ORDER, KiteIdentity
 
-from ._errors import InvalidKiteError, KontrolError
+from ._errors import InvalidKiteError, KiteIdTakenError, KontrolError
 from ._model import KeyPair, validate_kite
 from ._query import KontrolQuery
 
 if TYPE_CHECKING:
-    from ._kontrol import Kontrol
+    from ._service import KontrolService
 
 __all__ = [
     "check_register_url",
@@ -148,7 +149,7 @@ def check_registration(identity: KiteIdentity, *, max_field_length: int) -> None
 
 
 async def resolve_key_pair(
-    kontrol: Kontrol, raw_key: str, claims: kite.KiteClaims
+    kontrol: KontrolService, raw_key: str, claims: kite.KiteClaims
 ) -> tuple[KeyPair, str]:
     """Go's `getOrUpdateKeyPub`: the pair a kite key was signed with, and a re-signed kite
     key (or "") when that pair was deleted.
@@ -166,7 +167,7 @@ async def resolve_key_pair(
     return current, resigned
 
 
-async def pair_for_registration(kontrol: Kontrol, key_id: str) -> KeyPair:
+async def pair_for_registration(kontrol: KontrolService, key_id: str) -> KeyPair:
     """Go's `getOrUpdateKeyID`: the pair a registration names, the current one if deleted."""
     pair, deleted = await kontrol.keys.by_id(key_id)
     if pair is not None:
@@ -176,7 +177,7 @@ async def pair_for_registration(kontrol: Kontrol, key_id: str) -> KeyPair:
     raise KontrolError(NO_VALID_KEY)
 
 
-def _parse_kite_key(kontrol: Kontrol, raw: str) -> kite.KiteClaims:
+def _parse_kite_key(kontrol: KontrolService, raw: str) -> kite.KiteClaims:
     try:
         return kite.KiteKey.parse(raw, now=kontrol.clock()).claims
     except kite.TokenError as exc:
@@ -190,9 +191,9 @@ def _require_kite_key(request: Request) -> str:
     return auth.key
 
 
-async def handle_register(kontrol: Kontrol, request: Request) -> dict[str, Any]:
+async def handle_register(kontrol: KontrolService, request: Request) -> dict[str, Any]:
     """`register`: register the calling kite at `url` (PROTOCOL.md §6.2)."""
-    nursery = kontrol._require_running()
+    nursery = kontrol.require_running()
     raw_key = _require_kite_key(request)
     args = _decode(request.args, RegisterArgs, 'struct { URL string "json:\\"url\\"" }')
     url = args.url
@@ -209,6 +210,9 @@ async def handle_register(kontrol: Kontrol, request: Request) -> dict[str, Any]:
     check_registration(identity, max_field_length=kontrol.options.max_field_length)
     try:
         tracker = await kontrol.register_connection(peer, identity, url, pair.id)
+    except KiteIdTakenError as exc:
+        log.warning("kontrol: %s refused: %s", identity, exc.message)
+        raise kite.AuthenticationError(exc.message) from None
     except InvalidKiteError:
         raise
     except KontrolError as exc:
@@ -223,7 +227,7 @@ async def handle_register(kontrol: Kontrol, request: Request) -> dict[str, Any]:
 
 
 async def _request_heartbeats(
-    kontrol: Kontrol,
+    kontrol: KontrolService,
     peer: kite.Peer,
     ping: Any,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
@@ -241,7 +245,7 @@ async def _request_heartbeats(
         log.warning("kontrol: failed requesting heartbeats from %s: %s", peer.kite, exc)
 
 
-async def handle_register_machine(kontrol: Kontrol, request: Request) -> str:
+async def handle_register_machine(kontrol: KontrolService, request: Request) -> str:
     """`registerMachine`: a kite key for the caller's self-declared user (no authentication),
     only when `machine_authenticate` is set."""
     args = _decode(request.args, MachineArgs, "struct { AuthType string }")
@@ -258,7 +262,7 @@ async def handle_register_machine(kontrol: Kontrol, request: Request) -> str:
     return await kontrol.issue_kite_key(request.username)
 
 
-async def handle_get_kites(kontrol: Kontrol, request: Request) -> dict[str, Any]:
+async def handle_get_kites(kontrol: KontrolService, request: Request) -> dict[str, Any]:
     """`getKites`: live kites matching the query, each with a token for the caller."""
     args = _decode(request.args, GetKitesArgs, "protocol.GetKitesArgs")
     query = KontrolQuery.from_json(args.query)
@@ -276,7 +280,7 @@ async def handle_get_kites(kontrol: Kontrol, request: Request) -> dict[str, Any]
     return {"kites": kites}
 
 
-async def handle_get_token(kontrol: Kontrol, request: Request) -> str:
+async def handle_get_token(kontrol: KontrolService, request: Request) -> str:
     """`getToken`: a token for exactly one kite (`force` signs a fresh one)."""
     args = _decode(request.args, GetTokenArgs, "protocol.GetTokenArgs", prefix="invalid query: ")
     query = KontrolQuery(
@@ -297,7 +301,7 @@ async def handle_get_token(kontrol: Kontrol, request: Request) -> str:
     return kontrol.generate_token(query.audience(), request.username, pair, force=args.force)
 
 
-async def handle_get_key(kontrol: Kontrol, request: Request) -> str:
+async def handle_get_key(kontrol: KontrolService, request: Request) -> str:
     """`getKey`: the Kontrol public key the caller should trust."""
     raw_key = _require_kite_key(request)
     claims = _parse_kite_key(kontrol, raw_key)
@@ -311,7 +315,7 @@ async def handle_get_key(kontrol: Kontrol, request: Request) -> str:
     raise KontrolError(NO_VALID_KEY)
 
 
-def register_methods(kontrol: Kontrol) -> None:
+def register_methods(kontrol: KontrolService) -> None:
     """Register Kontrol's methods on it (Go's `kontrol.New`)."""
     kontrol.handle_func("register", functools.partial(handle_register, kontrol), auth=True)
     kontrol.handle_func(

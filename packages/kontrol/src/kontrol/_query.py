@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import dnode
 from kite import audience_for_query, protocol
 from kite.protocol import STRING_ORDER, KiteIdentity
 
@@ -38,6 +39,7 @@ __all__ = ["QUERY_FIELDS", "KontrolQuery", "QueryPlan", "plan_query"]
 
 #: Field order of Go's `protocol.KontrolQuery` on the wire (general to specific).
 QUERY_FIELDS: tuple[str, ...] = STRING_ORDER
+_QUERY_NAMES = dnode.GoFields(*QUERY_FIELDS)
 
 EMPTY_QUERY = "all query fields are empty"
 
@@ -51,7 +53,8 @@ class KontrolQuery(protocol.KontrolQuery):
     def from_json(cls, obj: Mapping[str, Any] | None) -> KontrolQuery:
         """Read a query object as Go's `encoding/json` would.
 
-        Keys match case-insensitively, unknown keys are ignored, `null` leaves a field empty.
+        Keys match fields as Go matches them (`dnode.GoFields`), unknown keys are ignored,
+        `null` leaves a field as it was.
 
         Raises:
             QueryError: a field holds something other than a string or null.
@@ -62,8 +65,8 @@ class KontrolQuery(protocol.KontrolQuery):
             raise QueryError(f"invalid query: expected an object, got {type(obj).__name__}")
         values: dict[str, str] = {}
         for key, value in obj.items():
-            field = str(key).lower()
-            if field not in QUERY_FIELDS or value is None:
+            field = _QUERY_NAMES.match(key)
+            if field is None or value is None:
                 continue
             if not isinstance(value, str):
                 raise QueryError(f"invalid query: field {field!r} must be a string")

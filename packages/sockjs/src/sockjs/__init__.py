@@ -26,6 +26,7 @@ from ._client_xhr import (
     XHRClient,
 )
 from ._endpoints import (
+    MAX_ID_LENGTH,
     Endpoint,
     EndpointKind,
     MethodNotAllowed,
@@ -115,6 +116,7 @@ __all__ = [
     "DEFAULT_HEARTBEAT_DELAY",
     "DEFAULT_RESPONSE_LIMIT",
     "DEFAULT_SOCKJS_URL",
+    "MAX_ID_LENGTH",
     "WS_TRANSITIONS",
     "XHR_HEADERS",
     "XHR_TRANSITIONS",

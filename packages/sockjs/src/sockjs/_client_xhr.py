@@ -6,12 +6,16 @@ Go's XHR client (PROTOCOL.md §2.8, Appendix A) talks to ``<kite URL>/<server_id
 (plain concatenation: a trailing slash in the kite URL gives ``//``, as in Go):
 
 1. open: ``POST …/xhr`` with an empty body; the answer must be 200 and start with ``o``;
-2. poll: ``POST …/xhr`` again and again; each answer is one frame: ``o``/``h`` → poll again,
+2. poll: ``POST …/xhr`` again and again; each answer is one frame: ``h`` → poll again,
    ``a``/``m`` → messages, ``c`` → closed by the server, 404 → the server forgot the session,
-   any other status → error. **Except** ``c[2010,"Another connection still open"]``: sockjs-go
-   answers a poll with it when the previous poll is not yet detached (a race at high call
-   rates, PROTOCOL.md §2.7) while the session stays open. Go's client takes it as the end of the
-   session and its next call hangs; we poll again (a deliberate difference, documented);
+   any other status → error. A mid-session ``o`` means the server did not know the session
+   any more and opened a new one under its id: whatever the old one carried (calls in
+   flight, callbacks) is gone, so the session ends as after a 404 (Go ignores the ``o`` and
+   carries on, and its calls in flight wait forever). A close frame ends the session,
+   **except** ``c[2010,"Another connection still open"]``: sockjs-go answers a poll with it
+   when the previous poll is not yet detached (a race at high call rates, PROTOCOL.md §2.7)
+   while the session stays open. Go's client takes it as the end of the session and its next
+   call hangs; we poll again (a deliberate difference, documented);
 3. send: ``POST …/xhr_send`` with ``["<message>"]``, one message per request; 200 or 204 is
    success, 404 → session gone, anything else → error;
 4. close: nothing is sent; the runtime aborts the pending poll.
@@ -57,7 +61,7 @@ XHR_TRANSITIONS: Final[dict[tuple[ClientState, ClientInput], ClientState]] = {
     (_C.CONNECTING, _In.CLOSE): _C.CLOSED,
     (_C.OPEN, _In.POLL): _C.OPEN,
     (_C.OPEN, _In.SEND): _C.OPEN,
-    (_C.OPEN, _In.OPEN_FRAME): _C.OPEN,  # mid-session 'o': the server made a new session
+    (_C.OPEN, _In.OPEN_FRAME): _C.CLOSED,  # mid-session 'o': the server lost the session
     (_C.OPEN, _In.DATA_FRAME): _C.OPEN,
     (_C.OPEN, _In.CLOSE_FRAME): _C.CLOSED,
     (_C.OPEN, _In.ERROR): _C.CLOSED,
@@ -130,7 +134,8 @@ class XHRClient(ClientSession):
     def receive_poll_response(self, status: int, body: bytes) -> None:
         """Digest a poll answer (one frame per answer from sockjs-go; more are accepted).
 
-        After ``o``/``h``/``a``/``m`` the runtime polls again while the state is ``OPEN``.
+        After ``h``/``a``/``m`` the runtime polls again while the state is ``OPEN``; an ``o``
+        ends the session with `SessionNotFound` (the server lost it, see the module doc).
         An answer arriving after :meth:`close` is ignored (Go aborted that poll).
 
         Raises:
@@ -163,6 +168,8 @@ class XHRClient(ClientSession):
                 continue  # the session lives on; the runtime polls again (see module doc)
             event_input, event = frame_events(frame)
             self._process(event_input)
+            if isinstance(event, Opened):
+                event = SessionNotFound(self.session_id)
             if event is not None:
                 self._events.append(event)
 

@@ -11,7 +11,11 @@ rest up in a table shaped like sockjs-go's mapping list:
                                                          eventsource, htmlfile, jsonp,
                                                          jsonp_send, websocket (if enabled)
 
-``<server>`` and ``<session>`` are single non-empty segments without ``.``. A path that matches
+``<server>`` and ``<session>`` are single segments of 1 to `MAX_ID_LENGTH` (128) characters from
+``A-Z a-z 0-9 _ - ~`` and space, after percent-decoding (every client we know uses letters and
+digits; the SockJS protocol tests use ``_``, ``-`` and ``%20``). sockjs-node and sockjs-go take
+any non-empty segment without ``.``, so ``a%00b``, ``<script>`` or an id of megabytes would name
+sessions there; here such a path is `NotFound`, like any other unknown URL. A path that matches
 with another method gives `MethodNotAllowed` carrying sockjs-go's ``Allow`` list (methods in
 registration order); anything else is `NotFound`.
 
@@ -31,6 +35,7 @@ from ._options import Options
 from ._transports import Transport
 
 __all__ = [
+    "MAX_ID_LENGTH",
     "Endpoint",
     "EndpointKind",
     "MethodNotAllowed",
@@ -201,8 +206,13 @@ def _pick(
     return MethodNotAllowed(tuple(m for m, _ in routes))
 
 
+#: Longest server or session id accepted in a session URL (characters).
+MAX_ID_LENGTH = 128
+_ID = re.compile(rf"[A-Za-z0-9_~ -]{{1,{MAX_ID_LENGTH}}}")
+
+
 def _segment_ok(segment: str) -> bool:
-    return bool(segment) and "." not in segment
+    return _ID.fullmatch(segment) is not None
 
 
 def resolve(request: Request, options: Options) -> Endpoint | NotFound | MethodNotAllowed:

@@ -99,7 +99,7 @@ SessionEvent = SendFrame | ReceiverDone | MessagesReceived | SessionClosed | Ses
 
 @dataclass(frozen=True, slots=True)
 class Opened:
-    """The server sent ``o``: the session is open (XHR: also after a mid-session ``o``)."""
+    """The server sent ``o``: the session is open."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +117,8 @@ class ClosedByServer:
 
 @dataclass(frozen=True, slots=True)
 class SessionNotFound:
-    """The server answered 404: it does not know the session (expired or never existed)."""
+    """The server does not know the session (expired or never existed): it answered 404, or
+    (XHR) a poll with ``o``, having opened a new session under the same id."""
 
     session_id: str
 

@@ -31,8 +31,9 @@ from ._errors import (
 )
 from ._hixie76_connection import Hixie76Connection
 from ._limits import HTTPLimits
+from ._request import HTTPRequest
 from ._router import Handler
-from ._server import HTTPRequest, HTTPServer, open_http_server
+from ._server import HTTPServer, open_http_server
 from ._socket_stream import SocketStream
 from ._websocket import WebSocketConnection
 

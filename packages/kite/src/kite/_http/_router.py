@@ -9,14 +9,12 @@ match wins over any prefix; among prefixes the longest wins. Unmatched paths get
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from ._server import HTTPRequest
+from ._request import HTTPRequest
 
 __all__ = ["Handler", "Router", "not_found"]
 
-Handler = Callable[["HTTPRequest"], Awaitable[None]]
+Handler = Callable[[HTTPRequest], Awaitable[None]]
 
 GO_NOT_FOUND_HEADERS = [
     ("Content-Type", "text/plain; charset=utf-8"),

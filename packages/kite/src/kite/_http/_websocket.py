@@ -17,7 +17,8 @@ Sends are serialised FIFO so several tasks may `send()` while one task receives.
 Close behaviour (what Go's gorilla/websocket does, PROTOCOL.md §2.6):
 * a close frame from the peer is answered by echoing its code with an empty reason, then TCP
   is closed and `receive()` raises `ConnectionClosedError(code, reason)`;
-* a framing violation is answered by a close frame (1002/1007 with wsproto's reason);
+* a framing violation is answered by a close frame (1002 with wsproto's reason; 1007, text
+  that is not UTF-8, with `INVALID_UTF8_REASON`, not Python's decoder message);
 * a message above `max_message_size` is answered by close 1009;
 * TCP EOF without a close frame gives code 1006;
 * `aclose()` does the close handshake, `abort()` just drops TCP (what Go does on `Close()`).
@@ -49,6 +50,9 @@ from ._limits import HTTPLimits
 __all__ = ["WebSocketConnection"]
 
 MESSAGE_TOO_BIG = int(CloseReason.MESSAGE_TOO_BIG)
+INVALID_UTF8 = int(CloseReason.INVALID_FRAME_PAYLOAD_DATA)
+#: The close reason sent with 1007 (a text message or close reason that is not UTF-8).
+INVALID_UTF8_REASON = "text is not valid UTF-8"
 
 _TEXT, _BINARY = 0x1, 0x2
 _HEAD16 = struct.Struct("!BBH")
@@ -531,7 +535,7 @@ class WebSocketConnection:
             await trio.aclose_forcefully(self._stream)
             raise error
         # Still OPEN: wsproto found a framing violation and reports the close it wants sent.
-        await self._fail(code, reason)
+        await self._fail(code, INVALID_UTF8_REASON if code == INVALID_UTF8 else reason)
 
     async def _fail(self, code: int, reason: str) -> NoReturn:
         """Close with `code` because of something the peer did, then raise."""

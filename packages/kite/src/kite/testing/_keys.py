@@ -6,7 +6,7 @@ with it are minted when a test runs (`kontrol.testing`), so nothing here carries
 
 from __future__ import annotations
 
-from .._keys import KeyPair
+from .._auth._keys import KeyPair
 
 __all__ = ["TEST_KEY_PAIR"]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from .._keys import KeyPair
+from .._auth._keys import KeyPair
 from ._keys import TEST_KEY_PAIR
 
 __all__ = ["kite_test_keys"]

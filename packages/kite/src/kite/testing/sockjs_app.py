@@ -27,8 +27,9 @@ import trio
 import sockjs
 
 from .._http import HTTPServer, open_http_server
-from .._server import SessionHandler, SockJSEndpoint, SockJSPipe
-from .._session import PipeClosedError
+from .._rpc._pipe import PipeClosedError
+from .._sockjs._endpoint import SessionHandler, SockJSEndpoint
+from .._sockjs._pipe import SockJSPipe
 
 __all__ = ["SERVICES", "echo", "main", "open_sockjs_app"]
 

@@ -28,7 +28,7 @@ import trio
 
 from kite.protocol import KiteIdentity
 
-from .._errors import InvalidKiteError, KeyNotFoundError, StorageError
+from .._errors import InvalidKiteError, KeyNotFoundError, KiteIdTakenError, StorageError
 from .._model import KeyPair, KiteRecord, validate_kite
 from .._query import KontrolQuery, QueryPlan, plan_query
 
@@ -66,6 +66,15 @@ UPSERT_UPDATE = (
     " hostname = excluded.hostname, url = excluded.url,"
     " key_id = excluded.key_id, updated_at = excluded.updated_at"
 )
+
+
+def upsert_owned_where(cutoff: str) -> str:
+    """The condition of `UPSERT_UPDATE`: the stored row is the same user's, or expired
+    (`updated_at` before `cutoff`, the back-end's placeholder); otherwise nothing changes and
+    the statement counts no row (the id is another user's)."""
+    return f" WHERE kite.username = excluded.username OR kite.updated_at < {cutoff}"
+
+
 _COLUMN = {"name": "kitename"}
 
 
@@ -105,7 +114,8 @@ class Storage(Protocol):
         ...
 
     async def upsert(self, kite: KiteIdentity, url: str, key_id: str) -> None:
-        """Register `kite` at `url` signed by key pair `key_id`, or refresh it (by `kite.id`)."""
+        """Register `kite` at `url` signed by key pair `key_id`, or refresh it (by `kite.id`);
+        `KiteIdTakenError` when another user's live registration holds `kite.id`."""
         ...
 
     async def heartbeat(self, kite_id: str, url: str | None = None) -> bool:
@@ -122,6 +132,10 @@ class Storage(Protocol):
 
     async def clean_expired(self) -> int:
         """Delete expired registrations now; returns how many."""
+        ...
+
+    async def clean_not_refreshed_since(self, since: float) -> int:
+        """Delete registrations last written before `since` (Unix seconds); returns how many."""
         ...
 
     async def add_key(self, pair: KeyPair) -> None:
@@ -199,9 +213,11 @@ class ThreadedStorage:
         """Register or refresh a kite.
 
         Unlike Go (which only refreshes url/key_id of an existing row), the identity columns
-        are rewritten too, in one atomic statement.
+        are rewritten too, in one atomic statement; and unlike Go, a live (not expired) row
+        of another user is left alone: the id is theirs until their registration ends.
 
         Raises:
+            KiteIdTakenError: another user's live registration holds `kite.id`.
             InvalidKiteError: bad identity (Go's `Empty Kite field: ...` texts), empty or
                 unparsable URL, empty key id (`keyId is empty. Aborting upsert`).
             KeyNotFoundError: `key_id` names no stored key pair.
@@ -211,7 +227,9 @@ class ThreadedStorage:
         _check_url(url)
         if not key_id:
             raise InvalidKiteError("keyId is empty. Aborting upsert")
-        await self._run(self._sync_upsert, kite, url, key_id, self._clock())
+        now = self._clock()
+        if not await self._run(self._sync_upsert, kite, url, key_id, now, now - self._ttl):
+            raise KiteIdTakenError()
 
     async def heartbeat(self, kite_id: str, url: str | None = None) -> bool:
         """Refresh `updated_at` (and the URL if given) of a registration, even an expired one
@@ -245,6 +263,10 @@ class ThreadedStorage:
     async def clean_expired(self) -> int:
         """Delete registrations whose last refresh is older than `ttl`; returns the count."""
         return await self._run(self._sync_clean, self._clock() - self._ttl)
+
+    async def clean_not_refreshed_since(self, since: float) -> int:
+        """Delete registrations whose last refresh is before `since`; returns the count."""
+        return await self._run(self._sync_clean, since)
 
     async def run_cleaner(self, interval: float) -> None:
         """Call `clean_expired` every `interval` seconds forever; failures are logged only
@@ -311,7 +333,11 @@ class ThreadedStorage:
 
     # -- implemented by back-ends (blocking, run in worker threads) ------------------------
 
-    def _sync_upsert(self, kite: KiteIdentity, url: str, key_id: str, now: float) -> None:
+    def _sync_upsert(
+        self, kite: KiteIdentity, url: str, key_id: str, now: float, cutoff: float
+    ) -> bool:
+        """Insert or update the row (unless another user's row is newer than `cutoff`);
+        whether it was written."""
         raise NotImplementedError
 
     def _sync_heartbeat(self, kite_id: str, url: str | None, now: float) -> bool:

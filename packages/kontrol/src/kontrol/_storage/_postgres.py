@@ -58,6 +58,7 @@ from ._base import (
     Clock,
     ThreadedStorage,
     kite_records,
+    upsert_owned_where,
     wall_clock,
     where_equal,
 )
@@ -178,7 +179,9 @@ class PostgresStorage(ThreadedStorage):
 
     # -- kites -----------------------------------------------------------------------------
 
-    def _sync_upsert(self, kite: KiteIdentity, url: str, key_id: str, now: float) -> None:
+    def _sync_upsert(
+        self, kite: KiteIdentity, url: str, key_id: str, now: float, cutoff: float
+    ) -> bool:
         kite_id = canonical_uuid(kite.id)
         if kite_id is None:
             raise InvalidKiteError(f'kite id is not a UUID: "{kite.id}"')
@@ -197,20 +200,24 @@ class PostgresStorage(ThreadedStorage):
             key_uuid,
             now,
             now,
+            cutoff,
         )
 
-        def run(conn: psycopg.Connection[Any]) -> None:
+        def run(conn: psycopg.Connection[Any]) -> bool:
             try:
-                conn.execute(
+                cur = conn.execute(
                     f"INSERT INTO kite ({KITE_COLUMNS}, created_at, updated_at)"
                     " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s,"
-                    " to_timestamp(%s), to_timestamp(%s))" + UPSERT_UPDATE,
+                    " to_timestamp(%s), to_timestamp(%s))"
+                    + UPSERT_UPDATE
+                    + upsert_owned_where("to_timestamp(%s)"),
                     params,
                 )
             except psycopg.errors.ForeignKeyViolation:
                 raise KeyNotFoundError() from None
+            return cur.rowcount > 0
 
-        self._call(run, "upsert")
+        return self._call(run, "upsert")
 
     def _sync_heartbeat(self, kite_id: str, url: str | None, now: float) -> bool:
         uid = canonical_uuid(kite_id)

@@ -45,6 +45,7 @@ from ._base import (
     Clock,
     ThreadedStorage,
     kite_records,
+    upsert_owned_where,
     wall_clock,
     where_equal,
 )
@@ -190,12 +191,16 @@ class SQLiteStorage(ThreadedStorage):
 
     # -- kites -----------------------------------------------------------------------------
 
-    def _sync_upsert(self, kite: KiteIdentity, url: str, key_id: str, now: float) -> None:
+    def _sync_upsert(
+        self, kite: KiteIdentity, url: str, key_id: str, now: float, cutoff: float
+    ) -> bool:
         with _translated("upsert"):
             try:
-                self._conn.execute(
+                cur = self._conn.execute(
                     f"INSERT INTO kite ({KITE_COLUMNS}, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" + UPSERT_UPDATE,
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    + UPSERT_UPDATE
+                    + upsert_owned_where("?"),
                     (
                         kite.username,
                         kite.environment,
@@ -208,12 +213,14 @@ class SQLiteStorage(ThreadedStorage):
                         _norm_id(key_id),
                         now,
                         now,
+                        cutoff,
                     ),
                 )
             except sqlite3.IntegrityError as exc:
                 if "FOREIGN KEY" in str(exc):
                     raise KeyNotFoundError() from None
                 raise
+            return cur.rowcount > 0
 
     def _sync_heartbeat(self, kite_id: str, url: str | None, now: float) -> bool:
         with _translated("heartbeat"):

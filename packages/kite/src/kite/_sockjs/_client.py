@@ -20,34 +20,43 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, Literal
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, Literal, Protocol
 
 import trio
 
-from ._backoff import Backoff
-from ._client import WebSocketClientSession, XHRClientSession
-from ._config import Transport
-from ._envelope import go_duration
-from ._errors import KiteTimeoutError, SendError
-from ._groups import raise_single
-from ._hooks import run_hooks
-from ._http import HandshakeError, HTTPLimits, TransportError
-from ._peer import Peer
-from ._session import MessagePipe
-from ._urls import check_kite_url
-from .protocol import Auth, KiteIdentity
+from .._backoff import Backoff
+from .._config import Config, Transport
+from .._duration import format_seconds
+from .._errors import KiteTimeoutError, SendError
+from .._groups import raise_single
+from .._http import HandshakeError, HTTPLimits, TransportError
+from .._rpc._hooks import run_hooks
+from .._rpc._peer import Peer
+from .._rpc._pipe import MessagePipe
+from .._urls import check_kite_url
+from ..protocol import Auth, KiteIdentity
+from ._client_pipes import WebSocketClientPipe, XHRClientPipe
 
-if TYPE_CHECKING:
-    from ._kite import Kite
-
-__all__ = ["Client", "ClientHook", "TransportName", "dial", "open_session"]
+__all__ = ["Client", "ClientHook", "DiallingKite", "TransportName", "dial", "open_session"]
 
 log = logging.getLogger("kite.client")
 
 TransportName = Literal["auto", "websocket", "xhr"]
 #: A client lifecycle hook: `fn(client)`, plain or async.
 ClientHook = Callable[["Client"], Any]
+
+
+class DiallingKite(Protocol):
+    """What a `Client` uses of the kite that dials (a `Kite`)."""
+
+    @property
+    def config(self) -> Config: ...
+
+    def connect_pipe(
+        self, pipe: MessagePipe, *, auth: Auth | None = ..., remote: KiteIdentity | None = ...
+    ) -> AbstractAsyncContextManager[Peer]: ...
+
 
 _TRANSPORTS: dict[Transport, TransportName] = {
     Transport.AUTO: "auto",
@@ -63,17 +72,17 @@ async def open_session(
     timeout: float,  # noqa: ASYNC109
     xhr_timeout: float,
     limits: HTTPLimits | None = None,
-) -> WebSocketClientSession | XHRClientSession:
+) -> WebSocketClientPipe | XHRClientPipe:
     """Open one SockJS client session to the kite at `url` (see the module doc for `auto`)."""
     if transport == "xhr":
-        return await XHRClientSession.open(url, timeout=xhr_timeout, limits=limits)
+        return await XHRClientPipe.open(url, timeout=xhr_timeout, limits=limits)
     try:
-        return await WebSocketClientSession.connect(url, timeout=timeout, limits=limits)
+        return await WebSocketClientPipe.connect(url, timeout=timeout, limits=limits)
     except HandshakeError:
         if transport != "auto":
             raise
         log.debug("WebSocket handshake refused by %s, falling back to XHR polling", url)
-    return await XHRClientSession.open(url, timeout=xhr_timeout, limits=limits)
+    return await XHRClientPipe.open(url, timeout=xhr_timeout, limits=limits)
 
 
 class Client:
@@ -93,7 +102,7 @@ class Client:
 
     def __init__(
         self,
-        local_kite: Kite,
+        local_kite: DiallingKite,
         url: str,
         *,
         transport: TransportName,
@@ -194,7 +203,7 @@ class Client:
                 await self._connected.wait()
             if not self._connected.is_set():
                 raise KiteTimeoutError(
-                    f'No response to "{method}" method in {go_duration(timeout or 0)}'
+                    f'No response to "{method}" method in {format_seconds(timeout or 0)}'
                 )
             if timeout is not None:
                 timeout = max(deadline - trio.current_time(), 0.0)
@@ -265,7 +274,7 @@ class Client:
 
 @asynccontextmanager
 async def dial(
-    kite: Kite,
+    kite: DiallingKite,
     url: str,
     *,
     transport: TransportName | None = None,

@@ -6,8 +6,9 @@ order); the answer is one call of the response callback with `{"error", "result"
 module only shapes and reads those Python values: scrubbing functions out and encoding are
 dnode's job, sending is the peer's.
 
-Reading follows Go's `encoding/json`: keys match case-insensitively (an exact match wins),
-unknown keys are ignored, missing keys are zero values. What Go would crash on (arguments not
+Reading follows Go's `encoding/json`: keys match fields as Go matches them (`dnode.GoFields`:
+Go's case folding; when several keys fill a field the last wins), unknown keys are ignored,
+missing keys are zero values. What Go would crash on (arguments not
 exactly one object, §4.1 quirk) raises `EnvelopeError` here, carrying the response callback
 when one can still be found so the caller can answer instead of dying.
 """
@@ -19,8 +20,8 @@ from typing import Any, Final, Protocol
 
 import dnode
 
-from ._errors import InvalidResponseError, KiteError
-from .protocol import Auth, go_json_kind
+from .._errors import InvalidResponseError, KiteError
+from ..protocol import Auth, go_json_kind
 
 __all__ = [
     "Envelope",
@@ -28,18 +29,14 @@ __all__ = [
     "RequestEncoder",
     "call_arguments",
     "error_json",
-    "go_duration",
     "parse_envelope",
     "parse_request",
     "parse_response",
 ]
 
-_ENVELOPE_KEYS: Final = {
-    "kite": "kite",
-    "authentication": "authentication",
-    "responsecallback": "responseCallback",
-    "withargs": "withArgs",
-}
+#: Go's `kite.callOptions` and `kite.Auth`.
+_ENVELOPE_FIELDS: Final = dnode.GoFields("kite", "authentication", "withArgs", "responseCallback")
+_AUTH_FIELDS: Final = dnode.GoFields("type", "key")
 _MISSING: Final[Any] = object()
 
 
@@ -64,8 +61,8 @@ def call_arguments(
     ]
 
 
-class LocalKite(Protocol):
-    """What `RequestEncoder` reads of the local kite (a `Kite`)."""
+class LocalIdentity(Protocol):
+    """What `RequestEncoder` reads of the local kite (a `Kite`): its identity."""
 
     name: str
     username: str
@@ -112,7 +109,7 @@ class RequestEncoder:
 
     def encode(
         self,
-        kite: LocalKite,
+        kite: LocalIdentity,
         auth: Auth | None,
         method: str,
         response_callback: Callable[..., Any],
@@ -169,7 +166,7 @@ class RequestEncoder:
             )
         return text, cid, callbacks
 
-    def _prepare(self, kite: LocalKite, identity: tuple[Any, ...], auth: Auth | None) -> None:
+    def _prepare(self, kite: LocalIdentity, identity: tuple[Any, ...], auth: Auth | None) -> None:
         """Encode the envelope's constant part for this identity and these credentials."""
         self._identity = identity
         self._auth = auth
@@ -200,7 +197,7 @@ def _callbacks_json(callbacks: dict[int, dnode.CallbackPath]) -> str:
 
 
 def _encode_general(
-    kite: LocalKite,
+    kite: LocalIdentity,
     auth: Auth | None,
     method: str,
     response_callback: Callable[..., Any],
@@ -252,22 +249,6 @@ class Envelope:
         self.with_args: dnode.Partial = dnode.Partial() if nil else dnode.Partial(with_args)
 
 
-def _fold(obj: Mapping[str, Any]) -> dict[str, Any]:
-    """Go's case-insensitive field matching: exact keys win, then the last folded match."""
-    out: dict[str, Any] = {}
-    exact: set[str] = set()
-    for key, value in obj.items():
-        name = _ENVELOPE_KEYS.get(key.lower()) if isinstance(key, str) else None
-        if name is None:
-            continue
-        if key == name:
-            exact.add(name)
-            out[name] = value
-        elif name not in exact:
-            out[name] = value
-    return out
-
-
 def _auth(value: Any) -> Auth | None:
     if not isinstance(value, dict):
         return None  # null (or a shape Go could not decode): no credentials
@@ -275,7 +256,7 @@ def _auth(value: Any) -> Auth | None:
         type_ = value["type"]
         key = value["key"]
     else:
-        folded = {str(k).lower(): v for k, v in value.items()}
+        folded = _AUTH_FIELDS.pick(value)
         type_ = folded.get("type")
         key = folded.get("key")
     return Auth(type_ if isinstance(type_, str) else "", key if isinstance(key, str) else "")
@@ -291,7 +272,7 @@ def parse_envelope(arguments: list[Any]) -> Envelope:
     if len(arguments) != 1 or type(first) is not dict:
         callback = None
         if type(first) is dict:
-            found = _fold(first).get("responseCallback")
+            found = _ENVELOPE_FIELDS.pick(first).get("responseCallback")
             callback = found if callable(found) else None
         if len(arguments) != 1:
             raise EnvelopeError("Invalid array length", callback)
@@ -308,7 +289,7 @@ def parse_envelope(arguments: list[Any]) -> Envelope:
         callback = obj["responseCallback"]
         with_args = obj["withArgs"]
     except KeyError:
-        folded = _fold(obj)
+        folded = _ENVELOPE_FIELDS.pick(obj)
         kite = folded.get("kite")
         auth = folded.get("authentication")
         callback = folded.get("responseCallback")
@@ -394,31 +375,3 @@ def parse_response(arguments: list[Any]) -> Any:
             )
         raise KiteError.from_json(error)
     return result
-
-
-def go_duration(seconds: float) -> str:
-    """Format a duration like Go's `time.Duration.String()` (`4s`, `1.5s`, `100ms`, `1m0s`)."""
-    ns = round(seconds * 1e9)
-    if ns == 0:
-        return "0s"
-    sign, u = ("-", -ns) if ns < 0 else ("", ns)
-    if u < 1_000:
-        return f"{sign}{u}ns"
-    if u < 1_000_000:
-        return f"{sign}{_frac(u, 3)}\u00b5s"
-    if u < 1_000_000_000:
-        return f"{sign}{_frac(u, 6)}ms"
-    hours, rest = divmod(u, 3_600_000_000_000)
-    minutes, rest = divmod(rest, 60_000_000_000)
-    text = _frac(rest, 9) + "s"
-    if hours or minutes:
-        text = f"{minutes}m{text}"
-    if hours:
-        text = f"{hours}h{text}"
-    return sign + text
-
-
-def _frac(value: int, digits: int) -> str:
-    whole, frac = divmod(value, 10**digits)
-    tail = str(frac).rjust(digits, "0").rstrip("0")
-    return f"{whole}.{tail}" if tail else str(whole)

@@ -23,9 +23,11 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from ._configerrors import KiteKeyError
+from .._configerrors import KiteKeyError
+from ._claims import KiteClaims
 from ._keys import KeyFormatError, parse_public_key
-from ._tokens import RSA_ALGORITHMS, KiteClaims, ParsedToken, TokenError, parse_token
+from ._token_errors import TokenError
+from ._tokens import RSA_ALGORITHMS, ParsedToken, parse_token
 
 __all__ = [
     "KiteKey",

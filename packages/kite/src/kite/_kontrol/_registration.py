@@ -31,18 +31,19 @@ import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from ._errors import KiteError
-from ._kitekey import KiteKey, write_kite_key
-from ._tokens import TokenError
+import dnode
 
-if TYPE_CHECKING:
-    from ._kite import Kite
+from .._auth._kitekey import KiteKey, write_kite_key
+from .._auth._token_errors import TokenError
+from .._config import Config
+from .._errors import KiteError
 
 __all__ = [
     "DIAL_BACKOFF",
     "HTTP_REGISTER_BACKOFF",
+    "ConfiguredKite",
     "HTTPRequester",
     "KontrolError",
     "RegisterResult",
@@ -87,8 +88,7 @@ HTTP_REGISTER_BACKOFF: Mapping[str, Any] = {
 # ------------------------------------------------------------------------------- the result
 
 
-def _fold(obj: Mapping[str, Any]) -> dict[str, Any]:
-    return {str(k).lower(): v for k, v in obj.items()}
+_RESULT_FIELDS = dnode.GoFields("url", "heartbeatInterval", "err", "publicKey", "kiteKey")
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +118,7 @@ class RegisterResult:
         """
         if not isinstance(value, Mapping):
             raise KontrolError(f"invalid register result: {value!r}")
-        obj = _fold(value)
+        obj = _RESULT_FIELDS.pick(value)
 
         def text(key: str) -> str:
             v = obj.get(key)
@@ -128,7 +128,7 @@ class RegisterResult:
                 raise KontrolError(f"invalid register result field {key!r}: {v!r}")
             return v
 
-        interval = obj.get("heartbeatinterval", 0)
+        interval = obj.get("heartbeatInterval", 0)
         if interval is None:
             interval = 0
         if isinstance(interval, bool) or not isinstance(interval, int | float):
@@ -137,8 +137,8 @@ class RegisterResult:
             url=text("url"),
             heartbeat_interval=int(interval),
             error=text("err"),
-            public_key=text("publickey"),
-            kite_key=text("kitekey"),
+            public_key=text("publicKey"),
+            kite_key=text("kiteKey"),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -152,19 +152,25 @@ class RegisterResult:
 # ------------------------------------------------------------------------------- adoption
 
 
-def kite_key_of(kite: Kite) -> str:
+class ConfiguredKite(Protocol):
+    """A kite whose `config` registration reads and replaces (a `Kite`)."""
+
+    config: Config
+
+
+def kite_key_of(kite: ConfiguredKite) -> str:
     """The kite key the kite authenticates to Kontrol with (`Config.kite_key`)."""
     return kite.config.kite_key
 
 
-def update_config(kite: Kite, **changes: str) -> None:
+def update_config(kite: ConfiguredKite, **changes: str) -> None:
     """Replace string fields of the kite's (frozen) `Config`; the authenticators read the
     current `kite.config` on every request, so the change applies at once."""
     kite.config = kite.config.replace(**changes)
 
 
 def adopt_register_result(
-    kite: Kite,
+    kite: ConfiguredKite,
     result: RegisterResult,
     *,
     kite_key_path: Path | None = None,
@@ -204,17 +210,8 @@ def adopt_register_result(
 
 
 def go_json(value: Any) -> bytes:
-    """Compact JSON spelled as Go's `encoding/json` spells strings (`<>&` escaped)."""
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    for raw, escaped in (
-        ("<", "\\u003c"),
-        (">", "\\u003e"),
-        ("&", "\\u0026"),
-        ("\u2028", "\\u2028"),
-        ("\u2029", "\\u2029"),
-    ):
-        text = text.replace(raw, escaped)
-    return text.encode("utf-8")
+    """`value` as Go's `json.Marshal` writes it (`dnode.go_json`), UTF-8 encoded."""
+    return dnode.go_json(value).encode("utf-8")
 
 
 def kontrol_path(kontrol_url: str, path: str) -> str:

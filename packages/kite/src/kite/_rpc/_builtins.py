@@ -23,17 +23,15 @@ import getpass
 import logging
 import os
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import trio
 
 import dnode
 
-from ._errors import GenericError, SendError
+from .._errors import GenericError, SendError
+from ._methods import Handler, Method
 from ._request import Request
-
-if TYPE_CHECKING:
-    from ._kite import Kite
 
 __all__ = ["register_builtins", "system_info"]
 
@@ -111,8 +109,13 @@ async def _beat(scope: trio.CancelScope, interval: int, callback: Any) -> None:
                 log.info("heartbeat failed: %s", exc)
 
 
-def _heartbeat_handler(kite: Kite) -> Any:
-    async def heartbeat(request: Request) -> None:
+class _Heartbeat:
+    """`kite.heartbeat`: one beat at a time per kite, a new request replaces the running one."""
+
+    def __init__(self) -> None:
+        self._scope: trio.CancelScope | None = None
+
+    async def __call__(self, request: Request) -> None:
         if request.args.is_nil:
             raise GenericError("empty heartbeat request")
         try:
@@ -123,14 +126,11 @@ def _heartbeat_handler(kite: Kite) -> Any:
             raise GenericError(str(exc)) from None
         if interval <= 0:
             raise GenericError("non-positive interval for NewTicker")
-        if kite._heartbeat_scope is not None:
-            kite._heartbeat_scope.cancel()
-        scope = trio.CancelScope()
-        kite._heartbeat_scope = scope
+        if self._scope is not None:
+            self._scope.cancel()
+        scope = self._scope = trio.CancelScope()
         await callback()  # the first ping leaves before the reply, as in Go
         request.client.start_soon(_beat, scope, interval, callback)
-
-    return heartbeat
 
 
 async def _prompt(request: Request) -> str:
@@ -153,11 +153,17 @@ async def _get_pass(request: Request) -> str:
     return await trio.to_thread.run_sync(getpass.getpass, text)
 
 
-def register_builtins(kite: Kite, *, terminal: bool = False) -> None:
+class MethodRegistry(Protocol):
+    """Where the built-ins are registered: a `Kite`."""
+
+    def handle_func(self, name: str, fn: Handler, *, auth: bool | None = None) -> Method: ...
+
+
+def register_builtins(kite: MethodRegistry, *, terminal: bool = False) -> None:
     """Register the built-in methods on `kite` (called by `Kite.__init__`)."""
     kite.handle_func("kite.ping", _ping, auth=False)
     kite.handle_func("kite.systemInfo", _system_info)
-    kite.handle_func("kite.heartbeat", _heartbeat_handler(kite))
+    kite.handle_func("kite.heartbeat", _Heartbeat())
     kite.handle_func("kite.log", _log)
     kite.handle_func("kite.print", _print)
     if terminal:

@@ -30,9 +30,10 @@ from collections.abc import Awaitable, Callable
 
 import trio
 
-from ._backoff import ExponentialBackoff
-from ._errors import KiteError
-from ._tokens import RENEW_RETRY_INTERVAL, TokenError, parse_unverified, renewal_time
+from .._auth._token_errors import TokenError
+from .._auth._tokens import RENEW_RETRY_INTERVAL, parse_unverified, renewal_time
+from .._backoff import ExponentialBackoff
+from .._errors import KiteError
 
 __all__ = ["TokenRenewer"]
 

@@ -21,7 +21,7 @@ import enum
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeAlias
 
-from ._peer import is_awaitable
+from ._coroutines import is_awaitable
 from ._request import Request
 from ._throttle import TokenBucket
 

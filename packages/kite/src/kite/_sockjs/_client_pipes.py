@@ -1,26 +1,32 @@
-"""SockJS client sessions as Go's `sockjsclient` speaks them: WebSocket and XHR polling.
+"""The client side of a SockJS session as Go's `sockjsclient` speaks it, as a `MessagePipe`:
+WebSocket and XHR polling.
 
 How this works (PROTOCOL.md §2.3, §2.6, §2.8): the sans-IO client machines
 `sockjs.WebSocketClient` / `sockjs.XHRClient` pick fresh ids (server id a decimal in [100, 999],
 session id 20 lowercase hex characters), build Go's URLs and payloads and judge every answer;
 this module does their I/O and presents one session as a `MessagePipe` for the RPC core:
 
-* `WebSocketClientSession`: `ws(s)://host:port/<path>/<server>/<session>/websocket` with an
+* `WebSocketClientPipe`: `ws(s)://host:port/<path>/<server>/<session>/websocket` with an
   `Origin` of the original scheme and host (and the default port made explicit, as Go does).
   Each message goes out as its own `["<message>"]` text frame; incoming frames are parsed with
   `sockjs.decode_frame` (`o`, `h` skipped; `a[...]`/`m"..."` queued; `c[...]` or anything
   invalid ends the session). Closing drops TCP without a close frame (Go).
-* `XHRClientSession`: `POST <url>/<server>/<session>/xhr` must answer 200 and `o`; then the
-  receiving task polls (`POST .../xhr`, one frame per answer; `h` and a stray `o` mean "poll
-  again", `c[...]` and 404 end the session) and every message is its own
+* `XHRClientPipe`: `POST <url>/<server>/<session>/xhr` must answer 200 and `o`; then the
+  receiving task polls (`POST .../xhr`, one frame per answer; `h` means "poll again",
+  `c[...]`, 404 and a mid-session `o` end the session) and every message is its own
   `POST .../xhr_send` with body `["<message>"]` (200/204 accepted, 404 ends the session).
   Polls and sends use separate keep-alive connections. Closing abandons the held poll (the
   server sees its connection drop and closes the session) and sends nothing (Go).
 
-Unlike Go's client, which leaves a timed-out poll running and issues another, a poll that
-gives no answer within `timeout` is abandoned (its connection closed) before polling again;
-sockjs servers heartbeat every 10-25 s, well inside Go's 15 s default, so this only matters
-for a server that stopped answering.
+A server holds a poll until it has a frame, at the latest its next heartbeat (`h`, every 10 s
+for a kite, 25 s for sockjs-node and sockjs-go), and a server whose client drops a held poll
+ends the session. So a poll waits `max(timeout, POLL_TIMEOUT_FLOOR)` for its answer: a short dial
+timeout applies to opening and sending, never cuts an idle session's polls (which would end the
+session and lose the calls in flight). Unlike Go's client, which leaves a timed-out poll running
+and issues another, a poll that gives no answer in that time is abandoned (its connection
+closed) before polling again: the server stopped answering. If the server then answers a poll
+with `o` (it lost the session and opened a new one) or 404, the session ends at once, so the
+calls in flight fail with `DisconnectError` instead of waiting for answers that cannot come.
 """
 
 from __future__ import annotations
@@ -33,8 +39,8 @@ import trio
 
 import sockjs
 
-from ._errors import SendError
-from ._http import (
+from .._errors import SendError
+from .._http import (
     ConnectionClosedError,
     HandshakeError,
     HTTPClient,
@@ -45,11 +51,15 @@ from ._http import (
     WebSocketConnection,
     connect_websocket,
 )
-from ._session import PipeClosedError
+from .._rpc._pipe import PipeClosedError
 
-__all__ = ["WebSocketClientSession", "XHRClientSession"]
+__all__ = ["POLL_TIMEOUT_FLOOR", "WebSocketClientPipe", "XHRClientPipe"]
 
 log = logging.getLogger("kite.client")
+
+#: Shortest wait (seconds) for a poll's answer: longer than the longest usual heartbeat period
+#: of a SockJS server (25 s), so an idle session's poll is answered before it is given up.
+POLL_TIMEOUT_FLOOR = 30.0
 
 
 def _close_reason(event: sockjs.ClientEvent) -> str | None:
@@ -60,7 +70,7 @@ def _close_reason(event: sockjs.ClientEvent) -> str | None:
     return None
 
 
-class WebSocketClientSession:
+class WebSocketClientPipe:
     """A SockJS session over a WebSocket this side dialled; a `MessagePipe`."""
 
     def __init__(self, ws: WebSocketConnection, machine: sockjs.WebSocketClient) -> None:
@@ -80,7 +90,7 @@ class WebSocketClientSession:
         timeout: float = 15.0,  # noqa: ASYNC109
         limits: HTTPLimits | None = None,
         ssl_context: ssl.SSLContext | None = None,
-    ) -> WebSocketClientSession:
+    ) -> WebSocketClientPipe:
         """Dial the kite at `url` over WebSocket.
 
         Raises:
@@ -146,7 +156,7 @@ class WebSocketClientSession:
         await self._ws.abort()
 
 
-class XHRClientSession:
+class XHRClientPipe:
     """A SockJS session over XHR polling this side opened; a `MessagePipe`."""
 
     def __init__(self, client: HTTPClient, machine: sockjs.XHRClient, timeout: float) -> None:
@@ -155,6 +165,7 @@ class XHRClientSession:
         self.transport = "xhr"
         self._client = client
         self._timeout = timeout
+        self._poll_timeout = max(timeout, POLL_TIMEOUT_FLOOR)
         self._pending: deque[str] = deque()
         self._poll_scope: trio.CancelScope | None = None
         #: Why the session ended, once it has.
@@ -168,7 +179,7 @@ class XHRClientSession:
         timeout: float = 15.0,  # noqa: ASYNC109
         limits: HTTPLimits | None = None,
         ssl_context: ssl.SSLContext | None = None,
-    ) -> XHRClientSession:
+    ) -> XHRClientPipe:
         """Open a session at the kite `url` (`POST .../xhr` answered `o`).
 
         Raises:
@@ -229,10 +240,14 @@ class XHRClientSession:
             raise PipeClosedError() from None
         try:
             response = await self._client.request(
-                request.method, request.url, request.headers, request.body, timeout=self._timeout
+                request.method,
+                request.url,
+                request.headers,
+                request.body,
+                timeout=self._poll_timeout,
             )
         except TransportTimeoutError:
-            return  # poll again (Go gives up on a poll without its first byte in time)
+            return  # poll again: the server stopped answering (see the module doc)
         except TransportError as exc:
             machine.connection_lost()
             self.close_reason = str(exc)

@@ -2,7 +2,8 @@
 
 How this works (PROTOCOL.md §4.11, §5.8, §6.2, §6.4, §6.5.1). A `KontrolClient` is an
 `async with` object owning a nursery; while it is open it is the kite's Kontrol client and the
-kite's `register`, `get_kites`, ... methods use it (`KontrolMethods`, mixed into `Kite`).
+kite's `register`, `get_kites`, ... methods use it (`_kite_methods`), through the kite's
+`KontrolLink`.
 
 * **Connection** (Go's `SetupKontrolClient`): dialled lazily by the first call, through a
   *dialler* -- `dialler(url)` is an async context manager yielding a connected `Peer` (the
@@ -22,8 +23,8 @@ kite's `register`, `get_kites`, ... methods use it (`KontrolMethods`, mixed into
   `/heartbeat` at the interval Kontrol returned (see `_registration`); `registeragain`
   re-registers with Go's HTTP back-off; `register_http_forever` retries the first
   registration with that back-off.
-* **Queries**: `get_kites(query)` returns `KiteClient`s (ready to dial, each with its token
-  and a `TokenRenewer`), `get_token`, `get_token_force`, `get_key` (adopts the key).
+* **Queries**: `get_kites(query)` returns `KiteClient`s (`_kite_client`: ready to dial, each
+  with its token and a `TokenRenewer`), `get_token`, `get_token_force`, `get_key` (adopts the key).
 
 Message shapes are Go's, key order included (checked against the kontrol-* captures).
 """
@@ -33,24 +34,31 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
+from typing import Any, Protocol, TypeVar
 
 import trio
 
-from ._authenticators import is_token_expiry
-from ._backoff import ExponentialBackoff
-from ._envelope import go_duration
-from ._errors import KiteError, KiteTimeoutError
-from ._groups import raise_single
-from ._hooks import run_hooks
-from ._peer import Peer
+import dnode
+
+from .._auth._issue import audience_for_query
+from .._backoff import ExponentialBackoff
+from .._duration import format_seconds
+from .._errors import KiteError, KiteTimeoutError
+from .._groups import raise_single
+from .._rpc._hooks import run_hooks
+from .._rpc._peer import Peer
+from .._sockjs._client import Client
+from .._urls import check_kite_url
+from ..protocol import Auth, KiteIdentity, KontrolQuery
+from ._kite_client import KiteClient
+from ._opened import OpenedByAsyncWith
 from ._registration import (
     DIAL_BACKOFF,
     HEARTBEAT_HEADERS,
     HTTP_REGISTER_BACKOFF,
+    ConfiguredKite,
     HTTPRequester,
     KontrolError,
     RegisterAgainError,
@@ -64,20 +72,12 @@ from ._registration import (
     register_http_request,
     update_config,
 )
-from ._renewer import TokenRenewer
-from ._tokens import audience_for_query
-from ._urls import check_kite_url
-from .protocol import Auth, KiteIdentity, KontrolQuery
-
-if TYPE_CHECKING:
-    from ._kite import Kite
 
 __all__ = [
     "Dialler",
-    "KiteClient",
     "KontrolClient",
-    "KontrolMethods",
-    "KontrolQuery",
+    "KontrolKite",
+    "KontrolLink",
     "NoKitesAvailableError",
     "RegisterHook",
 ]
@@ -94,6 +94,34 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 #: Go's `kontrolRetryDuration`: pause between failed `register_forever` attempts.
 REGISTER_RETRY = 10.0
 
+#: Go's `protocol.GetKitesResult` and `protocol.KiteWithToken`.
+_GET_KITES_RESULT = dnode.GoFields("kites")
+_KITE_WITH_TOKEN = dnode.GoFields("kite", "url", "keyId", "token")
+
+
+class KontrolKite(ConfiguredKite, Protocol):
+    """What a `KontrolClient` uses of its kite (a `Kite`): its `config` (kite key, Kontrol URL
+    and key, timeout; replaced when Kontrol re-signs the key), its identity, and `dial` for
+    the default dialler."""
+
+    id: str
+
+    @property
+    def identity_json(self) -> dict[str, str]: ...
+
+    def dial(self, url: str) -> AbstractAsyncContextManager[Client]: ...
+
+
+class KontrolLink:
+    """A kite's side of its Kontrol clients: the one open now, and the `on_register` hooks
+    every client fires after a successful registration."""
+
+    __slots__ = ("client", "on_register")
+
+    def __init__(self) -> None:
+        self.client: KontrolClient | None = None
+        self.on_register: list[RegisterHook] = []
+
 
 class NoKitesAvailableError(KontrolError):
     """`get_kites` matched nothing (Go's `ErrNoKitesAvailable`, text and typo included)."""
@@ -102,32 +130,7 @@ class NoKitesAvailableError(KontrolError):
         super().__init__(message)
 
 
-class _OpenedByAsyncWith:
-    """`async with obj:` runs the object's `_open()` context for the duration of the block."""
-
-    _stack: AsyncExitStack | None = None
-
-    def _open(self) -> AbstractAsyncContextManager[None]:
-        raise NotImplementedError
-
-    async def __aenter__(self) -> Self:
-        stack = AsyncExitStack()
-        await stack.enter_async_context(self._open())
-        self._stack = stack
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> bool | None:
-        stack, self._stack = self._stack, None
-        assert stack is not None
-        return await stack.__aexit__(exc_type, exc, tb)
-
-
-class KontrolClient(_OpenedByAsyncWith):
+class KontrolClient(OpenedByAsyncWith):
     """A kite's client of Kontrol (see the module docstring). Use as `async with`.
 
     Args:
@@ -140,11 +143,13 @@ class KontrolClient(_OpenedByAsyncWith):
         kite_key_path: also write a kite key re-signed by Kontrol to this file (Go keeps it
             in memory only).
         wall_clock: UTC seconds, for token times (default `time.time`).
+        link: the kite's `KontrolLink` (`Kite.kontrol_client` passes it): the client is the
+            kite's open one while open, and fires the link's `on_register` hooks.
     """
 
     def __init__(
         self,
-        kite: Kite,
+        kite: KontrolKite,
         *,
         url: str | None = None,
         dialler: Dialler | None = None,
@@ -152,8 +157,10 @@ class KontrolClient(_OpenedByAsyncWith):
         timeout: float | None = None,
         kite_key_path: Path | None = None,
         wall_clock: Callable[[], float] = time.time,
+        link: KontrolLink | None = None,
     ) -> None:
         self.kite = kite
+        self._link = link if link is not None else KontrolLink()
         self.url = url if url is not None else kite.config.kontrol_url
         self.timeout = timeout if timeout is not None else kite.config.timeout
         self.kite_key_path = kite_key_path
@@ -185,11 +192,12 @@ class KontrolClient(_OpenedByAsyncWith):
     async def _open(self) -> AsyncIterator[None]:
         if self._closed or self._nursery is not None:
             raise RuntimeError("a KontrolClient can be opened once")
-        previous = self.kite._kontrol
+        link = self._link
+        previous = link.client
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
-                self.kite._kontrol = self
+                link.client = self
                 try:
                     yield
                 finally:
@@ -200,7 +208,7 @@ class KontrolClient(_OpenedByAsyncWith):
         finally:
             self._closed = True
             self._peer = None
-            self.kite._kontrol = previous
+            link.client = previous
             if self._http_close is not None:
                 with trio.CancelScope(shield=True):
                     await self._http_close()
@@ -300,7 +308,8 @@ class KontrolClient(_OpenedByAsyncWith):
             if scope.cancelled_caught:
                 why = f": {self._dial_error}" if self._dial_error else " (still connecting)"
                 raise KiteTimeoutError(
-                    f"cannot reach Kontrol at {self.url} in {go_duration(wait)} for {method}{why}"
+                    f"cannot reach Kontrol at {self.url} in {format_seconds(wait)} for "
+                    f"{method}{why}"
                 )
         return await peer.call(method, args, timeout=timeout if timeout is not None else wait)
 
@@ -364,7 +373,7 @@ class KontrolClient(_OpenedByAsyncWith):
             peer.auth = Auth("kiteKey", kite_key_of(self.kite))
         self._last_result = result
         self._registered.set()
-        await run_hooks(self.kite._on_register_hooks, result, log=log, what="on_register hook")
+        await run_hooks(self._link.on_register, result, log=log, what="on_register hook")
 
     # ----------------------------------------------------------------------------------------
     # registration over HTTP
@@ -469,7 +478,7 @@ class KontrolClient(_OpenedByAsyncWith):
         )
         if not isinstance(value, Mapping):
             raise KontrolError(f"invalid getKites result: {value!r}")
-        kites = {str(k).lower(): v for k, v in value.items()}.get("kites")
+        kites = _GET_KITES_RESULT.pick(value).get("kites")
         if kites is None:  # Go decodes `null` as an empty list
             kites = []
         if not isinstance(kites, list):
@@ -478,8 +487,8 @@ class KontrolClient(_OpenedByAsyncWith):
         for entry in kites:
             if not isinstance(entry, Mapping):
                 raise KontrolError(f"invalid getKites entry: {entry!r}")
-            folded = {str(k).lower(): v for k, v in entry.items()}
-            kite_url, token, key_id = (folded.get(k) or "" for k in ("url", "token", "keyid"))
+            folded = _KITE_WITH_TOKEN.pick(entry)
+            kite_url, token, key_id = (folded.get(k) or "" for k in ("url", "token", "keyId"))
             if not all(isinstance(v, str) for v in (kite_url, token, key_id)):
                 raise KontrolError(f"invalid getKites entry: {entry!r}")
             clients.append(
@@ -529,7 +538,7 @@ class KontrolClient(_OpenedByAsyncWith):
 
 
 @asynccontextmanager
-async def _dial_peer(kite: Kite, url: str) -> AsyncIterator[Peer]:
+async def _dial_peer(kite: KontrolKite, url: str) -> AsyncIterator[Peer]:
     """The default dialler: `kite.dial(url)` (SockJS, `Config.transport`), its `Peer`."""
     async with kite.dial(url) as client:
         yield client.peer
@@ -547,222 +556,3 @@ def _string(value: Any, method: str) -> str:
     if not isinstance(value, str):
         raise KontrolError(f"invalid {method} result: {value!r}")
     return value
-
-
-class KiteClient(_OpenedByAsyncWith):
-    """A kite found through Kontrol: its identity, URL and token, ready to dial.
-
-    `async with client:` dials it (token authentication) and runs its `TokenRenewer`; both
-    end with the block. Use it inside the `KontrolClient` block it came from (renewals ask
-    that Kontrol).
-
-    Attributes:
-        kite: the remote kite's identity.
-        url: where it is registered.
-        key_id: the id of the key pair that signed its registration (`keyId`, may be empty).
-        auth: the current credentials (`token`), replaced by each renewal.
-        renewer: the client's `TokenRenewer`.
-    """
-
-    def __init__(
-        self,
-        kontrol: KontrolClient,
-        kite: KiteIdentity,
-        url: str,
-        token: str,
-        *,
-        key_id: str = "",
-    ) -> None:
-        self.kontrol = kontrol
-        self.kite = kite
-        self.url = url
-        self.key_id = key_id
-        self.auth = Auth("token", token)
-        self.peer: Peer | None = None
-        self._on_token_renew: list[Callable[[str], Any]] = []
-        self._on_token_expire: list[Callable[[], Any]] = []
-        self._renewer: TokenRenewer | None = None
-
-    def __repr__(self) -> str:
-        return f"<KiteClient {self.kite.name} {self.url!r}>"
-
-    @property
-    def renewer(self) -> TokenRenewer:
-        """The client's `TokenRenewer`, made on first use: a `getKites` answer holds one
-        `KiteClient` per kite found, most never dialled, and a renewer refers back to its
-        client (a reference cycle only the garbage collector frees)."""
-        if self._renewer is None:
-            self._renewer = TokenRenewer(
-                self._fetch_token,
-                lambda: self.auth.key,
-                self._adopt_token,
-                name=f"{self.kite.name}/{self.kite.id}",
-                wall_clock=self.kontrol.wall_clock,
-            )
-        return self._renewer
-
-    @property
-    def token(self) -> str:
-        """The current token."""
-        return self.auth.key
-
-    def on_token_renew(self, fn: _F) -> _F:
-        """Call `fn(token)` (plain or async) after each renewal."""
-        self._on_token_renew.append(fn)
-        return fn
-
-    def on_token_expire(self, fn: _F) -> _F:
-        """Call `fn()` (plain or async) when a call is refused with `token is expired`."""
-        self._on_token_expire.append(fn)
-        return fn
-
-    async def _fetch_token(self) -> str:
-        # Go's renewer asks for `{"id": <remote id>}` only (hence audience "/", §5.6).
-        return await self.kontrol.get_token(KiteIdentity(id=self.kite.id))
-
-    async def _adopt_token(self, token: str) -> None:
-        self.auth = Auth("token", token)
-        if self.peer is not None:
-            self.peer.auth = self.auth
-        await run_hooks(self._on_token_renew, token, log=log, what="on_token_renew hook")
-
-    @asynccontextmanager
-    async def _open(self) -> AsyncIterator[None]:
-        try:
-            async with trio.open_nursery() as nursery:
-                await nursery.start(self.renewer.run)
-                try:
-                    async with self.kontrol.dial(self.url) as peer:
-                        peer.auth = self.auth
-                        peer.kite = self.kite
-                        self.peer = peer
-                        yield
-                finally:
-                    self.peer = None
-                    nursery.cancel_scope.cancel()
-        except BaseExceptionGroup as group:
-            raise_single(group)
-
-    async def tell(self, method: str, *args: Any, timeout: float | None = None) -> Any:  # noqa: ASYNC109
-        """Call `method` on the kite (see `Peer.tell`); a `token is expired` refusal fires
-        `on_token_expire` hooks and an immediate renewal, then is raised."""
-        return await self.call(method, list(args) if args else None, timeout=timeout)
-
-    async def call(
-        self,
-        method: str,
-        args: list[Any] | None,
-        *,
-        timeout: float | None = None,  # noqa: ASYNC109
-    ) -> Any:
-        """Like `tell`, with the argument list given as is."""
-        peer = self.peer
-        if peer is None:
-            raise KontrolError("the client is not connected (use `async with client:`)")
-        try:
-            return await peer.call(method, args, timeout=timeout)
-        except KiteError as exc:
-            if is_token_expiry(exc):
-                self.renewer.renew_now()
-                await run_hooks(self._on_token_expire, log=log, what="on_token_expire hook")
-            raise
-
-
-class KontrolMethods:
-    """The Kontrol side of a `Kite` (Go's `Kite.Register`, `GetKites`, ...), mixed into
-    `Kite`. Each method uses the kite's open `KontrolClient` (`async with
-    kite.kontrol_client(...)`)."""
-
-    _kontrol: KontrolClient | None
-    _on_register_hooks: list[RegisterHook]
-
-    def kontrol_client(
-        self,
-        *,
-        url: str | None = None,
-        dialler: Dialler | None = None,
-        http: HTTPRequester | None = None,
-        timeout: float | None = None,
-        kite_key_path: Path | None = None,
-        wall_clock: Callable[[], float] = time.time,
-    ) -> KontrolClient:
-        """A `KontrolClient` for this kite (see its arguments); open it with `async with`."""
-        return KontrolClient(
-            cast("Kite", self),
-            url=url,
-            dialler=dialler,
-            http=http,
-            timeout=timeout,
-            kite_key_path=kite_key_path,
-            wall_clock=wall_clock,
-        )
-
-    @property
-    def kontrol(self) -> KontrolClient:
-        """The open Kontrol client.
-
-        Raises:
-            KontrolError: none is open.
-        """
-        client = self._kontrol
-        if client is None:
-            raise KontrolError(
-                "no Kontrol client is open: use `async with kite.kontrol_client(...)`"
-            )
-        return client
-
-    def on_register(self, fn: _F) -> _F:
-        """Call `fn(result)` (plain or async) after each successful Kontrol registration."""
-        self._on_register_hooks.append(fn)
-        return fn
-
-    async def register(self, url: str) -> RegisterResult:
-        """Register once over the Kontrol connection (`KontrolClient.register`)."""
-        return await self.kontrol.register(url)
-
-    async def register_forever(self, url: str) -> RegisterResult:
-        """Stay registered (`KontrolClient.register_forever`)."""
-        return await self.kontrol.register_forever(url)
-
-    async def register_http(self, url: str) -> RegisterResult:
-        """Register over HTTP with heartbeats (`KontrolClient.register_http`)."""
-        return await self.kontrol.register_http(url)
-
-    async def register_http_forever(self, url: str) -> RegisterResult:
-        """HTTP registration retried until it succeeds (`KontrolClient.register_http_forever`)."""
-        return await self.kontrol.register_http_forever(url)
-
-    async def kontrol_ready(self) -> RegisterResult:
-        """Wait for the first successful registration (Go's `KontrolReadyNotify`)."""
-        return await self.kontrol.ready()
-
-    async def get_kites(
-        self, query: KontrolQuery | KiteIdentity | Mapping[str, str]
-    ) -> list[KiteClient]:
-        """Kites matching `query` as ready-to-dial clients (`KontrolClient.get_kites`)."""
-        return await self.kontrol.get_kites(query)
-
-    async def get_token(self, kite: KiteIdentity | KontrolQuery | Mapping[str, str]) -> str:
-        """A token for one kite (`KontrolClient.get_token`)."""
-        return await self.kontrol.get_token(kite)
-
-    async def get_token_force(self, kite: KiteIdentity | KontrolQuery | Mapping[str, str]) -> str:
-        """A newly signed token for one kite (`KontrolClient.get_token_force`)."""
-        return await self.kontrol.get_token_force(kite)
-
-    async def get_key(self) -> str:
-        """Kontrol's public key, adopted (`KontrolClient.get_key`)."""
-        return await self.kontrol.get_key()
-
-    def start_key_renewer(self, interval: float) -> None:
-        """Refresh Kontrol's key every `interval` seconds (`KontrolClient.start_key_renewer`)."""
-        self.kontrol.start_key_renewer(interval)
-
-    async def tell_kontrol(
-        self,
-        method: str,
-        *args: Any,
-        timeout: float | None = None,  # noqa: ASYNC109
-    ) -> Any:
-        """Any call on Kontrol (Go's `TellKontrolWithTimeout`)."""
-        return await self.kontrol.call(method, list(args) if args else None, timeout=timeout)

@@ -22,7 +22,7 @@ from typing import Protocol
 
 import trio
 
-from ._errors import SendError
+from .._errors import SendError
 
 __all__ = ["MemoryPipe", "MessagePipe", "PipeClosedError", "memory_pipe_pair"]
 

@@ -44,19 +44,18 @@ from typing import Protocol
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from ._config import Config
-from ._errors import AuthenticationError, GenericError, KiteError
+from .._config import Config
+from .._errors import AuthenticationError, GenericError, KiteError
+from ..protocol import Auth, InvalidKiteStringError, KiteIdentity
 from ._keys import KeyFormatError, parse_public_key
+from ._token_errors import TokenError, ValidationFlag
 from ._tokens import (
     RSA_ALGORITHMS,
     ParsedToken,
-    TokenError,
-    ValidationFlag,
     check_parsed,
     parse_unverified,
 )
 from ._trust_cache import TrustCache
-from .protocol import Auth, InvalidKiteStringError, KiteIdentity
 
 __all__ = [
     "DEFAULT_MAX_KEY_SIZE",

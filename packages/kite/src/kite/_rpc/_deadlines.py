@@ -17,7 +17,7 @@ from typing import Protocol
 
 import trio
 
-from ._timer_heap import TimerHeap
+from .._timer_heap import TimerHeap
 
 __all__ = ["CallDeadlines", "Expirable"]
 

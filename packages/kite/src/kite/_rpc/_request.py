@@ -13,11 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import dnode
 
-from .protocol import Auth, KiteIdentity
+from ..protocol import Auth, KiteIdentity
 
 if TYPE_CHECKING:
-    from ._kite import Kite
-    from ._peer import Peer
+    from ._peer import LocalKite, Peer
 
 __all__ = ["Request", "new_request_id"]
 
@@ -53,7 +52,7 @@ class Request:
         args: dnode.Partial,
         client: Peer,
         auth: Auth | None,
-        local_kite: Kite,
+        local_kite: LocalKite,
         context: dict[str, Any] | None = None,
     ) -> None:
         self._id = id

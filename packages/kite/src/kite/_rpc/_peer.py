@@ -14,7 +14,7 @@ How this works (PROTOCOL.md §3.7, §3.8, §4.1-§4.6):
   that suspends has yielded a trio trap, which binds it to the reader's task (the trap records
   the current task; cancel scopes it entered belong to this task), so it must finish here:
   the reader hands the reading role to the idle owner task or a new task and keeps
-  driving the request (`_resume`: the first trap goes to trio, then sends and throws are
+  driving the request (`_coroutines.resume`: the first trap goes to trio, then sends and throws are
   forwarded, `yield from` style), then the backlog; then this task ends (the owner task of
   `Peer._run`, e.g. `Kite.serve_pipe`'s caller, instead parks until a reader hands the role
   back to it, which then costs no new task). So an idle connection served by `Peer._run` has
@@ -48,32 +48,30 @@ runs it in one task of its own; leaving the block closes the connection.
 from __future__ import annotations
 
 import contextvars
-import inspect
 import logging
 import sys
-import types
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeGuard
+from typing import Any, Protocol
 
 import trio
 from trio.lowlevel import ParkingLot
 
 import dnode
 
+from .._duration import format_seconds
+from .._errors import DisconnectError, KiteTimeoutError, SendError
+from .._groups import raise_single
+from ..protocol import Auth, KiteIdentity
+from ._coroutines import is_awaitable, resume
 from ._deadlines import CallDeadlines
-from ._envelope import RequestEncoder, go_duration, parse_response
-from ._errors import DisconnectError, KiteTimeoutError, SendError
-from ._groups import raise_single
-from ._session import MessagePipe, PipeClosedError
-from .protocol import Auth, KiteIdentity
+from ._envelope import LocalIdentity, RequestEncoder, parse_response
+from ._limits import PeerLimits
+from ._pending import PendingCall
+from ._pipe import MessagePipe, PipeClosedError
 
-if TYPE_CHECKING:
-    from ._kite import Kite
-
-__all__ = ["Peer", "PeerLimits", "open_peer"]
+__all__ = ["LocalKite", "Peer", "ServeRequest", "open_peer"]
 
 log = logging.getLogger("kite.rpc")
 
@@ -85,9 +83,6 @@ _CLOSED_ERRORS = (
 )
 #: The reader checkpoints once per this many messages (fairness with pipes that never block).
 _FAIR_READS = 64
-_PLAIN = frozenset({type(None), bool, int, float, str, list, dict, tuple})
-_CoroutineType = types.CoroutineType
-_isawaitable = inspect.isawaitable
 _current_task = trio.lowlevel.current_task
 _reschedule = trio.lowlevel.reschedule
 _wait_task_rescheduled = trio.lowlevel.wait_task_rescheduled
@@ -97,110 +92,16 @@ _scalar_json = dnode.scalar_json
 _NO_CALLBACKS: dict[int, Any] = {}  # never changed
 
 
-def is_awaitable(value: object) -> TypeGuard[Awaitable[Any]]:
-    """`inspect.isawaitable`, answering at once for coroutines and plain JSON values."""
-    kind = type(value)
-    return kind is _CoroutineType or (kind not in _PLAIN and _isawaitable(value))
+#: Serves one incoming method request on a connection: `serve(peer, message)`.
+ServeRequest = Callable[["Peer", dnode.Message], Coroutine[Any, Any, None]]
 
 
-@types.coroutine
-def _resume(
-    coro: Coroutine[Any, Any, Any], trap: Any, context: contextvars.Context
-) -> Generator[Any, Any, None]:
-    """Finish `coro`, already stepped up to its first `trap` in `context`, in this task.
+class LocalKite(LocalIdentity, Protocol):
+    """What a connection uses of the kite it belongs to (a `Kite`): the identity sent in the
+    envelope of every call, and `serve_request`, the callee pipeline (`_callee`) the reader
+    hands every incoming method request to."""
 
-    `yield from` for a coroutine already started: the trap goes to trio, then what trio sends
-    (or throws) goes to `coro`, until it returns. Every step runs in `context`, the
-    request's own (as a task of its own would have).
-    """
-    run = context.run
-    while True:
-        try:
-            value = yield trap
-        except BaseException as exc:  # noqa: BLE001 - forwarded to the coroutine
-            try:
-                trap = run(coro.throw, exc)
-            except StopIteration:
-                return
-        else:
-            try:
-                trap = run(coro.send, value)
-            except StopIteration:
-                return
-
-
-@dataclass(frozen=True, slots=True)
-class PeerLimits:
-    """Resource limits of one connection.
-
-    Attributes:
-        max_concurrent_requests: incoming method calls served at once (default 100). Go has
-            no limit.
-        request_backlog: requests read and waiting for a free slot (default 100); when full,
-            the connection is not read until a request finishes.
-        callback_queue: received callback invocations queued for the callback task before
-            the reader waits (default 64).
-        max_callbacks: live local callbacks (functions we sent and may still be called) per
-            connection (default `dnode.DEFAULT_CALLBACK_LIMIT`); beyond it a call fails with
-            `SendError`. Response callbacks are freed when answered or abandoned; functions
-            passed as arguments live as long as the connection (as in Go).
-    """
-
-    max_concurrent_requests: int = 100
-    request_backlog: int = 100
-    callback_queue: int = 64
-    max_callbacks: int = dnode.DEFAULT_CALLBACK_LIMIT
-
-    def __post_init__(self) -> None:
-        for name in ("max_concurrent_requests", "request_backlog", "max_callbacks"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"PeerLimits.{name} must be at least 1")
-        if self.callback_queue < 0:
-            raise ValueError("PeerLimits.callback_queue must not be negative")
-
-
-class _PendingCall:
-    """The response callback of one outgoing call; it is never run, the reader delivers to it.
-
-    The caller parks its task on it (no `Event`): `deliver` reschedules that task.
-    """
-
-    __slots__ = ("barrier", "done", "error", "message", "task", "timed_out")
-
-    def __init__(self) -> None:
-        self.done = False
-        self.timed_out = False
-        self.message: dnode.Message | None = None
-        self.error: BaseException | None = None
-        self.barrier = 0
-        self.task: trio.lowlevel.Task | None = None
-
-    def __call__(self, *args: Any) -> None:  # pragma: no cover - a marker for the scrubber
-        raise RuntimeError("response callbacks are delivered by the reader")
-
-    def deliver(self) -> None:
-        """Mark the call answered (`message` or `error` set) and wake its caller."""
-        self.done = True
-        task = self.task
-        if task is not None:
-            self.task = None
-            _reschedule(task)
-
-    def expire(self) -> None:
-        """The call's timeout passed (`CallDeadlines`): wake the caller, ignore the answer."""
-        if not self.done:
-            self.timed_out = True
-            self.deliver()
-
-    async def wait(self) -> None:
-        """Wait until `deliver` (cancellable: a timeout leaves `done` false)."""
-        if not self.done:
-            self.task = _current_task()
-            await _wait_task_rescheduled(self._abort)
-
-    def _abort(self, raise_cancel: Any) -> trio.lowlevel.Abort:
-        self.task = None
-        return _ABORT_SUCCEEDED
+    serve_request: ServeRequest
 
 
 class Peer:
@@ -252,7 +153,7 @@ class Peer:
     def __init__(
         self,
         pipe: MessagePipe,
-        local_kite: Kite,
+        local_kite: LocalKite,
         *,
         trusted: bool,
         auth: Auth | None = None,
@@ -268,7 +169,7 @@ class Peer:
         self._pipe = pipe
         self._table = dnode.CallbackTable(self.limits.max_callbacks)
         self._encoder: RequestEncoder | None = None  # made by the first call
-        self._pending: dict[int, _PendingCall] = {}
+        self._pending: dict[int, PendingCall] = {}
         # Queues and parking lots are created on first use: an idle connection stays small.
         self._sending = False  # a send in progress; others queue in `_send_lot` (FIFO)
         self._send_lot: ParkingLot | None = None
@@ -353,7 +254,7 @@ class Peer:
         """Like `tell`, with the argument list given as is (`None` → `"withArgs":null`)."""
         if self._closing:
             raise SendError("can't send, client is closed")
-        pending = _PendingCall()
+        pending = PendingCall()
         table = self._table
         encoder = self._encoder
         if encoder is None:
@@ -402,7 +303,7 @@ class Peer:
                 pending.timed_out = not pending.done
             if pending.timed_out:
                 raise KiteTimeoutError(
-                    f'No response to "{method}" method in {go_duration(timeout or 0)}'
+                    f'No response to "{method}" method in {format_seconds(timeout or 0)}'
                 )
         finally:
             del self._pending[cid]
@@ -599,7 +500,7 @@ class Peer:
         table = self._table
         max_running = self.limits.max_concurrent_requests
         max_backlog = self.limits.request_backlog
-        serve = self.local_kite._serve_request
+        serve = self.local_kite.serve_request
         reads = 0
         while True:
             try:
@@ -644,7 +545,7 @@ class Peer:
                 # The request suspended: it is bound to this task now; reading moves on.
                 self._hand_over_reading()
                 try:
-                    await _resume(coro, trap, context)
+                    await resume(coro, trap, context)
                     await self._serve_backlog()
                 finally:
                     self._running -= 1
@@ -652,7 +553,7 @@ class Peer:
             fn = table.get(method)
             if fn is None:
                 continue  # unknown callback id: ignored, as in Go
-            if type(fn) is _PendingCall:
+            if type(fn) is PendingCall:
                 table.remove(method)
                 if not fn.done:
                     fn.message = message
@@ -683,7 +584,7 @@ class Peer:
                 raise
             self._hand_over_reading()
             try:
-                await _resume(coro, trap, context)
+                await resume(coro, trap, context)
                 await self._run_callback_queue()
             finally:
                 self._runner_task = None
@@ -694,7 +595,7 @@ class Peer:
     async def _serve_backlog(self) -> None:
         """Serve the requests queued while every slot was busy (in this task, in order)."""
         backlog = self._backlog
-        serve = self.local_kite._serve_request
+        serve = self.local_kite.serve_request
         while backlog:  # None (never used) or a deque
             message = backlog.popleft()
             if self._backlog_lot:
@@ -728,7 +629,7 @@ class Peer:
 @asynccontextmanager
 async def open_peer(
     pipe: MessagePipe,
-    local_kite: Kite,
+    local_kite: LocalKite,
     *,
     trusted: bool,
     auth: Auth | None = None,
