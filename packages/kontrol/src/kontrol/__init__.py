@@ -100,14 +100,8 @@ __all__ = [
     "validate_kite",
 ]
 
-# Exceptions print with the package that exports them (`kontrol.X`), not the private module
-# that defines them.
-for _name in __all__:
-    _value = globals()[_name]
-    if (
-        isinstance(_value, type)
-        and issubclass(_value, BaseException)
-        and _value.__module__.startswith(__name__ + "._")
-    ):
-        _value.__module__ = __name__
-del _name, _value
+# Exceptions print as `kontrol.X`, not with the private module that defines them.
+for _value in map(globals().get, __all__):
+    if isinstance(_value, type) and issubclass(_value, BaseException):
+        _value.__module__ = _value.__module__.split("._")[0]
+del _value
