@@ -40,7 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     if not any(directory.glob("*.meta.json")):
         print(f"replay: no scenarios (*.meta.json) in {directory}", file=sys.stderr)
         return 2
-    outcomes = trio.run(replay_all, directory)
+    try:
+        outcomes = trio.run(replay_all, directory)
+    except Exception as exc:  # noqa: BLE001 -- the run broke, not a scenario: one line
+        print(f"replay: could not run: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
     for outcome in outcomes:
         print(outcome.line())
     print(_summary(outcomes))

@@ -761,6 +761,7 @@ async def record_scenario(
     async with _server(build, python_server, server_flags, directory) as (port, server_step):
         steps.append(server_step)
         link = Link("math", 0, "127.0.0.1", port)
+        recorded_at = time.time()  # the capture's clock: the replay judges keys and tokens on it
         with raw_path.open("w", encoding="utf-8") as raw:
             proxy = RecordingProxy([link], raw)
             async with trio.open_nursery() as nursery:
@@ -803,6 +804,7 @@ async def record_scenario(
         "name": name,
         "description": description
         or f"goclient calls {method}({args.strip()[1:-1]}) on {server} gomath. Transport: {kind}.",
+        "recorded_at": round(recorded_at, 3),
         "cwd": str(_relative(cwd)),
         "env": {"KITE_HOME": "(an empty temporary folder)"},
         "steps": steps,

@@ -146,15 +146,18 @@ class Outcome:
 def load_scenarios(directory: Path = CAPTURES_DIR) -> Iterator[Scenario]:
     """Every scenario of a captures folder, in name order (``.jsonl`` split on ``\\n`` only)."""
     for meta_path in sorted(directory.glob("*.meta.json")):
-        name = meta_path.name.removesuffix(".meta.json")
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        text = (directory / f"{name}.jsonl").read_text(encoding="utf-8")
-        events = tuple(
-            Event.from_json(i, json.loads(line))
-            for i, line in enumerate(text.split("\n"))
-            if line.strip()
-        )
-        yield Scenario(name=name, meta=meta, events=events)
+        yield _load_one(directory, meta_path.name.removesuffix(".meta.json"))
+
+
+def _load_one(directory: Path, name: str) -> Scenario:
+    meta = json.loads((directory / f"{name}.meta.json").read_text(encoding="utf-8"))
+    text = (directory / f"{name}.jsonl").read_text(encoding="utf-8")
+    events = tuple(
+        Event.from_json(i, json.loads(line))
+        for i, line in enumerate(text.split("\n"))
+        if line.strip()
+    )
+    return Scenario(name=name, meta=meta, events=events)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -502,38 +505,55 @@ NO_CLIENT_NO_SERVER = (
 )
 
 
-def _other_client(sc: Scenario) -> Outcome:
-    """The client role of a capture whose client we have no twin for: n/a or skip."""
-    programs = [
-        str(step.get("cmd", "")).split()[0]
-        for step in sc.steps
-        if step.get("during_capture") and str(step.get("cmd", ""))
-    ]
+def _raw_client(sc: Scenario) -> Outcome | None:
+    """The client role of a capture whose client is a raw script: n/a (nothing of ours)."""
     if any("rawclient" in " ".join(str(s.get("cmd", "")).split()[:2]) for s in sc.steps):
         why = NO_CLIENT_NO_SERVER if sc.name in SERVER_SKIPS else NO_CLIENT
         return Outcome(sc.name, "client", "n/a", why)
-    names = ", ".join(p.removeprefix("bin/") for p in programs) or "not recorded"
-    return Outcome(sc.name, "client", "skip", f"no Python twin for the client {names}")
+    return None
+
+
+#: The client role of a capture with no kite client in its traffic.
+NO_KITE_CLIENT = (
+    "no client under test: the traffic holds no call from a kite client; "
+    "the server role covers this scenario"
+)
 
 
 async def replay_client_role(sc: Scenario, *, captures: Path = CAPTURES_DIR) -> Outcome:
-    """Replay one scenario's server side against our client: ``goclient`` captures with
-    `_replay_client`, ``goquery`` and ``gomath -register`` ones with our Kontrol client
-    (`_replay_kontrol_client`, on a mock clock, so Kontrol's heartbeats take no real time)."""
-    from ._replay_client import goclient_command, replay_client_role_diff
-    from ._replay_kontrol_client import kontrol_client_plan, replay_kontrol_client_diff
+    """Replay one scenario's server side against our client, doing what the recorded Go
+    client did as its traffic shows: Kontrol clients (``register``, ``getKites``,
+    ``getToken``, ``getKey``, HTTP ``/register``) with our kite's Kontrol client
+    (`_replay_kontrol_client`, on a mock clock, so Kontrol's heartbeats take no real time),
+    other kite clients' calls with our `kite.Peer` (`_replay_client`).
 
-    argv = goclient_command(sc)
-    plan = kontrol_client_plan(sc)
+    Never raises for a scenario's sake: what this replay cannot drive is ``skip`` with the
+    reason, an exception is ``fail`` with it."""
+    from ._replay_client import replay_client_role_diff
+    from ._replay_kontrol_client import kontrol_client_plan, replay_kontrol_client_diff
+    from ._replay_script import UnreplayableError, read_script
+
+    raw = _raw_client(sc)
+    if raw is not None:
+        return raw
     tolerated: set[str] = set()
-    if argv is not None:
-        layer = "sockets, XHR requests paired by order" if "xhr" in argv else "sockets"
-        diff = await replay_client_role_diff(sc, tolerated, captures=captures)
-    elif plan is not None:
-        layer = plan.layer
-        diff = await replay_kontrol_client_diff(sc, tolerated, captures=captures)
-    else:
-        return _other_client(sc)
+    layer = ""
+    try:
+        plan = kontrol_client_plan(sc)
+        if plan is not None:
+            layer = plan.layer
+            diff = await replay_kontrol_client_diff(sc, tolerated, captures=captures)
+        else:
+            script = read_script(sc)
+            if not script.calls:
+                return Outcome(sc.name, "client", "n/a", NO_KITE_CLIENT)
+            xhr = script.transports.get(script.calls[0].conn) == "xhr"
+            layer = "sockets, XHR requests paired by order" if xhr else "sockets"
+            diff = await replay_client_role_diff(sc, tolerated, captures=captures)
+    except UnreplayableError as exc:
+        return Outcome(sc.name, "client", "skip", f"cannot drive: {exc}", layer)
+    except Exception as exc:  # noqa: BLE001 -- a bug in this scenario is its fail, not the run's end
+        return Outcome(sc.name, "client", "fail", _crash(exc), layer)
     notes = tuple(sorted(tolerated))
     if diff is None:
         return Outcome(sc.name, "client", "pass", layer=layer, tolerated=notes)
@@ -543,9 +563,43 @@ async def replay_client_role(sc: Scenario, *, captures: Path = CAPTURES_DIR) -> 
     return Outcome(sc.name, "client", "fail", diff, layer=layer, tolerated=notes)
 
 
+def _crash(exc: BaseException) -> str:
+    """One line naming an exception raised while replaying (the first of a group), and where."""
+    import traceback
+
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"the replay raised {type(exc).__name__}{where}: {text}".rstrip(": ")
+
+
 async def replay_all(directory: Path = CAPTURES_DIR) -> list[Outcome]:
-    """Replay every scenario of `directory` in each role."""
+    """Replay every scenario of `directory` in each role; a scenario that cannot be loaded
+    or replayed is that scenario's ``fail``, never the end of the run."""
     out: list[Outcome] = []
-    for sc in load_scenarios(directory):
-        out.extend(await replay_scenario(sc, captures=directory))
+    for name, sc in _load_each(directory):
+        if isinstance(sc, Outcome):
+            out.append(sc)
+            continue
+        roles: tuple[tuple[Role, Any], ...] = (
+            ("server", replay_server_role),
+            ("client", replay_client_role),
+        )
+        for role, replay in roles:
+            try:
+                out.append(await replay(sc, captures=directory))
+            except Exception as exc:  # noqa: BLE001 -- the scenario's fail, not the run's end
+                out.append(Outcome(name, role, "fail", _crash(exc)))
     return out
+
+
+def _load_each(directory: Path) -> Iterator[tuple[str, Scenario | Outcome]]:
+    """Each scenario of `directory` by name, or the ``fail`` saying why it does not load."""
+    for meta_path in sorted(directory.glob("*.meta.json")):
+        name = meta_path.name.removesuffix(".meta.json")
+        try:
+            yield name, _load_one(directory, name)
+        except Exception as exc:  # noqa: BLE001 -- a broken file is that scenario's fail
+            yield name, Outcome(name, "server", "fail", f"cannot load: {_crash(exc)}")

@@ -1,17 +1,21 @@
 """The client role of the replay: our client against a server that plays Go's recorded answers.
 
-How this works: `replay_client_role` reads the scenario's ``goclient`` command line (method,
-``-args`` with ``"$callback"`` markers, ``-kitekey`` / ``-auth-type`` / ``-auth-key``), builds the
-same client with our `kite.Kite` (``goclient`` 1.0.0 with ``client.hello``) and dials a fake
-server on 127.0.0.1 that plays the Go server's side of the capture. The fake server accepts
+How this works: `replay_client_role_diff` reads what the Go client did from the recorded
+traffic (`_replay_script.read_script`: its calls with their arguments, callbacks,
+authentication, order and overlap, and how it answered the server's calls), builds a client
+kite with the recorded identity (`kite.Kite`, answering the server's calls as Go's did), dials
+a fake server on 127.0.0.1 that plays the Go server's side of the capture, and makes the same
+calls (`_replay_calls.drive_calls`). The fake server accepts
 one connection and walks the capture's events in order: where the Go server sent something, it
 sends the recorded bytes (the ``101`` with ``Sec-WebSocket-Accept`` recomputed for our key, the
 recorded WebSocket frames); where the Go client sent something, it reads what our client sent
 and compares: the request line (SockJS server/session ids free), the WebSocket messages as
 SockJS payloads, dnode messages and kite envelopes with the nondeterministic values masked
-(`_replay.compare_text`), and the end of the connection. What the call returned is compared
-with what ``goclient`` printed. Over XHR (`_fake_xhr_server`) connections are not paired: our
-polls and sends take Go's recorded ones in order.
+(`_replay.compare_text`), and the end of the connection. What each call returned (its result
+or error) and what its callbacks were called with are compared with the recorded answers and
+invocations, and, for a single call, with what ``goclient`` printed. Over XHR
+(`_fake_xhr_server`) connections are not paired: our polls and sends take Go's recorded ones in
+order.
 """
 
 from __future__ import annotations
@@ -19,23 +23,30 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import re
-import shlex
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import trio
 
-from kite import Auth, Config, Kite, KiteError, KiteKey
+from kite import Config, Kite
 
-from ._capture_clock import capture_origin
 from ._captures import CAPTURES_DIR, Event, Scenario
-from ._gomath import keys_dir
+from ._replay_calls import (
+    CallOutcome,
+    Cursor,
+    compare_outcomes,
+    drive_calls,
+    serve_recorded_answers,
+)
+from ._replay_script import RecordedCall, UnreplayableError, read_script
 from ._replay_wire import ReplayError, ServerReader
 
-__all__ = ["goclient_command", "replay_client_role_diff"]
+__all__ = ["replay_client_role_diff"]
 
 _WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 _WS_TARGET = re.compile(r"^/kite/[0-9]{3}/[^/.]+/websocket$")
@@ -43,42 +54,6 @@ _OPCODES = {"ws-continuation": 0, "ws-text": 1, "ws-binary": 2, "ws-close": 8, "
 
 #: Our client ends a WebSocket session with a close frame; Go's just drops the TCP connection.
 CLOSE_FRAME = "our client sends a close frame before closing (Go just drops TCP)"
-
-
-def goclient_command(sc: Scenario) -> list[str] | None:
-    """The ``goclient`` command line of the scenario, split like a shell would."""
-    for step in sc.steps:
-        cmd = str(step.get("cmd", ""))
-        if cmd.startswith("bin/goclient"):
-            return shlex.split(cmd)[1:]
-    return None
-
-
-def _flags(argv: list[str]) -> dict[str, str]:
-    return {argv[i].lstrip("-"): argv[i + 1] for i in range(0, len(argv) - 1, 2)}
-
-
-def _arg_text(value: str, captures: Path) -> str:
-    """``-args``/``-auth-key`` values: ``@file`` (relative to the recording root) or the text."""
-    if not value.startswith("@"):
-        return value
-    path = value[1:].removeprefix("captures/")
-    return (captures / path).read_text(encoding="utf-8").strip()
-
-
-def _with_callbacks(value: Any, path: list[str], seen: list[Any]) -> Any:
-    if value == "$callback":
-        where = ".".join(path)
-
-        def callback(*args: Any) -> None:
-            seen.append({"args": list(args), "callback": where})
-
-        return callback
-    if isinstance(value, list):
-        return [_with_callbacks(v, [*path, str(i)], seen) for i, v in enumerate(value)]
-    if isinstance(value, dict):  # goclient decodes into a Go map: encoded with sorted keys
-        return {k: _with_callbacks(value[k], [*path, k], seen) for k in sorted(value)}
-    return value
 
 
 def _server_frame(event: Event, replace: dict[str, str] | None = None) -> bytes:
@@ -134,13 +109,39 @@ async def _fake_server(
     conn: int | None = None,
     replace: dict[str, str] | None = None,
     arrived: list[tuple[Event, float]] | None = None,
+    cursor: Cursor | None = None,
 ) -> str | None:
     """Play the Go server's side of `sc` on `stream`; the first difference, or None.
 
     `conn`: play only that captured connection; `replace`: text replaced in the frames sent
     (the recorded URLs of other servers, pointed at their fake twins); `arrived` gets each
-    compared client message with the time (``trio.current_time()``) ours arrived.
+    compared client message with the time (``trio.current_time()``) ours arrived; `cursor`
+    is moved to each client event before it is waited for.
     """
+    return await _play(
+        sc,
+        stream,
+        tolerated,
+        may_close,
+        event_timeout,
+        conn,
+        replace,
+        arrived,
+        cursor or Cursor(),
+    )
+
+
+async def _play(
+    sc: Scenario,
+    stream: trio.SocketStream,
+    tolerated: set[str],
+    may_close: trio.Event,
+    event_timeout: float,
+    conn: int | None,
+    replace: dict[str, str] | None,
+    arrived: list[tuple[Event, float]] | None,
+    cursor: Cursor,
+) -> str | None:
     reader = ServerReader(stream)
     reader._websocket = True
     client_closed = False
@@ -152,6 +153,8 @@ async def _fake_server(
         if ev.dir == "c2s" and ev.is_ws and ev.kind != "ws-message" and _fragment(ev):
             continue  # compared as the whole message (the decoder's ws-message)
         where = f"event {ev.index} ({ev.dir} {ev.kind})"
+        if ev.dir == "c2s":
+            cursor.move(ev.index)
         if ev.dir == "s2c":
             try:
                 if ev.kind == "http-response":
@@ -228,30 +231,46 @@ async def _fake_server(
 async def replay_client_role_diff(
     sc: Scenario, tolerated: set[str], *, captures: Path = CAPTURES_DIR, event_timeout: float = 5.0
 ) -> str | None:
-    """Replay the Go server's side of `sc` at our client; the first difference, or None."""
-    seen: list[Any] = []
-    argv = goclient_command(sc)
-    if argv is None:
-        raise ValueError(f"{sc.name}: no goclient during the capture")
-    now = capture_origin(sc, keys_dir(captures))
-    client, method, args, auth, transport = _goclient(argv, captures, seen, now)
+    """Replay the Go server's side of `sc` at our client making the recorded Go client's calls
+    (`_replay_script.read_script`); the first difference, or None.
+
+    Raises:
+        UnreplayableError: the traffic holds nothing this replay can drive (see its message).
+    """
+    script = read_script(sc)
+    calls = script.calls
+    if not calls:
+        raise UnreplayableError("the traffic holds no call from a kite client")
+    conns = {c.conn for c in calls}
+    transport = script.transports.get(calls[0].conn, "websocket")
+    if transport == "websocket" and len(conns) > 1:
+        raise UnreplayableError(
+            f"the Go client made its calls over {len(conns)} WebSocket connections; "
+            "this replay drives one"
+        )
+    client = _client_kite(calls[0].kite)
+    serve_recorded_answers(client, script)
 
     outcome: list[str | None] = []
     may_close = trio.Event()
-    result: list[Any] = []
+    cursor = Cursor()
     done = trio.Event()
+    outcomes: list[CallOutcome] = []
     listener = (await trio.open_tcp_listeners(0, host="127.0.0.1"))[0]
     port = listener.socket.getsockname()[1]
     async with trio.open_nursery() as nursery:
 
         async def serve_one() -> None:
             if transport == "xhr":
-                diff = await _fake_xhr_server(sc, listener, may_close, event_timeout)
+                diff = await _fake_xhr_server(sc, listener, may_close, event_timeout, cursor)
             else:
                 async with listener:
                     stream = await listener.accept()
                 async with stream:
-                    diff = await _fake_server(sc, stream, tolerated, may_close, event_timeout)
+                    diff = await _fake_server(
+                        sc, stream, tolerated, may_close, event_timeout, cursor=cursor
+                    )
+            cursor.move(math.inf)
             outcome.append(diff)
             done.set()
             if diff is not None:
@@ -261,17 +280,15 @@ async def replay_client_role_diff(
         with trio.move_on_after(event_timeout * 4):
             try:
                 async with client.dial(
-                    f"http://127.0.0.1:{port}/kite", transport=transport, auth=auth
+                    f"http://127.0.0.1:{port}/kite", transport=transport
                 ) as remote:
-                    try:
-                        result.append(await remote.call(method, args, timeout=event_timeout))
-                    except KiteError as exc:
-                        result.append(
-                            {"error": {"type": exc.type, "message": exc.message, "code": exc.code}}
+                    with trio.move_on_after(event_timeout * 3):
+                        outcomes = await drive_calls(
+                            remote, calls, cursor, call_timeout=event_timeout
                         )
                     await may_close.wait()  # bounded by the deadline above
             except (OSError, trio.BrokenResourceError) as exc:
-                result.append({"dial error": repr(exc)})
+                outcome.append(f"our client could not dial the fake server: {exc!r}")
         with trio.move_on_after(event_timeout):
             await done.wait()
         nursery.cancel_scope.cancel()
@@ -279,7 +296,25 @@ async def replay_client_role_diff(
         return outcome[0]
     if not outcome:
         return "the fake server did not finish"
-    return _compare_output(sc, result, seen)
+    if len(outcomes) != len(calls):
+        return f"our client did not make the {len(calls)} calls within {event_timeout * 3:g} s"
+    return compare_outcomes(calls, outcomes) or _compare_output(sc, calls, outcomes)
+
+
+def _client_kite(identity: Mapping[str, Any]) -> Kite:
+    """Our twin of the recorded client kite: its name, version, username, environment and
+    region (the id and hostname are this machine's; the replay masks them)."""
+
+    def text(key: str, default: str) -> str:
+        value = identity.get(key)
+        return value if isinstance(value, str) and value else default
+
+    config = Config(
+        username=text("username", "unknown"),
+        environment=text("environment", "unknown"),
+        region=text("region", "unknown"),
+    )
+    return Kite(text("name", "goclient"), text("version", "1.0.0"), config)
 
 
 _XHR_TARGET = re.compile(r"^/kite/[0-9]{3}/[^/.]+/(xhr|xhr_send)$")
@@ -350,7 +385,12 @@ def _response_bytes(response: Event) -> bytes:
 
 
 async def _fake_xhr_server(
-    sc: Scenario, listener: trio.SocketListener, may_close: trio.Event, event_timeout: float
+    sc: Scenario,
+    listener: trio.SocketListener,
+    may_close: trio.Event,
+    event_timeout: float,
+    cursor: Cursor,
+    conns: set[int] | None = None,
 ) -> str | None:
     """Play the Go server's XHR answers to our client's polls and sends, in capture order.
 
@@ -361,10 +401,28 @@ async def _fake_xhr_server(
     from ._captures import http_exchanges
     from ._replay import compare_text
 
-    exchanges = [(x.request, x.response) for x in http_exchanges([sc])]
+    exchanges = [
+        (x.request, x.response)
+        for x in http_exchanges([sc])
+        if conns is None or x.request.conn in conns
+    ]
     script = _XHRScript(exchanges)
+
+    def move_cursor() -> None:  # to the first send of Go's not matched yet
+        sends = [
+            r.index
+            for r, _ in exchanges
+            if r.index not in script.matched and (r.target or "").endswith("/xhr_send")
+        ]
+        cursor.move(min(sends, default=math.inf))
+
+    move_cursor()
     errors: list[str] = []
-    closes = [e.index for e in sc.events if e.dir == "c2s" and e.kind == "tcp-close"]
+    closes = [
+        e.index
+        for e in sc.events
+        if e.dir == "c2s" and e.kind == "tcp-close" and (conns is None or e.conn in conns)
+    ]
     first_close = min(closes, default=len(sc.events))
 
     async def handle(stream: trio.SocketStream) -> None:
@@ -402,6 +460,7 @@ async def _fake_xhr_server(
                         nursery.cancel_scope.cancel()
                         return
                 script.mark(request)
+                move_cursor()
                 if all(r.index in script.matched for r, _ in script.exchanges):
                     may_close.set()
                 if response is None:
@@ -439,48 +498,35 @@ async def _fake_xhr_server(
     return None
 
 
-def _goclient(
-    argv: list[str], captures: Path, seen: list[Any], now: float
-) -> tuple[Kite, str, list[Any], Auth | None, Literal["websocket", "xhr"]]:
-    """Our twin of a ``goclient`` command line: (kite, method, args, auth, transport); its
-    kite key is read at `now`, a moment of the capture."""
-    flags = _flags(argv)
-    args = json.loads(_arg_text(flags.get("args", "[]"), captures))
-    args = [_with_callbacks(a, [str(i)], seen) for i, a in enumerate(args)]
-    config = Config()
-    auth: Auth | None = None
-    if "kitekey" in flags:
-        raw_key = (keys_dir(captures) / Path(flags["kitekey"]).name).read_text()
-        config = config.with_kite_key(KiteKey.parse(raw_key, now=now))
-        auth = Auth("kiteKey", config.kite_key)
-    if "auth-type" in flags:
-        key = flags.get("auth-key", "")
-        if key.startswith("@"):
-            key = (keys_dir(captures) / Path(key[1:]).name).read_text().strip()
-        auth = Auth(flags["auth-type"], key)
-    transport: Literal["websocket", "xhr"] = (
-        "xhr" if flags.get("transport") == "xhr" else "websocket"
-    )
-    client = Kite("goclient", "1.0.0", config)
-    client.handle_func("client.hello", lambda r: "hello from go client")
-    return client, flags["method"], args, auth, transport
-
-
-def _compare_output(sc: Scenario, result: list[Any], seen: list[Any]) -> str | None:
-    """Compare what our call returned (and callbacks saw) with what goclient printed."""
+def _compare_output(
+    sc: Scenario, calls: tuple[RecordedCall, ...], outcomes: list[CallOutcome]
+) -> str | None:
+    """With one call, what ours returned (and its callbacks saw) against what ``goclient``
+    printed: its result or ``{"error": ...}`` last, a ``{"args", "callback"}`` line per
+    callback invocation before it (a dotted path from the argument list)."""
     printed = [o for o in sc.client_outputs if o.get("label") == "goclient"]
-    if not printed or not result:
+    if len(calls) != 1 or not printed:
         return None
-    lines = [json.loads(line) for line in str(printed[0].get("stdout", "")).split("\n") if line]
-    want_result = lines[-1] if lines else None
-    got = result[0]
-    if isinstance(want_result, dict) and "error" in want_result and isinstance(got, dict):
-        want_error = {k: want_result["error"].get(k) for k in ("type", "message")}
-        got_error = {k: got.get("error", {}).get(k) for k in ("type", "message")}
+    try:
+        lines = [json.loads(x) for x in str(printed[0].get("stdout", "")).split("\n") if x]
+    except ValueError:
+        return None
+    if not lines:
+        return None
+    ours = outcomes[0]
+    want = lines[-1]
+    if isinstance(want, dict) and isinstance(want.get("error"), dict):
+        want_error = {k: want["error"].get(k) for k in ("type", "message")}
+        got_error = {k: (ours.error or {}).get(k) for k in ("type", "message")}
         if want_error != got_error:
-            return f"call result: want error {want_error}, got {got}"
-    elif want_result != got:
-        return f"call result: want {want_result!r:.80}, got {got!r:.80}"
+            return f"call result: want error {want_error}, got {ours.error or ours.result!r:.80}"
+    elif ours.error is not None or want != ours.result:
+        got = ours.error if ours.error is not None else ours.result
+        return f"call result: want {want!r:.80}, got {got!r:.80}"
+    seen = [
+        {"args": args, "callback": ".".join(str(p) for p in path)}
+        for path, args in ours.invocations
+    ]
     if lines[:-1] != seen:
         return f"callbacks: want {lines[:-1]!r:.120}, got {seen!r:.120}"
     return None

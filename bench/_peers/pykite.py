@@ -1,5 +1,9 @@
 """A Python kite ``math`` 1.0.0 serving ``square`` and ``echo`` on 127.0.0.1 (benchmark peer).
 
+``square`` is a plain ``handle`` handler; ``square_method`` is the same as a typed
+``Kite.method``, ``square_blocking`` / ``square_method_blocking`` the same run in a worker
+thread (``blocking=True``).
+
 ``python -m bench._peers.pykite`` binds port 0 (or ``--port``), prints ``pykite listening on
 127.0.0.1:<port>`` and serves until SIGTERM. No authentication, like ``gomath`` without
 ``-auth``. RLIMIT_NOFILE is raised so the memory case can hold 10,000 connections.
@@ -25,6 +29,19 @@ def make_kite() -> Kite:
     @math.handle("square", auth=False)
     def square(r: Request) -> float:
         n = r.args.one().float()
+        return n * n
+
+    @math.handle("square_blocking", auth=False, blocking=True)
+    def square_blocking(r: Request) -> float:
+        n = r.args.one().float()
+        return n * n
+
+    @math.method("square_method", auth=False)
+    def square_method(n: float) -> float:
+        return n * n
+
+    @math.method("square_method_blocking", auth=False, blocking=True)
+    def square_method_blocking(n: float) -> float:
         return n * n
 
     @math.handle("echo", auth=False)

@@ -16,6 +16,7 @@ import os
 import struct
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -322,6 +323,7 @@ def test_live_recording_of_square_replays(tmp_path: Path, python_server: bool) -
     from conformance._gopeers import go_peers_or_skip
 
     go_peers_or_skip()
+    before = time.time()
     recording = trio.run(
         lambda: record_scenario(
             "square-live",
@@ -338,6 +340,7 @@ def test_live_recording_of_square_replays(tmp_path: Path, python_server: bool) -
     assert scenario.client_outputs[0]["stdout"] == "16\n"
     assert scenario.meta["verified"] is True
     assert scenario.meta["all_connections_closed_before_stop"] is True
+    assert before <= scenario.meta["recorded_at"] <= time.time()  # the capture's clock
     results = [
         v
         for e in scenario.events

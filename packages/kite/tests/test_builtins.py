@@ -105,6 +105,7 @@ def test_builtin_registration_table() -> None:
     auth = {name: m.authenticate for name, m in k.methods.items()}
     assert auth == {
         "kite.ping": False,
+        "kite.methods": False,  # not in Go; lists only what the caller may call
         "kite.systemInfo": True,
         "kite.heartbeat": True,
         "kite.log": True,

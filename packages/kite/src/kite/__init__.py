@@ -14,6 +14,9 @@
 - Kontrol: `KontrolClient` (`async with kite.kontrol_client(...)`), `kite.register`,
   `register_forever`, `register_http(_forever)`, `get_kites` (`KiteClient`s with a
   `TokenRenewer`), `get_token`, `get_key`, `on_register`.
+- Typed methods: `Kite.method` serves plain typed functions (arguments bound and checked
+  against their annotations); `Kite.describe()`, the built-in `kite.methods` and
+  `remote.methods()` describe a kite's methods (`MethodDescription`, JSON Schema).
 - Tests: `kite.testing` (a fixed test key pair; the pytest plugin's `kite_test_keys`; a
   running Kontrol comes with `kontrol.testing`).
 - Errors: one tree under `KiteError`, keyed by Go's error `type` strings; network failures
@@ -71,7 +74,7 @@ from ._auth._tokens import (
 )
 from ._auth._trust_cache import TrustCache
 from ._backoff import Backoff, ExponentialBackoff
-from ._blocking import BlockingClient, connect
+from ._blocking_client import BlockingClient, connect
 from ._config import Config, Transport
 from ._configerrors import ConfigError, KiteKeyError
 from ._duration import DurationError, format_duration, parse_duration
@@ -84,6 +87,7 @@ from ._errors import (
     KiteError,
     KiteTimeoutError,
     MethodNotFoundError,
+    MethodsNotDescribedError,
     RequestLimitError,
     SendError,
 )
@@ -108,6 +112,7 @@ from ._kontrol._registration import (
     RegisterResult,
 )
 from ._kontrol._renewer import TokenRenewer
+from ._rpc._descriptions import MethodDescription, ParamDescription
 from ._rpc._limits import PeerLimits
 from ._rpc._methods import FinalFunc, Handler, Method, MethodHandling
 from ._rpc._peer import Peer, open_peer
@@ -175,9 +180,12 @@ __all__ = [
     "MemoryPipe",
     "MessagePipe",
     "Method",
+    "MethodDescription",
     "MethodHandling",
     "MethodNotFoundError",
+    "MethodsNotDescribedError",
     "NoKitesAvailableError",
+    "ParamDescription",
     "ParsedToken",
     "Peer",
     "PeerLimits",

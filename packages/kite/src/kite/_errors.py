@@ -2,6 +2,7 @@
 
     KiteError                      type = any string (custom types from *kite.Error handlers)
     ├── MethodNotFoundError        methodNotFound
+    │   └── MethodsNotDescribedError  (local: the remote kite has no kite.methods)
     ├── AuthenticationError        authenticationError
     ├── RequestLimitError          requestLimitError
     ├── ArgumentError              argumentError
@@ -35,6 +36,7 @@ __all__ = [
     "KiteError",
     "KiteTimeoutError",
     "MethodNotFoundError",
+    "MethodsNotDescribedError",
     "RequestLimitError",
     "SendError",
 ]
@@ -98,6 +100,11 @@ class MethodNotFoundError(KiteError):
     """The remote kite has no such method (`methodNotFound`)."""
 
     default_type = "methodNotFound"
+
+
+class MethodsNotDescribedError(MethodNotFoundError):
+    """`remote.methods()` on a kite without `kite.methods` (a Go kite): it answered
+    `methodNotFound`."""
 
 
 class AuthenticationError(KiteError):

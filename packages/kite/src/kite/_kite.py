@@ -28,9 +28,12 @@ from ._http import Handler as HTTPHandler
 from ._http import HTTPLimits
 from ._kontrol._client import KontrolLink
 from ._kontrol._kite_methods import KontrolMethods
+from ._rpc._blocking import blocking_handler
 from ._rpc._builtins import register_builtins
 from ._rpc._callee import AuthenticateHook, Callee, PeerHook
+from ._rpc._descriptions import MethodDescription
 from ._rpc._hooks import run_hooks
+from ._rpc._introspection import describe_kite
 from ._rpc._limits import PeerLimits
 from ._rpc._methods import Handler, Method, MethodHandling
 from ._rpc._peer import Peer, ServeRequest, open_peer
@@ -39,6 +42,7 @@ from ._rpc._request import Request
 from ._sockjs._client import Client, ClientHook, dial
 from ._sockjs._options import ServerLimits
 from ._sockjs._server import HTTPRoute, KiteServer, open_kite_server
+from ._typed import register_method
 from .protocol import Auth, KiteIdentity
 
 if TYPE_CHECKING:
@@ -101,6 +105,8 @@ class Kite(KontrolMethods):
         #: `MethodHandling` captured by methods registered from now on.
         self.method_handling = MethodHandling.RETURN_METHOD
         self.limits = limits if limits is not None else PeerLimits()
+        #: Bounds the worker threads of blocking handlers (`None`: trio's default, 40).
+        self.thread_limiter: trio.CapacityLimiter | None = None
         #: Authenticators by `authentication.type` (`kiteKey`, `token`, custom: `register`),
         #: used by the default `authenticate` with this kite's identity and `config`.
         self.authenticators = Authenticators()
@@ -164,12 +170,17 @@ class Kite(KontrolMethods):
         """Registered methods by name (a copy)."""
         return dict(self._callee.methods)
 
-    def handle_func(self, name: str, fn: Handler, *, auth: bool | None = None) -> Method:
+    def handle_func(
+        self, name: str, fn: Handler, *, auth: bool | None = None, blocking: bool = False
+    ) -> Method:
         """Register `fn(request) -> result` (plain or async) as method `name`.
 
         Replaces a method of the same name. `auth=None` means "unless
-        `disable_authentication` is set now" (Go's registration-time rule).
+        `disable_authentication` is set now" (Go's registration-time rule). With
+        `blocking=True` the plain function `fn` runs in a worker thread (see `_rpc._blocking`).
         """
+        if blocking:
+            fn = blocking_handler(self, fn)
         method = Method(
             name,
             fn,
@@ -179,13 +190,41 @@ class Kite(KontrolMethods):
         self._callee.methods[name] = method
         return method
 
-    def handle(self, name: str, *, auth: bool | None = None) -> Callable[[Handler], Method]:
+    def handle(
+        self, name: str, *, auth: bool | None = None, blocking: bool = False
+    ) -> Callable[[Handler], Method]:
         """Decorator form of `handle_func`; the decorated name becomes the `Method`."""
 
         def register(fn: Handler) -> Method:
-            return self.handle_func(name, fn, auth=auth)
+            return self.handle_func(name, fn, auth=auth, blocking=blocking)
 
         return register
+
+    def method(
+        self, name: str | None = None, *, auth: bool | None = None, blocking: bool = False
+    ) -> Callable[[_F], _F]:
+        """Decorator serving a typed function (plain or async) as method `name`.
+
+        The request's arguments are bound to the parameters and checked against their
+        annotations (`kite._typed` has the rules); a misfit is answered with an
+        `argumentError` naming the parameter. The function's result is the answer. The
+        decorated function is returned unchanged; `kite.methods[name].described` holds what
+        was read. `auth` as in `handle_func`; `blocking=True` runs a plain function in a
+        worker thread.
+
+        Raises:
+            TypeError: an annotation has no JSON form (names the parameter).
+        """
+
+        def register(fn: _F) -> _F:
+            register_method(self, fn, name, auth=auth, blocking=blocking)
+            return fn
+
+        return register
+
+    def describe(self) -> list[MethodDescription]:
+        """Every method, as `kite.methods` describes it to a caller who may call them all."""
+        return describe_kite(self)
 
     def pre_handle(self, fn: _F) -> _F:
         """Run `fn(request)` before every method's main handler (after the method's own)."""

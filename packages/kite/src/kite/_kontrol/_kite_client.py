@@ -12,6 +12,7 @@ import trio
 from .._auth._authenticators import is_token_expiry
 from .._errors import KiteError
 from .._groups import raise_single
+from .._rpc._descriptions import MethodDescription, remote_methods
 from .._rpc._hooks import run_hooks
 from .._rpc._peer import Peer
 from ..protocol import Auth, KiteIdentity
@@ -134,6 +135,14 @@ class KiteClient(OpenedByAsyncWith):
         """Call `method` on the kite (see `Peer.tell`); a `token is expired` refusal fires
         `on_token_expire` hooks and an immediate renewal, then is raised."""
         return await self.call(method, list(args) if args else None, timeout=timeout)
+
+    async def methods(self, *, timeout: float | None = None) -> list[MethodDescription]:  # noqa: ASYNC109
+        """The remote kite's methods that this side may call (its `kite.methods`).
+
+        Raises:
+            MethodsNotDescribedError: the remote kite does not describe its methods (Go).
+        """
+        return await remote_methods(self.tell, timeout)
 
     async def call(
         self,

@@ -4,6 +4,7 @@ How this works: `register_builtins` is called by `Kite.__init__`, so (as in Go) 
 capture the kite's `disable_authentication` at construction; `kite.ping` never needs auth.
 
 * `kite.ping` → `"pong"`.
+* `kite.methods` (no auth; not in Go) → the methods the caller may call (`_description`).
 * `kite.systemInfo` → Go's JSON shape (disk of `/` in KiB, memory in bytes, GOOS name).
 * `kite.heartbeat [seconds, callback]` → calls the callback at once (before replying), then
   every `seconds` (truncated to whole seconds). One heartbeat per kite: a new one replaces the
@@ -30,6 +31,8 @@ import trio
 import dnode
 
 from .._errors import GenericError, SendError
+from ._descriptions import METHODS_METHOD
+from ._introspection import Described, MethodsBuiltin
 from ._methods import Handler, Method
 from ._request import Request
 
@@ -41,6 +44,7 @@ _GOOS = {"linux": "linux", "darwin": "darwin", "win32": "windows", "cygwin": "wi
 
 
 def _ping(request: Request) -> str:
+    """Answer "pong"."""
     return "pong"
 
 
@@ -82,15 +86,18 @@ def system_info() -> dict[str, Any]:
 
 
 def _system_info(request: Request) -> dict[str, Any]:
+    """The host's state, memory and disk, in Go kite's shape."""
     return system_info()
 
 
 def _log(request: Request) -> None:
+    """Log [message] on this kite's logger, as "<caller>: <message>"."""
     msg = request.args.one().string()
     log.info("%s: %s", request.client.kite.name, msg)
 
 
 def _print(request: Request) -> int:
+    """Write [message] to this kite's standard output; the number of bytes written."""
     msg = request.args.one().string()
     sys.stdout.write(msg)
     sys.stdout.flush()
@@ -110,7 +117,9 @@ async def _beat(scope: trio.CancelScope, interval: int, callback: Any) -> None:
 
 
 class _Heartbeat:
-    """`kite.heartbeat`: one beat at a time per kite, a new request replaces the running one."""
+    """[seconds, callback]: call the callback now, then every `seconds`."""
+
+    # `kite.heartbeat`: one beat at a time per kite, a new request replaces the running one.
 
     def __init__(self) -> None:
         self._scope: trio.CancelScope | None = None
@@ -134,6 +143,7 @@ class _Heartbeat:
 
 
 async def _prompt(request: Request) -> str:
+    """[prompt]: one word typed on this kite's terminal."""
     text = request.args.one().string()
 
     def read() -> str:
@@ -149,12 +159,13 @@ async def _prompt(request: Request) -> str:
 
 
 async def _get_pass(request: Request) -> str:
+    """[prompt]: a line typed on this kite's terminal without echo."""
     text = request.args.one().string()
     return await trio.to_thread.run_sync(getpass.getpass, text)
 
 
-class MethodRegistry(Protocol):
-    """Where the built-ins are registered: a `Kite`."""
+class MethodRegistry(Described, Protocol):
+    """Where the built-ins are registered: a `Kite` (`kite.methods` describes it)."""
 
     def handle_func(self, name: str, fn: Handler, *, auth: bool | None = None) -> Method: ...
 
@@ -162,6 +173,7 @@ class MethodRegistry(Protocol):
 def register_builtins(kite: MethodRegistry, *, terminal: bool = False) -> None:
     """Register the built-in methods on `kite` (called by `Kite.__init__`)."""
     kite.handle_func("kite.ping", _ping, auth=False)
+    kite.handle_func(METHODS_METHOD, MethodsBuiltin(kite), auth=False)
     kite.handle_func("kite.systemInfo", _system_info)
     kite.handle_func("kite.heartbeat", _Heartbeat())
     kite.handle_func("kite.log", _log)

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeAlias
 
 from ._coroutines import is_awaitable
+from ._descriptions import SignatureDescription
 from ._request import Request
 from ._throttle import TokenBucket
 
@@ -57,6 +58,7 @@ class Method:
     __slots__ = (
         "authenticate",
         "bucket",
+        "described",
         "final_funcs",
         "handler",
         "handling",
@@ -81,6 +83,8 @@ class Method:
         self.pre_handlers: list[Handler] = []
         self.post_handlers: list[Handler] = []
         self.final_funcs: list[FinalFunc] = []
+        #: What `Kite.method` read from a typed function's signature (else `None`).
+        self.described: SignatureDescription | None = None
 
     def __call__(self, request: Request) -> Any:
         return self.handler(request)

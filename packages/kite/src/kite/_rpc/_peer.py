@@ -66,6 +66,7 @@ from .._groups import raise_single
 from ..protocol import Auth, KiteIdentity
 from ._coroutines import is_awaitable, resume
 from ._deadlines import CallDeadlines
+from ._descriptions import MethodDescription, remote_methods
 from ._envelope import LocalIdentity, RequestEncoder, parse_response
 from ._limits import PeerLimits
 from ._pending import PendingCall
@@ -242,6 +243,14 @@ class Peer:
         return await self.call(
             method, list(args) if args else None, timeout=timeout, free_callbacks=free_callbacks
         )
+
+    async def methods(self, *, timeout: float | None = None) -> list[MethodDescription]:  # noqa: ASYNC109
+        """The remote kite's methods that this side may call (its `kite.methods`).
+
+        Raises:
+            MethodsNotDescribedError: the remote kite does not describe its methods (Go).
+        """
+        return await remote_methods(self.tell, timeout)
 
     async def call(
         self,

@@ -31,6 +31,7 @@ from .._duration import format_seconds
 from .._errors import KiteTimeoutError, SendError
 from .._groups import raise_single
 from .._http import HandshakeError, HTTPLimits, TransportError
+from .._rpc._descriptions import MethodDescription, remote_methods
 from .._rpc._hooks import run_hooks
 from .._rpc._peer import Peer
 from .._rpc._pipe import MessagePipe
@@ -186,6 +187,14 @@ class Client:
         return await peer.call(
             method, list(args) if args else None, timeout=timeout, free_callbacks=free_callbacks
         )
+
+    async def methods(self, *, timeout: float | None = None) -> list[MethodDescription]:  # noqa: ASYNC109
+        """The remote kite's methods that this side may call (its `kite.methods`).
+
+        Raises:
+            MethodsNotDescribedError: the remote kite does not describe its methods (Go).
+        """
+        return await remote_methods(self.tell, timeout)
 
     async def call(
         self,
