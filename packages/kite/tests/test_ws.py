@@ -244,6 +244,21 @@ async def test_invalid_utf8_text_frame_closes_with_1007(server: HTTPServer) -> N
     await raw.stream.aclose()
 
 
+async def test_a_frame_announcing_too_much_closes_with_1009_before_its_payload(
+    server: HTTPServer,
+) -> None:
+    """A text frame header announcing 2 GiB, no payload sent: closed at once (gorilla too),
+    not after waiting for bytes that may never come."""
+    raw = await RawClient.connect(server.port)
+    header = b"\x81\xff" + (1 << 31).to_bytes(8, "big") + b"\x00\x00\x00\x00"
+    await raw.stream.send_all(header)
+    with trio.fail_after(5):
+        event = await raw.next_event()
+    assert isinstance(event, CloseConnection)
+    assert event.code == 1009
+    await raw.stream.aclose()
+
+
 async def test_ping_pong_both_ways(server: HTTPServer) -> None:
     pinged = trio.Event()
 

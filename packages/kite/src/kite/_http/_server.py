@@ -2,7 +2,9 @@
 
 How this works:
 * `open_http_server()` binds a TCP listener (port 0 = any free port), optionally wraps each
-  accepted stream in TLS, and runs an accept loop in a nursery it owns. A semaphore caps the
+  accepted stream in TLS, and runs an accept loop in a nursery it owns. The loop takes every
+  queued connection at once (up to `ACCEPT_BURST`, `_accept`), so a burst of new clients is
+  not served one per scheduling round behind the busy connections. A semaphore caps the
   number of live connections (`HTTPLimits.max_connections`); while full we stop accepting and
   clients wait in the kernel backlog.
 * Each connection is one task: read a request head with h11 under the handshake/idle
@@ -29,6 +31,7 @@ from typing import cast
 import h11
 import trio
 
+from ._accept import BurstAcceptor
 from ._errors import (
     BodyTooLargeError,
     ConnectionClosedError,
@@ -46,6 +49,8 @@ __all__ = ["HTTPServer", "open_http_server"]
 
 log = logging.getLogger("kite.http")
 
+#: Most connections taken from the kernel's queue in one turn of the accept loop.
+ACCEPT_BURST = 256
 _ACCEPT_CAPACITY_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS})
 _BAD_UPGRADE_BODY = b'Can "Upgrade" only to "WebSocket".\n'
 _GO_ERROR_HEADERS = [
@@ -148,11 +153,11 @@ class HTTPServer:
     # -- internals ---------------------------------------------------------------------------
 
     async def _accept_loop(self, listener: trio.SocketListener) -> None:
-        with self._accept_scope:
+        with self._accept_scope, BurstAcceptor(listener) as acceptor:
             while True:
                 await self._slots.acquire()
                 try:
-                    stream = await listener.accept()
+                    streams = await acceptor.accept(min(self._slots.value, ACCEPT_BURST))
                 except OSError as exc:
                     self._slots.release()
                     if exc.errno in _ACCEPT_CAPACITY_ERRNOS:
@@ -163,7 +168,10 @@ class HTTPServer:
                 except BaseException:
                     self._slots.release()
                     raise
-                self._nursery.start_soon(self._serve_connection, stream)
+                for index, stream in enumerate(streams):
+                    if index:
+                        self._slots.acquire_nowait()  # `more` was at most the free slots
+                    self._nursery.start_soon(self._serve_connection, stream)
 
     async def _serve_connection(self, tcp: trio.SocketStream) -> None:
         set_keepalive(tcp.socket, self.limits.tcp_keepalive)

@@ -19,7 +19,8 @@ Close behaviour (what Go's gorilla/websocket does, PROTOCOL.md §2.6):
   is closed and `receive()` raises `ConnectionClosedError(code, reason)`;
 * a framing violation is answered by a close frame (1002 with wsproto's reason; 1007, text
   that is not UTF-8, with `INVALID_UTF8_REASON`, not Python's decoder message);
-* a message above `max_message_size` is answered by close 1009;
+* a message above `max_message_size` is answered by close 1009 (at once when a frame's header
+  announces it);
 * TCP EOF without a close frame gives code 1006;
 * `aclose()` does the close handshake, `abort()` just drops TCP (what Go does on `Close()`).
 """
@@ -108,6 +109,11 @@ os.register_at_fork(after_in_child=_mask_keys.reset)
 
 class _DeclinedError(Exception):
     """The fast path does not handle this frame: wsproto takes over from its first byte."""
+
+
+class _TooBigError(_DeclinedError):
+    """The fast path met a data frame announcing more than `max_message_size`: close 1009
+    at once, without waiting for a payload that may never come."""
 
 
 class WebSocketConnection:
@@ -359,6 +365,8 @@ class WebSocketConnection:
             data = self._buffer
             try:
                 message, used = self._parse(data)
+            except _TooBigError:
+                await self._too_big()
             except _DeclinedError:
                 message, used = None, -1
             if message is not None:
@@ -379,6 +387,11 @@ class WebSocketConnection:
             return await self._receive_loop()
         finally:
             self._receiving = False
+
+    async def _too_big(self) -> NoReturn:
+        """A frame announced a message above the limit: close 1009 now (as gorilla does)."""
+        self._ws  # noqa: B018 - hands the connection to wsproto, which sends the close
+        await self._fail(MESSAGE_TOO_BIG, "message too big")
 
     async def _read_failed(self, exc: BaseException) -> NoReturn:
         """A socket read failed: the connection is closed (1006 unless closed already)."""
@@ -427,7 +440,7 @@ class WebSocketConnection:
             if length < 0x10000 or length >> 63:
                 raise _DeclinedError
         if length > self._max_message:
-            raise _DeclinedError  # wsproto's events feed the 1009 check of the slow path
+            raise _TooBigError
         if not self._client:
             pos += 4
         end = pos + length
@@ -477,6 +490,8 @@ class WebSocketConnection:
             data = self._buffer = parts[1] if len(parts) == 2 and not parts[0] else b"".join(parts)
             try:
                 message, used = self._parse(data)
+            except _TooBigError:
+                await self._too_big()
             except _DeclinedError:
                 self._ws  # noqa: B018 - hands the connection and the buffer to wsproto
                 return None
