@@ -15,9 +15,9 @@ How this works (format in ``captures/FORMAT.md``):
   first byte, ``t_end`` of the chunk holding its last. Payloads of SockJS exchanges get a
   ``sockjs`` reading (frame type, messages, ``dnode`` = the messages parsed as JSON). The
   WebSocket parser is our own (wsproto does not expose masks and fragment boundaries); HTTP
-  heads are parsed here too rather than with h11, which is not a dependency of the workspace
-  and whose two role state machines would have to be mirrored against each other to follow a
-  capture.
+  heads are parsed here too rather than with h11 (a dependency of `kite`), whose client and
+  server state machines each follow one role and would have to be mirrored against each
+  other to follow both directions of a capture.
 - `record_scenario` runs one scenario: a ``gomath`` server (the Go program, or our Python twin
   of `_gomath`), the proxy in front of it, a ``goclient`` call through the proxy; then writes the
   three files of the scenario.

@@ -226,7 +226,7 @@ def test_encode_sorts_callback_ids_as_strings_like_go_maps() -> None:
 
 
 def test_encode_of_the_protocol_example_is_byte_exact() -> None:
-    # PROTOCOL.md section 0.2, the server's request back to the client
+    # docs/protocol.md §4.1, the server's request back to the client
     text = (
         '{"method":"foo","arguments":[{"kite":{"name":"math","username":"testuser",'
         '"id":"11111111-2222-3333-4444-555555555555","environment":"unknown",'

@@ -23,7 +23,7 @@ def test_one_and_slice_follow_go() -> None:
 
 
 GO_TEXTS = [
-    # PROTOCOL.md section 11: withArgs 4 to a handler using One()
+    # docs/protocol.md §8: withArgs 4 to a handler using One()
     (
         lambda: Partial(4).one(),
         "json: cannot unmarshal number into Go value of type []*dnode.Partial. Data: 4",

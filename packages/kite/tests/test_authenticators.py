@@ -88,7 +88,7 @@ def kite_key(private: str = KONTROL_PEM, **claims: object) -> str:
     return sign_claims(KiteClaims(**base), private)  # type: ignore[arg-type]
 
 
-# ------------------------------------------------------------------ registry, Go's §4.4 texts
+# ------------------------------------------------------------------ registry, Go's texts, §4.4
 
 
 def test_missing_credentials() -> None:

@@ -1,4 +1,4 @@
-"""The built-in `kite.*` methods (PROTOCOL.md §4.9)."""
+"""The built-in `kite.*` methods (docs/protocol.md §4.9)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ async def test_ping_never_needs_auth() -> None:
 
 async def test_builtins_stay_authenticated_when_disabled_after_construction() -> None:
     server = Kite("math", "1.0.0")
-    server.disable_authentication = True  # too late for the built-ins (Go quirk 19)
+    # too late for the built-ins (Go does the same, docs/protocol.md §4.7)
+    server.disable_authentication = True
     server.handle_func("open", lambda r: "ok")
     async with connected(server, client_kite()) as (client, _, _, _):
         assert await client.tell("open") == "ok"

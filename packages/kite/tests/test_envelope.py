@@ -1,4 +1,4 @@
-"""Envelope and response shapes (PROTOCOL.md §4.1, §4.3)."""
+"""Envelope and response shapes (docs/protocol.md §4.1, §4.3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Handler chains and MethodHandling (PROTOCOL.md §4.7), served over a real in-memory pipe."""
+"""Handler chains and MethodHandling (docs/protocol.md §4.7), served over a real in-memory pipe."""
 
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ from kite._http._hixie76 import (
 )
 from kite.testing import echo, open_sockjs_app
 
-# draft-hixie-thewebsocketprotocol-76 §1.3 and §5.2 (the second), and sockjs-protocol.py's
+# draft-hixie-thewebsocketprotocol-76 sections 1.3 and 5.2 (the second), and sockjs-protocol.py's
 # test_haproxy (the third).
 VECTORS = [
     ("4 @1  46546xW%0l 1 5", "12998 5 Y3 1  .P00", b"^n:ds[4U", b"8jKS'y:G*Co,Wxa-"),

@@ -107,7 +107,7 @@ async def test_response_header_layout_matches_go(server: HTTPServer) -> None:
         server.port, b"GET /nothing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
     )
     assert raw.startswith(b"HTTP/1.1 404 Not Found\r\n")
-    # Go: handler headers in order, then Date, then Content-Length (PROTOCOL.md §1, §2.1).
+    # Go: handler headers in order, then Date, then Content-Length (docs/protocol.md §1, §2.1).
     assert header_names(raw)[:4] == [
         "Content-Type",
         "X-Content-Type-Options",

@@ -1,6 +1,6 @@
 """HTTP registration (`register_http`, heartbeats, `registeragain`), the register result and
 key adoption. The HTTP Kontrol here answers like Go Kontrol's `/register` and `/heartbeat`
-handlers (PROTOCOL.md §6.5.1); request bytes are compared with kontrol-register-http."""
+handlers (docs/protocol.md §6.5); request bytes are compared with kontrol-register-http."""
 
 from __future__ import annotations
 

@@ -246,7 +246,7 @@ async def test_cleanup_keeps_a_newer_http_registration(
         assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
         await trio.sleep(0.2)
         assert await rows(kontrol) == [HTTP_URL]
-        assert kontrol.http_heartbeat(MATH_ID)
+        assert kontrol.registrations.http_heartbeat(MATH_ID)
 
 
 async def test_connection_ending_while_a_late_ping_registers_again_removes_it(

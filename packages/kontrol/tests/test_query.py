@@ -1,4 +1,4 @@
-"""KontrolQuery wire form and query planning (Go Kontrol's PostgreSQL rules, PROTOCOL.md §6.3)."""
+"""KontrolQuery wire form and query planning (Go Kontrol's PostgreSQL rules, protocol §6.3)."""
 
 from __future__ import annotations
 

@@ -140,7 +140,7 @@ def test_errors_belong_to_the_package_tree() -> None:
         ('["a"]', ["a"]),
         (b'["a"]', ["a"]),  # binary frames are parsed like text ones (sockjs-go)
         ("[]", []),  # ignored (sockjs-go and the protocol)
-        ("null", []),  # ignored (sockjs-go quirk, PROTOCOL.md section 11)
+        ("null", []),  # ignored (sockjs-go quirk, docs/protocol.md §8)
         ("", []),  # Websocket.test_empty_frame: empty frames are ignored (sockjs-go kills)
         ("  ", []),
         ('["a","b"]', ["a", "b"]),

@@ -6,7 +6,7 @@ does, including Go's leniency (``null`` reads as the zero value) and Go's error 
 (``json: cannot unmarshal string into Go value of type float64. Data: "x"``,
 ``Invalid array length``), so a Go caller receiving our ``argumentError`` sees what a Go kite
 would have said. ``Data:`` shows the value re-encoded in Go's spelling; Go shows the bytes as
-received (whitespace included), which we no longer have.
+received (whitespace included), which are not kept.
 """
 
 from __future__ import annotations

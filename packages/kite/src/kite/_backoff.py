@@ -6,7 +6,7 @@ After `max_elapsed` seconds since the last `reset()` it returns None ("stop");
 `max_elapsed=None` never stops and then never reads the clock. Defaults are Go's (0.5 s,
 x1.5, +-50 %, at most 60 s, give up after 15 min). `Backoff` is the same with "never stop",
 what a reconnecting `Client` uses between redials. Callers pick their own parameters
-(`DIAL_BACKOFF`, `HTTP_REGISTER_BACKOFF` in `_registration`, the token renewer's retry).
+(`DIAL_BACKOFF`, `HTTP_REGISTER_BACKOFF` in `_kontrol._registration`, the token renewer's retry).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """`Config`: every setting Go kite's `config.Config` holds, read like `config.Get()` (§7).
 
-How this works: `Config()` is Go's `config.New()` (defaults of PROTOCOL.md §7.1).
+How this works: `Config()` is Go's `config.New()` (defaults of docs/protocol.md §7.1).
 `Config.from_env(environ)` is Go's `config.Get()`: defaults, then the kite key (`$KITE_HOME/
 kite.key`, or one given explicitly) supplies `kite_key`, `username` (`sub`), `kontrol_user`
 (`iss`), `id` (`jti`), `kontrol_url` and `kontrol_key`, then the `KITE_*` variables override,
@@ -11,7 +11,7 @@ log levels silently; pass `strict=False` for exactly that). The environment is r
 `from_env` is called, from the mapping it is given.
 
 Durations are float seconds (trio's unit). Callables Go keeps in its config (`VerifyFunc`,
-`VerifyAudienceFunc`) live on the authenticators instead (`_authenticators.py`).
+`VerifyAudienceFunc`) live on the authenticators instead (`_auth._authenticators`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Go `time.Duration` strings: `parse_duration` and `format_duration` (PROTOCOL.md §7.2).
+"""Go `time.Duration` strings: `parse_duration` and `format_duration` (docs/protocol.md §7.2).
 
 How this works: a duration is an integer count of nanoseconds in the int64 range, like Go's.
 `parse_duration` walks the text the way Go's `time.ParseDuration` does (optional sign, then one or

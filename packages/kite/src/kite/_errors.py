@@ -1,4 +1,6 @@
-"""The one exception tree of `kite`, mirroring Go kite's error `type` strings (PROTOCOL.md §4.4).
+"""The one exception tree of `kite`, mirroring Go kite's error `type` strings.
+
+The wire side: docs/protocol.md §4.4.
 
     KiteError                      type = any string (custom types from *kite.Error handlers)
     ├── MethodNotFoundError        methodNotFound

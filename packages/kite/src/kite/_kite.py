@@ -292,7 +292,7 @@ class Kite(KontrolMethods):
 
         What a server calls once per accepted session. Runs `on_connect` hooks, then reads
         `pipe` in the calling task: an idle connection has no task but the caller's, and
-        requests whose handler does not suspend are served right there (see `_peer`).
+        requests whose handler does not suspend are served right there (see `_rpc._peer`).
         Returns when `pipe.receive()` reports the end (`PipeClosedError`, or any error), once
         the connection's handlers have been cancelled and have finished; then closes `pipe`
         and runs `on_disconnect` hooks. To end it from outside, close the pipe (its `receive`
@@ -331,7 +331,7 @@ class Kite(KontrolMethods):
             yield peer
 
     # ----------------------------------------------------------------------------------------
-    # serving and dialling over the network (SockJS, see `_server` and `_dial`)
+    # serving and dialling over the network (SockJS, see `_sockjs`)
 
     def handle_http(self, prefix: str, handler: HTTPHandler, *, exact: bool = False) -> None:
         """Serve HTTP requests whose path starts with `prefix` (Go's `HandleHTTP`).

@@ -1,4 +1,4 @@
-"""Wire types of the kite RPC layer shared by the runtime, auth and Kontrol (PROTOCOL.md §4.2).
+"""Wire types of the kite RPC layer shared by the runtime, auth and Kontrol (docs/protocol.md §4.2).
 
 `KiteIdentity` is Go's `protocol.Kite`: the seven strings that name a kite. Go emits its keys in
 the fixed order of `FIELDS`; `to_json()` keeps that order so our bytes equal Go's.
@@ -165,7 +165,7 @@ def go_json_kind(value: Any) -> str:
     """The JSON kind Go names in `json: cannot unmarshal <kind> into ...` errors.
 
     `dnode.json_kind`, with anything that is not plain JSON (e.g. a received function) called
-    `object` as before.
+    `object`.
     """
     kind = dnode.json_kind(value)
     return kind if kind in _JSON_KINDS else "object"

@@ -22,7 +22,7 @@ from ._errors import (
     StorageUnavailableError,
     VersionError,
 )
-from ._handlers import HTTPAnswer, go_json, heartbeat_http, register_http
+from ._http_endpoints import HTTPAnswer, go_json, heartbeat_http, register_http
 from ._keypairs import KeyPairs, as_key_pair
 from ._kontrol import (
     DEFAULT_PORT,

@@ -1,4 +1,4 @@
-"""The `kontrol` command: `init`, `serve` and `keys` (PROTOCOL.md §6.7).
+"""The `kontrol` command: `init`, `serve` and `keys` (docs/protocol.md §6.7).
 
 How this works: `main(argv)` parses arguments with argparse and runs one sub-command under
 `trio.run`; every expected failure (missing kite.key, unreachable database, port in use, ...)

@@ -1,6 +1,6 @@
 """Kontrol's signing key pairs on top of the storage: several live pairs, one current.
 
-How this works (PROTOCOL.md §6.6): every pair lives in the storage (`add_key`, soft
+How this works (docs/protocol.md §6.6): every pair lives in the storage (`add_key`, soft
 `delete_key`), so several Kontrol processes sharing one database agree on the keys. The
 *current* pair is the most recently added live one: it signs new kite keys, re-signs kite keys
 presented with a deleted key, and signs tokens for kites whose registration names a deleted

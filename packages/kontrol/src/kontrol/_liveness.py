@@ -1,6 +1,6 @@
 """Liveness of registrations: Go Kontrol's heartbeat rules, with faster removal.
 
-How this works (PROTOCOL.md §6.4). Two trackers, both driven by trio's clock (so tests run
+How this works (docs/protocol.md §6.4). Two trackers, both driven by trio's clock (so tests run
 them under `MockClock`), both owned by a nursery:
 
 * `PingTracker`, one per `register` over a kite connection. Kontrol hands the kite a

@@ -1,6 +1,6 @@
 """Kontrol's kite methods: `register`, `registerMachine`, `getKites`, `getToken`, `getKey`.
 
-How this works (PROTOCOL.md §6.2): each handler takes the `Kontrol` and the `kite.Request`,
+How this works (docs/protocol.md §6.2): each handler takes the `Kontrol` and the `kite.Request`,
 checks its arguments with Go's texts, works on the storage and key pairs, and returns Go's
 result shape (dict key order = Go's JSON order). Failures raise `KontrolError` (sent as
 `genericError` with Go's message) or, for a wrong argument count, `dnode.ArgumentError`
@@ -192,7 +192,7 @@ def _require_kite_key(request: Request) -> str:
 
 
 async def handle_register(kontrol: KontrolService, request: Request) -> dict[str, Any]:
-    """`register`: register the calling kite at `url` (PROTOCOL.md §6.2)."""
+    """`register`: register the calling kite at `url` (docs/protocol.md §6.2)."""
     nursery = kontrol.require_running()
     raw_key = _require_kite_key(request)
     args = _decode(request.args, RegisterArgs, 'struct { URL string "json:\\"url\\"" }')
@@ -209,7 +209,7 @@ async def handle_register(kontrol: KontrolService, request: Request) -> dict[str
     identity = peer.kite
     check_registration(identity, max_field_length=kontrol.options.max_field_length)
     try:
-        tracker = await kontrol.register_connection(peer, identity, url, pair.id)
+        tracker = await kontrol.registrations.register_connection(peer, identity, url, pair.id)
     except KiteIdTakenError as exc:
         log.warning("kontrol: %s refused: %s", identity, exc.message)
         raise kite.AuthenticationError(exc.message) from None
@@ -220,7 +220,7 @@ async def handle_register(kontrol: KontrolService, request: Request) -> dict[str
         raise KontrolError("internal error - register") from None
     if tracker is None:  # the connection ended: no answer can be sent, nothing is stored
         raise KontrolError("internal error - register")
-    ping = kontrol.heartbeat_callback(peer, tracker, identity, url, pair.id)
+    ping = kontrol.registrations.heartbeat_callback(peer, tracker, identity, url, pair.id)
     await nursery.start(_request_heartbeats, kontrol, peer, ping)
     log.info("kontrol: kite registered: %s", identity)
     return result

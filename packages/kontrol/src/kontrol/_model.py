@@ -1,4 +1,4 @@
-"""What Kontrol stores: registered kites and key pairs (PROTOCOL.md §6.3, §6.6).
+"""What Kontrol stores: registered kites and key pairs (docs/protocol.md §6.3, §6.6).
 
 A `KiteRecord` is one row of Go's `kite.kite` table (Go's `KiteWithToken` without the token): the
 kite's identity, the URL it registered and the id of the key pair its kite key was signed with.

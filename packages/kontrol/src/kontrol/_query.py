@@ -1,4 +1,4 @@
-"""`KontrolQuery` and how Kontrol matches it against registered kites (PROTOCOL.md §6.3).
+"""`KontrolQuery` and how Kontrol matches it against registered kites (docs/protocol.md §6.3).
 
 A query has the seven identity fields; an empty field is a wildcard. We follow Go Kontrol's
 PostgreSQL back-end (the one that works for every query shape; etcd needs a username and
@@ -74,7 +74,7 @@ class KontrolQuery(protocol.KontrolQuery):
         return cls(**values)
 
     def audience(self) -> str:
-        """Go Kontrol's token audience for this query: `/user[/env[/name]]` (PROTOCOL.md §5.6)."""
+        """Go Kontrol's token audience for this query: `/user[/env[/name]]` (protocol §5.6)."""
         return audience_for_query(self.username, self.environment, self.name)
 
 

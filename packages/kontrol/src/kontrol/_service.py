@@ -1,4 +1,4 @@
-"""What Kontrol's kite methods (`_methods`) and HTTP endpoints (`_handlers`) use of Kontrol.
+"""What Kontrol's kite methods (`_methods`) and HTTP endpoints (`_http_endpoints`) use of Kontrol.
 
 `Kontrol` (`_kontrol`) implements it; the methods and endpoints depend on this protocol only,
 so they and the class that registers them do not import each other.
@@ -7,7 +7,7 @@ so they and the class that registers them do not import each other.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 import trio
 
@@ -15,9 +15,9 @@ import kite
 from kite.protocol import KiteIdentity
 
 from ._keypairs import KeyPairs
-from ._liveness import PingTracker
 from ._model import KeyPair
 from ._options import KontrolOptions, MachineAuthenticate
+from ._registrations import Registrations
 from ._storage import Storage
 
 __all__ = ["KontrolService"]
@@ -33,6 +33,7 @@ class KontrolService(Protocol):
     clock: Callable[[], float]
     authenticators: kite.Authenticators
     config: kite.Config
+    registrations: Registrations
 
     @property
     def identity(self) -> KiteIdentity: ...
@@ -50,15 +51,3 @@ class KontrolService(Protocol):
     def generate_token(
         self, audience: str, username: str, pair: KeyPair, *, force: bool
     ) -> str: ...
-
-    async def register_connection(
-        self, peer: kite.Peer, identity: KiteIdentity, url: str, key_id: str
-    ) -> PingTracker | None: ...
-
-    def heartbeat_callback(
-        self, peer: kite.Peer, tracker: PingTracker, identity: KiteIdentity, url: str, key_id: str
-    ) -> Callable[..., Any]: ...
-
-    async def register_http_kite(self, identity: KiteIdentity, url: str, key_id: str) -> None: ...
-
-    def http_heartbeat(self, kite_id: str) -> bool: ...

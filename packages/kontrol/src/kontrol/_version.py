@@ -1,7 +1,7 @@
 """Versions and version constraints exactly as hashicorp/go-version (@23480c0) reads them.
 
-Go Kontrol (PROTOCOL.md §6.3) decides what a query's `version` means with this library: a string
-that parses as a version is matched as an exact *string*; anything else must parse as a
+Go Kontrol (docs/protocol.md §6.3) decides what a query's `version` means with this library: a
+string that parses as a version is matched as an exact *string*; anything else must parse as a
 constraint list (`>= 1.0, < 2.0`, `~> 1.1`, `!= 1.2.0`, `= 1.0`, bare `1.0`) and filters the
 candidates. So parsing, comparison and every error text here follow go-version to the letter:
 

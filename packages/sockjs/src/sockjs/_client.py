@@ -1,6 +1,6 @@
 """What both SockJS clients share: session ids, the client payload, reactions to frames.
 
-How this works: Go's client (``sockjsclient``, PROTOCOL.md §2.3, §2.6, §2.8) picks a fresh
+How this works: Go's client (``sockjsclient``, docs/protocol.md §2.3, §2.6, §2.8) picks a fresh
 ``<server_id>/<session_id>`` pair for every dial: a three-digit decimal server id from a
 non-crypto PRNG and 20 lower-case hex characters from ``crypto/rand``. Randomness is
 injectable so tests and replays are deterministic. Every message it sends is one JSON array

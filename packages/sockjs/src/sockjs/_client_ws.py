@@ -2,7 +2,7 @@
 
 How this works
 --------------
-:func:`websocket_url` builds the URL Go dials (PROTOCOL.md §2.6): scheme ``https`` → ``wss``,
+:func:`websocket_url` builds the URL Go dials (docs/protocol.md §2.6): scheme ``https`` → ``wss``,
 anything else → ``ws``; a host without port gets ``:443``/``:80`` (so the ``Host`` header
 names the port, a Go quirk kept for byte compatibility); the path is
 ``path.Join(<path>, server_id, session_id, "websocket")``; query and fragment are kept.

@@ -2,7 +2,7 @@
 
 How this works
 --------------
-Go's XHR client (PROTOCOL.md §2.8, Appendix A) talks to ``<kite URL>/<server_id>/<session_id>``
+Go's XHR client (docs/protocol.md §2.8) talks to ``<kite URL>/<server_id>/<session_id>``
 (plain concatenation: a trailing slash in the kite URL gives ``//``, as in Go):
 
 1. open: ``POST …/xhr`` with an empty body; the answer must be 200 and start with ``o``;
@@ -13,7 +13,7 @@ Go's XHR client (PROTOCOL.md §2.8, Appendix A) talks to ``<kite URL>/<server_id
    flight, callbacks) is gone, so the session ends as after a 404 (Go ignores the ``o`` and
    carries on, and its calls in flight wait forever). A close frame ends the session,
    **except** ``c[2010,"Another connection still open"]``: sockjs-go answers a poll with it
-   when the previous poll is not yet detached (a race at high call rates, PROTOCOL.md §2.7)
+   when the previous poll is not yet detached (a race at high call rates, docs/protocol.md §2.7)
    while the session stays open. Go's client takes it as the end of the session and its next
    call hangs; we poll again (a deliberate difference, documented);
 3. send: ``POST …/xhr_send`` with ``["<message>"]``, one message per request; 200 or 204 is

@@ -2,7 +2,7 @@
 
 How this works
 --------------
-A SockJS server speaks in four frame types (PROTOCOL.md §2.4)::
+A SockJS server speaks in four frame types (docs/protocol.md §2.4)::
 
     o                      open, once per session
     h                      heartbeat

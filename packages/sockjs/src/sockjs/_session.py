@@ -62,7 +62,7 @@ __all__ = [
     "SessionState",
 ]
 
-#: Go kite's defaults (PROTOCOL.md §2.10); sockjs-go's own are 25 s and 5 s.
+#: Go kite's defaults (docs/protocol.md §2.10); sockjs-go's own are 25 s and 5 s.
 DEFAULT_HEARTBEAT_DELAY: Final = 10.0
 DEFAULT_DISCONNECT_DELAY: Final = 10.0
 #: Bytes after which a streaming receiver is finished (sockjs-go default, 128 KiB).

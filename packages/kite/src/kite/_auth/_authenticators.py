@@ -1,6 +1,6 @@
 """Callee-side authentication: the `kiteKey` and `token` authenticators and their registry.
 
-How this works (PROTOCOL.md §4.4, §5.5, §5.6). The runtime hands `Authenticators.authenticate`
+How this works (docs/protocol.md §4.4, §5.5, §5.6). The runtime hands `Authenticators.authenticate`
 the request's `authentication` (an `Auth` or None), the local kite's identity, the current
 `Config` and the time. It answers the authenticated username or raises `kite.AuthenticationError`
 with exactly the message Go puts on the wire:
@@ -196,7 +196,7 @@ class KiteKeyAuthenticator:
 
 
 def verify_audience(local: KiteIdentity, audience: str) -> None:
-    """Go's default audience check of a token against the local kite (PROTOCOL.md §5.6).
+    """Go's default audience check of a token against the local kite (docs/protocol.md §5.6).
 
     Raises:
         AuthenticationError: with Go's reason, quoting the *audience's* field.

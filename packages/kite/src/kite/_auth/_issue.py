@@ -40,7 +40,7 @@ def issue_kite_key(
     leeway: float = DEFAULT_TOKEN_LEEWAY,
     jti: str | None = None,
 ) -> str:
-    """A kite key as Kontrol's `registerUser` issues it (PROTOCOL.md §5.3).
+    """A kite key as Kontrol's `registerUser` issues it (docs/protocol.md §5.3).
 
     `iat` = now - leeway, `jti` a random UUIDv4, `kontrolKey` the trimmed public PEM; no
     `aud`, `exp` or `nbf` (kite keys never expire).
@@ -68,7 +68,7 @@ def issue_token(
     not_before: bool = True,
     jti: str | None = None,
 ) -> str:
-    """A token as Kontrol's `generateToken` issues it (PROTOCOL.md §5.4).
+    """A token as Kontrol's `generateToken` issues it (docs/protocol.md §5.4).
 
     `exp` = now + ttl + leeway, `iat` = `nbf` = now - leeway (`nbf` omitted when
     `not_before` is false, Go's `TokenNoNBF`), `sub` the requester, `aud` from
@@ -97,7 +97,7 @@ def resign_kite_key(
 
 
 def audience_for_query(username: str = "", environment: str = "", name: str = "") -> str:
-    """Kontrol's audience for a query (PROTOCOL.md §5.6): `/<u>/<e>/<n>` when the name is set,
+    """Kontrol's audience for a query (docs/protocol.md §5.6): `/<u>/<e>/<n>` when the name is set,
     `/<u>/<e>` when only the environment is, else `/<u>` -- so an ID-only query gives `/`."""
     if name:
         return f"/{username}/{environment}/{name}"

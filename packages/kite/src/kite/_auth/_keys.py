@@ -1,4 +1,4 @@
-"""RSA keys in PEM, as Go kite and Kontrol write and read them (PROTOCOL.md §5.2, §6.6).
+"""RSA keys in PEM, as Go kite and Kontrol write and read them (docs/protocol.md §5.2, §6.6).
 
 How this works: Go compares Kontrol public keys as *exact strings* (the kite's `KontrolKey`
 against a kite key's `kontrolKey` claim, key-pair lookups in Kontrol), so the PEM text is the

@@ -1,4 +1,4 @@
-"""The `kite.key` file: where it lives, how Go reads, checks and writes it (PROTOCOL.md §5.1).
+"""The `kite.key` file: where it lives, how Go reads, checks and writes it (docs/protocol.md §5.1).
 
 How this works: `kite_home(environ)` is `$KITE_HOME`, else `<home of the current OS user>/.kite`
 (Go's `os/user` lookup: the passwd entry, not `$HOME`). `read_kite_key` reads

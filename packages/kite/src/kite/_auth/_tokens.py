@@ -62,7 +62,7 @@ __all__ = [
     "renewal_time",
 ]
 
-#: Kontrol's `TokenTTL` (48 h) and `TokenLeeway` (5 min), in seconds (PROTOCOL.md §6.1).
+#: Kontrol's `TokenTTL` (48 h) and `TokenLeeway` (5 min), in seconds (docs/protocol.md §6.1).
 DEFAULT_TOKEN_TTL = 48 * 3600.0
 DEFAULT_TOKEN_LEEWAY = 5 * 60.0
 #: Go's token renewer asks for a new token this many seconds before `exp` (§5.8).

@@ -1,4 +1,4 @@
-"""The verify cache of the `kiteKey` authenticator (Go's `Kite.verifyCache`, PROTOCOL.md §5.5).
+"""The verify cache of the `kiteKey` authenticator (Go's `Kite.verifyCache`, docs/protocol.md §5.5).
 
 How this works: Go remembers, per presented Kontrol public key (its exact PEM text), whether the
 key was trusted, for `VerifyTTL` (default 5 min) after the verdict was stored. A cached "not

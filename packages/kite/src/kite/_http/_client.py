@@ -71,7 +71,7 @@ def _parse_url(url: str, allowed: Iterable[str]) -> _Origin:
     target = parts.path or "/"
     if parts.query:
         target += "?" + parts.query
-    # Go's DialWebsocket always names the port in Host (PROTOCOL.md §2.6); so do we.
+    # Go's DialWebsocket always names the port in Host (docs/protocol.md §2.6); so do we.
     shown = f"[{host}]" if ":" in host else host
     return _Origin(scheme, host, port, target, f"{shown}:{port}")
 

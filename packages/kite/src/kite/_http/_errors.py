@@ -13,8 +13,8 @@
                                    close code and reason (1006 when no close frame was seen)
 
 trio, h11, wsproto, ssl and socket exceptions are translated at the boundary by `map_errors`
-(the httpcore `map_exceptions` pattern), so callers catch one tree. The lead may later hang this
-tree under `kite._errors`; nothing here depends on it.
+(the httpcore `map_exceptions` pattern), so callers catch one tree; `kite` exports it
+(`kite.TransportError`, ...).
 """
 
 from __future__ import annotations

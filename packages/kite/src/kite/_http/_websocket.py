@@ -14,7 +14,7 @@ one-frame messages) and handles the close handshake. That keeps an idle connecti
 (its owner's) and a handful of small objects, and costs no task or channel hop per message.
 Sends are serialised FIFO so several tasks may `send()` while one task receives.
 
-Close behaviour (what Go's gorilla/websocket does, PROTOCOL.md §2.6):
+Close behaviour (what Go's gorilla/websocket does, docs/protocol.md §2.6):
 * a close frame from the peer is answered by echoing its code with an empty reason, then TCP
   is closed and `receive()` raises `ConnectionClosedError(code, reason)`;
 * a framing violation is answered by a close frame (1002 with wsproto's reason; 1007, text
@@ -82,8 +82,8 @@ def _frame_head(opcode: int, length: int, masked: bool) -> bytes:
 
 
 class _MaskKeys:
-    """Masking keys from the OS's CSPRNG (RFC 6455 §5.3: unpredictable), 4 bytes at a time out
-    of one 4 KiB draw, instead of a system call per client frame."""
+    """Masking keys from the OS's CSPRNG (RFC 6455 section 5.3: unpredictable), 4 bytes at a
+    time out of one 4 KiB draw, instead of a system call per client frame."""
 
     __slots__ = ("_pool", "_pos")
 
@@ -342,7 +342,7 @@ class WebSocketConnection:
 
         Binary messages are decoded as UTF-8 with invalid bytes replaced by U+FFFD, as Go's
         JSON decoder sees them: sockjs-go parses binary frames like text and answers garbage
-        at the SockJS level (PROTOCOL.md §11), so the layer above must get to see it.
+        at the SockJS level (docs/protocol.md §8), so the layer above must get to see it.
         (Invalid UTF-8 in a *text* frame is a WebSocket violation: close 1007.)
 
         Raises:

@@ -1,6 +1,6 @@
 """The Kontrol client: a kite's connection to Kontrol, registration, queries and tokens.
 
-How this works (PROTOCOL.md §4.11, §5.8, §6.2, §6.4, §6.5.1). A `KontrolClient` is an
+How this works (docs/protocol.md §4.11, §5.8, §6.2, §6.4, §6.5). A `KontrolClient` is an
 `async with` object owning a nursery; while it is open it is the kite's Kontrol client and the
 kite's `register`, `get_kites`, ... methods use it (`_kite_methods`), through the kite's
 `KontrolLink`.

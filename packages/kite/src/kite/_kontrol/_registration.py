@@ -1,6 +1,6 @@
 """Registration with Kontrol: the register result, key adoption, HTTP register + heartbeats.
 
-How this works (PROTOCOL.md §5.8, §6.2, §6.4, §6.5.1):
+How this works (docs/protocol.md §5.8, §6.2, §6.4, §6.5):
 
 * `RegisterResult` is Go's `protocol.RegisterResult`, read from both register paths.
 * `adopt_register_result` is Go's `Kite.updateAuth`: a returned `kiteKey` replaces the kite's

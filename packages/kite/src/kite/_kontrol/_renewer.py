@@ -1,6 +1,6 @@
 """The token renewer: keeps a Kontrol-issued token fresh for as long as its client lives.
 
-How this works (PROTOCOL.md §5.8). Go's `TokenRenewer` renews at `exp - 30 s` and when a call
+How this works (docs/protocol.md §5.8). Go's `TokenRenewer` renews at `exp - 30 s` and when a call
 fails with `token is expired`, retrying a failure after 1 s + 10 s; but it *stops* on
 `no kites found`, on disconnect, and whenever a timer fires while its loop is not listening,
 which is why a Go client's renewal dies after a day or two. This one is a single task in the

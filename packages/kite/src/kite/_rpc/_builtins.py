@@ -1,4 +1,4 @@
-"""The built-in `kite.*` methods every Go kite serves (PROTOCOL.md §4.9).
+"""The built-in `kite.*` methods every Go kite serves (docs/protocol.md §4.9).
 
 How this works: `register_builtins` is called by `Kite.__init__`, so (as in Go) the built-ins
 capture the kite's `disable_authentication` at construction; `kite.ping` never needs auth.

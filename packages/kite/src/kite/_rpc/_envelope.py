@@ -1,4 +1,6 @@
-"""The kite request envelope and response, as Go builds and reads them (PROTOCOL.md §4.1, §4.3).
+"""The kite request envelope and response, as Go builds and reads them.
+
+The wire side: docs/protocol.md §4.1, §4.3.
 
 How this works: a method call is a dnode message whose single argument is the envelope
 `{"kite", "authentication", "responseCallback", "withArgs"}` (that key order, Go's struct

@@ -11,8 +11,8 @@ mode, captured when the method was registered (as in Go).
 Handlers are plain or async callables taking the `Request`; a final func takes
 `(request, result, error)` and returns `(result, error)` (or an awaitable of it).
 
-Divergence from Go (quirk 20): kite-level handlers apply to every call made after they were
-added, not only to methods first called after that.
+Divergence from Go (docs/protocol.md §4.7): kite-level handlers apply to every call made after
+they were added, not only to methods first called after that.
 """
 
 from __future__ import annotations

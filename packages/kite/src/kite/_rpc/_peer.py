@@ -1,6 +1,6 @@
 """RPC over one message pipe: Go's `*kite.Client`, both directions of one kite connection.
 
-How this works (PROTOCOL.md §3.7, §3.8, §4.1-§4.6):
+How this works (docs/protocol.md §3.4, §3.5, §4.1-§4.6):
 
 * One task at a time holds the **reading role**: it receives messages from the pipe and decodes
   each once. A string `method` is a request, at most `max_concurrent_requests` served at once.
@@ -19,13 +19,13 @@ How this works (PROTOCOL.md §3.7, §3.8, §4.1-§4.6):
   `Peer._run`, e.g. `Kite.serve_pipe`'s caller, instead parks until a reader hands the role
   back to it, which then costs no new task). So an idle connection served by `Peer._run` has
   no task of its own (one reader task more once a request has suspended, until the owner
-  reads again); a request that awaits costs at most one task, as a task per request used to.
+  reads again); a request that awaits costs at most one task.
   Each request runs in its own copy of the reader's contextvars context, as it would in a
   task of its own.
 * A numeric `method` is a callback invocation:
   * the response callback of one of our pending calls is handed to the waiting caller right
     in the reader (no task, no user code) and freed at once, so late or duplicate responses
-    are ignored and nothing leaks (Go never frees them, §3.7; peers cannot tell);
+    are ignored and nothing leaks (Go never frees them, §3.4; peers cannot tell);
   * any other callback of ours runs on one serial **callback lane**, in arrival order as on
     Go's read loop: when the lane is idle the reader steps it inline like a request; one that
     suspends makes its task the lane's runner (the reading role moves on), which then runs

@@ -1,4 +1,4 @@
-"""The request a handler receives: Go's `kite.Request` (PROTOCOL.md §4.5, §4.6).
+"""The request a handler receives: Go's `kite.Request` (docs/protocol.md §4.5, §4.6).
 
 How this works: the callee pipeline builds one `Request` per incoming method call and passes
 the same object through pre-handlers, the handler, post-handlers and final funcs, so they can

@@ -6,8 +6,8 @@ authentication takes one token or is refused with `requestLimitError`. The clock
 and defaults to `trio.current_time`, so tests drive it with trio's mock clock.
 
 Like juju/ratelimit 1.0.1, the bucket does not move its "last refill" tick while it is full:
-after sitting full for a fill interval, a burst can take `capacity + 1` tokens (quirk 47). We
-keep that so a Python kite throttles exactly like a Go one.
+after sitting full for a fill interval, a burst can take `capacity + 1` tokens
+(docs/protocol.md §4.8). We keep that so a Python kite throttles exactly like a Go one.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Dialling kites: `Kite.dial(url)` → a `Client` over a SockJS session (Go's `*kite.Client`).
 
-How this works (PROTOCOL.md §2.2, §4.11, §5.7): `dial` opens a SockJS client session
-(`_client`) with the chosen transport — `websocket`, `xhr`, or `auto`, which tries WebSocket
+How this works (docs/protocol.md §2.2, §4.11, §5.7): `dial` opens a SockJS client session
+(`_client_pipes`) with the chosen transport — `websocket`, `xhr`, or `auto`, which tries WebSocket
 and falls back to XHR polling exactly when Go's does: only when the WebSocket handshake got a
 non-101 answer (`HandshakeError`); refused connections, timeouts and DNS errors are raised as
 they are. The session is a `MessagePipe` handed to `Kite.connect_pipe`, so the connection is

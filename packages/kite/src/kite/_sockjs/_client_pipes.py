@@ -1,7 +1,7 @@
 """The client side of a SockJS session as Go's `sockjsclient` speaks it, as a `MessagePipe`:
 WebSocket and XHR polling.
 
-How this works (PROTOCOL.md §2.3, §2.6, §2.8): the sans-IO client machines
+How this works (docs/protocol.md §2.3, §2.6, §2.8): the sans-IO client machines
 `sockjs.WebSocketClient` / `sockjs.XHRClient` pick fresh ids (server id a decimal in [100, 999],
 session id 20 lowercase hex characters), build Go's URLs and payloads and judge every answer;
 this module does their I/O and presents one session as a `MessagePipe` for the RPC core:

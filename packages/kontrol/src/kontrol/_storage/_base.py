@@ -1,7 +1,7 @@
 """The storage interface and the part both back-ends share.
 
 How this works: `Storage` is the small async interface the Kontrol methods use (Go's `Storage`
-plus `KeyPairStorage`, PROTOCOL.md §6.3 and §6.6). Both back-ends are blocking DB-API drivers
+plus `KeyPairStorage`, docs/protocol.md §6.3 and §6.6). Both back-ends are blocking DB-API drivers
 (sqlite3, psycopg's sync API), so `ThreadedStorage` keeps every database call off the trio loop:
 it validates arguments and plans queries on the loop, then runs one short, self-contained
 blocking function per call in `trio.to_thread.run_sync` under a `CapacityLimiter` that also

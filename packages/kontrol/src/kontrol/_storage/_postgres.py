@@ -1,7 +1,7 @@
 """PostgreSQL back-end: Go Kontrol's schema, so Go and Python Kontrols can share one database.
 
 How this works:
-* Tables are Go's `kite.key` and `kite.kite` (PROTOCOL.md §6.3), created by numbered `.sql`
+* Tables are Go's `kite.key` and `kite.kite` (docs/protocol.md §6.3), created by numbered `.sql`
   migrations (`_migrations/postgres/`) that adopt a database Go's own scripts set up. The schema
   name is an option (default `kite`); connections set `search_path` to it, so the SQL never
   names it (tests use a private schema each).

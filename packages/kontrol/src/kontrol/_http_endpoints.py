@@ -1,12 +1,12 @@
 """Kontrol's HTTP endpoints `/register` and `/heartbeat` as request → response functions.
 
-How this works (PROTOCOL.md §6.5.1): `register_http(kontrol, body)` and
+How this works (docs/protocol.md §6.5): `register_http(kontrol, body)` and
 `heartbeat_http(kontrol, query)` take what the HTTP server read and return an `HTTPAnswer`
 (status, headers, body) with Go's exact bytes: the success body is JSON plus `\\n` with
 `Content-Type: text/plain; charset=utf-8` (Go's sniffed type), errors are Go's `http.Error`
 (`{"err":"<message>"}\\n`, plus `X-Content-Type-Options: nosniff`). Like Go, neither looks at
-the HTTP method. Mount them on any HTTP server (`kite.serve`'s `handle_http` once available):
-read the body / query string, call, write the answer.
+the HTTP method. `Kontrol` mounts them with `Kite.handle_http` (exact paths); any HTTP server
+can: read the body / query string, call, write the answer.
 
 Deliberate differences from Go: a body without `auth` is answered `400 unexpected
 authentication type: ` and one without `kite` fails validation (`Empty Kite field: username`)
@@ -175,7 +175,7 @@ async def register_http(kontrol: KontrolService, body: bytes) -> HTTPAnswer:
     except InvalidKiteError as exc:
         return _http_error(400, exc.message)
     try:
-        await kontrol.register_http_kite(identity, url, pair.id)
+        await kontrol.registrations.register_http_kite(identity, url, pair.id)
     except KiteIdTakenError as exc:
         log.warning("kontrol: %s refused (via HTTP): %s", identity, exc.message)
         return _http_error(401, exc.message)
@@ -194,6 +194,6 @@ def heartbeat_http(kontrol: KontrolService, query: str) -> HTTPAnswer:
     kite_id = values[0]
     if not kite_id:
         return HTTPAnswer(400, (TEXT_PLAIN, NOSNIFF), b"query id is empty\n")
-    if kontrol.http_heartbeat(kite_id):
+    if kontrol.registrations.http_heartbeat(kite_id):
         return HTTPAnswer(200, (TEXT_PLAIN,), b"pong")
     return HTTPAnswer(200, (TEXT_PLAIN,), b"registeragain")
