@@ -31,7 +31,7 @@ from ._wire import post, websocket_handshake, ws_frame
 __all__ = ["ROWS", "Row", "run"]
 
 #: Seconds to wait for an answer before calling the connection `open` (long, short form).
-ANSWER_TIMEOUT = {True: 3.0, False: 1.0}
+ANSWER_TIMEOUT = {True: 3.0, False: 2.0}
 
 
 def _frame(opcode: int, payload: bytes, **kw: object) -> bytes:

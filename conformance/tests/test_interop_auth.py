@@ -11,6 +11,8 @@ in ``test_interop_kontrol.py``.
 from __future__ import annotations
 
 import json
+import re
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -27,7 +29,7 @@ from conformance._interop import (
     python_kontrol_init,
     python_math_kite,
 )
-from kite import AuthenticationError, Kite
+from kite import AuthenticationError, Kite, issue_token
 
 pytestmark = pytest.mark.go
 
@@ -106,11 +108,9 @@ AUTH_VARIANTS = [
         ["-auth-type", "kiteKey", "-auth-key", f"@{KEYS / 'badsig.kite.key'}"], id="badsig"
     ),
     pytest.param(["-auth-type", "kiteKey", "-auth-key", "not-a-jwt"], id="garbage-key"),
-    # valid for 48 h after the recording, refused since: both kites must agree either way
-    pytest.param(
-        ["-auth-type", "token", "-auth-key", f"@{KEYS / 'token-auth-token-ok.jwt'}"],
-        id="recorded-token",
-    ),
+    # tokens minted at run time (`_minted`): valid now, and expired ten days ago
+    pytest.param(["-auth-type", "token", "-auth-key", "{valid-token}"], id="valid-token"),
+    pytest.param(["-auth-type", "token", "-auth-key", "{expired-token}"], id="expired-token"),
     pytest.param(
         ["-auth-type", "token", "-auth-key", f"@{KEYS / 'token-auth-token-bad-signature.jwt'}"],
         id="bad-token",
@@ -120,11 +120,41 @@ AUTH_VARIANTS = [
 ]
 
 
+def _minted(tmp_path: Path) -> dict[str, str]:
+    """``@file`` arguments of tokens for the anchor's ``math`` minted now by the captures'
+    Kontrol key, like Kontrol's (48 h + 10 min): one valid, one expired ten days ago."""
+    private_key = (KEYS / "kontrol.pem").read_text()
+    out = {}
+    for name, now in (("valid-token", time.time()), ("expired-token", time.time() - 10 * 86400)):
+        token = issue_token(
+            private_key=private_key,
+            issuer="anchor",
+            subject="anchor",
+            audience="/anchor//math",
+            now=now,
+        )
+        (tmp_path / f"{name}.jwt").write_text(token)
+        out[f"{{{name}}}"] = f"@{tmp_path / f'{name}.jwt'}"
+    return out
+
+
+def _same_duration(value: object) -> object:
+    """`value` with ``expired by <duration>`` read as one: Go's kite and ours judge the
+    expired token a moment apart."""
+    if isinstance(value, dict) and isinstance(value.get("error"), dict):
+        message = str(value["error"].get("message", ""))
+        value["error"]["message"] = re.sub(r"expired by \S+", "expired by <d>", message)
+    return value
+
+
 @pytest.mark.parametrize("auth", AUTH_VARIANTS)
-async def test_refusals_match_go(go_build: GoBuild, auth: list[str]) -> None:
-    """Bad credentials from the Go client get the same error from a Python kite as from
-    ``gomath -auth`` on the same key (the captures' anchor key)."""
+async def test_refusals_match_go(go_build: GoBuild, auth: list[str], tmp_path: Path) -> None:
+    """Credentials from the Go client get the same answer from a Python kite as from
+    ``gomath -auth`` on the same key (the captures' anchor key): refusals, and a token minted
+    now accepted by both."""
     anchor = KEYS / "anchor.kite.key"
+    minted = _minted(tmp_path)
+    auth = [minted.get(a, a) for a in auth]
     outcomes: dict[str, tuple[int, object]] = {}
     with trio.fail_after(60):
         for impl in ("go", "python"):
@@ -133,9 +163,11 @@ async def test_refusals_match_go(go_build: GoBuild, auth: list[str]) -> None:
             value = json.loads(result.stdout)
             if isinstance(value, dict) and "error" in value:
                 value["error"].pop("id")  # the random request id
-            outcomes[impl] = (result.returncode, value)
+            outcomes[impl] = (result.returncode, _same_duration(value))
     assert outcomes["python"] == outcomes["go"]
-    if "token-auth-token-ok.jwt" not in str(auth):
+    if "valid-token" in str(auth):
+        assert outcomes["go"] == (0, 49)
+    else:
         rc, value = outcomes["go"]
         assert rc == 1
         assert value["error"]["type"] == "authenticationError"  # type: ignore[index]

@@ -101,3 +101,34 @@ def test_usage_errors() -> None:
     with pytest.raises(SystemExit) as info:
         main(["init", "--data-dir", "x"])
     assert info.value.code == 2
+
+
+def test_serve_reads_the_kite_key_given(
+    tmp_path: Path, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`serve --kite-key` reads that file, not `$KITE_HOME/kite.key` (here missing): it gets as
+    far as listening (a busy port, so the test ends there)."""
+    import socket
+
+    data = tmp_path / "data"
+    assert _init(data) == 0
+    key = tmp_path / "kontrol.key"
+    (home / "kite.key").rename(key)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        serve = ["serve", "--data-dir", str(data), "--host", "127.0.0.1", "--port", port]
+        assert main(serve) == 1
+        assert "Cannot read kite.key" in capsys.readouterr().err
+        assert main([*serve, "--kite-key", str(key)]) == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+    assert main([*serve, "--kite-key", str(tmp_path / "nothing")]) == 1
+    assert "Cannot read kite.key" in capsys.readouterr().err
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.startswith("kite-kontrol ")

@@ -112,6 +112,7 @@ from ._kontrol._registration import (
     RegisterResult,
 )
 from ._kontrol._renewer import TokenRenewer
+from ._kontrol._watch import KiteEvent, KiteWatch
 from ._rpc._descriptions import MethodDescription, ParamDescription
 from ._rpc._limits import PeerLimits
 from ._rpc._methods import FinalFunc, Handler, Method, MethodHandling
@@ -167,12 +168,14 @@ __all__ = [
     "KiteClaims",
     "KiteClient",
     "KiteError",
+    "KiteEvent",
     "KiteIdentity",
     "KiteKey",
     "KiteKeyAuthenticator",
     "KiteKeyError",
     "KiteServer",
     "KiteTimeoutError",
+    "KiteWatch",
     "KontrolClient",
     "KontrolError",
     "KontrolQuery",

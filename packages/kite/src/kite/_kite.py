@@ -1,7 +1,8 @@
 """The `Kite`: the facade a user holds, tying the layers together.
 
 How this works: a `Kite` knows who it is (`identity`), which methods it serves (`handle`,
-`handle_func`, kept by its `Callee`, the callee pipeline of `_rpc._callee`) and how to
+`handle_func`, typed functions with `method` (`_typed`), kept by its `Callee`, the callee
+pipeline of `_rpc._callee`; `describe` and the built-in `kite.methods` list them) and how to
 authenticate callers (`authenticate`, `authenticators`). It owns no sockets: a transport hands
 it one `MessagePipe` per connection: `serve_pipe(pipe)` serves an accepted connection in the
 calling task until it ends (what servers use: no task per idle connection), `accept(pipe)` and

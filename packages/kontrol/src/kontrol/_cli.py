@@ -9,11 +9,13 @@ is printed as one `kontrol: ...` line on stderr with exit status 1, never a trac
   has none, writes the public key to `DIR/kontrol.pub`, and writes a kite key for NAME
   (`iss` = `sub` = NAME, `kontrolURL` = URL) to `$KITE_HOME/kite.key` (default
   `~/.kite/kite.key`). Running it again keeps the key pair and writes a fresh kite key.
-* `kontrol serve --data-dir DIR [--host H] [--port N] [--postgres DSN]`: reads the kite key
-  (its `sub` is Kontrol's username, its `kontrolURL` the URL Kontrol registers for itself),
-  checks that the storage holds the pair that signed it, and serves Kontrol (kite connections
-  plus HTTP `/register` and `/heartbeat`) with `Kite.serve` until interrupted.
+* `kontrol serve --data-dir DIR [--host H] [--port N] [--postgres DSN] [--kite-key FILE]`:
+  reads the kite key (`--kite-key`, default `$KITE_HOME/kite.key`; its `sub` is Kontrol's
+  username, its `kontrolURL` the URL Kontrol registers for itself), checks that the storage
+  holds the pair that signed it, and serves Kontrol (kite connections plus HTTP `/register`
+  and `/heartbeat`) with `Kite.serve` until interrupted.
 * `kontrol keys list|rotate|delete ID`: key pair management on the same storage.
+* `kontrol --version`: the installed version.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import signal
 import sys
 import time
 from collections.abc import AsyncIterator, Sequence
+from importlib import metadata
 from pathlib import Path
 
 import trio
@@ -53,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kontrol", description="Kontrol: kite registry and key/token authority."
     )
+    parser.add_argument("--version", action="version", version=f"kite-kontrol {_installed()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def storage_args(p: argparse.ArgumentParser) -> None:
@@ -78,6 +82,12 @@ def _parser() -> argparse.ArgumentParser:
     storage_args(serve)
     serve.add_argument("--host", default="0.0.0.0", help="listen address (default all)")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help="listen port (4000)")
+    serve.add_argument(
+        "--kite-key",
+        type=Path,
+        default=None,
+        help="Kontrol's kite.key (default: kite.key under $KITE_HOME, ~/.kite)",
+    )
     serve.add_argument("--register-url", default="", help="URL Kontrol registers for itself")
     serve.add_argument("--version", default=KONTROL_VERSION, help="Kontrol's kite version")
     serve.add_argument(
@@ -163,15 +173,24 @@ async def _init(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_own_kite_key() -> kite.Config:
+def _read_own_kite_key(path: Path | None) -> kite.Config:
     try:
-        return kite.Config.from_env(kite_key="required", strict=False)
+        key = kite.read_kite_key(path) if path is not None else "required"
+        return kite.Config.from_env(kite_key=key, strict=False)
     except kite.KiteKeyError as exc:
         raise CLIError(f"Cannot read kite.key: {exc} (run `kontrol init` first)") from None
 
 
+def _installed() -> str:
+    """The installed `kite-kontrol` version."""
+    try:
+        return metadata.version("kite-kontrol")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
 async def _serve(args: argparse.Namespace) -> int:
-    config = _read_own_kite_key().replace(port=args.port, ip=args.host)
+    config = _read_own_kite_key(args.kite_key).replace(port=args.port, ip=args.host)
     options = KontrolOptions(
         heartbeat_interval=args.heartbeat_interval,
         register_url=args.register_url,

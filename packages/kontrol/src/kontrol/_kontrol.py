@@ -1,12 +1,13 @@
 """`Kontrol`: the registry and key/token authority, itself a kite named `kontrol`.
 
 How this works (docs/protocol.md §6). `Kontrol` is a `kite.Kite` whose methods (`register`,
-`registerMachine`, `getKites`, `getToken`, `getKey`; bodies in `_methods`) and HTTP endpoints
-(`/register`, `/heartbeat`; `_http_endpoints`) work on a `Storage` (registrations and key pairs) and
-`KeyPairs` (`_keypairs`). It runs inside `async with kontrol.running():`, which makes sure a key
-pair exists (generating one on first start), registers Kontrol itself and owns the nursery of
-the HTTP heartbeat trackers and the self-registration refresher. Connections are served as
-for any kite (`kontrol.accept(pipe)`, or a transport's `serve_pipe`).
+`registerMachine`, `getKites`, `getToken`, `getKey`, `cancelWatcher`; bodies in `_methods`,
+watches in `_watch`) and HTTP endpoints (`/register`, `/heartbeat`; `_http_endpoints`) work on
+a `Storage` (registrations and key pairs) and `KeyPairs` (`_keypairs`). It runs inside
+`async with kontrol.running():`, which makes sure a key pair exists (generating one on first
+start), registers Kontrol itself and owns the nursery of the HTTP heartbeat trackers and the
+self-registration refresher. Connections are served as for any kite (`kontrol.accept(pipe)`,
+or a transport's `serve_pipe`).
 
 Authentication: `kiteKey` and `token` as every kite, except that a presented Kontrol key is
 trusted when the storage knows it, live *or deleted* (Go's `Kontrol.Verify`), so kites with
@@ -49,6 +50,7 @@ from ._options import KontrolOptions, MachineAuthenticate
 from ._query import KontrolQuery
 from ._registrations import Registrations
 from ._storage import Storage
+from ._watch import Watchers
 
 __all__ = ["DEFAULT_PORT", "KONTROL_VERSION", "Kontrol", "KontrolOptions", "MachineAuthenticate"]
 
@@ -113,6 +115,7 @@ class Kontrol(kite.Kite):
         #: Who owns each registered kite id, in step with the storage.
         self.registrations = Registrations(storage, self.options)
         self._tokens: OrderedDict[str, tuple[str, float]] = OrderedDict()
+        self.watchers = Watchers(storage)
         self.on_disconnect(self.registrations.disconnected)
         self.handle_http("/register", self._serve_register_http, exact=True)
         self.handle_http("/heartbeat", self._serve_heartbeat_http, exact=True)

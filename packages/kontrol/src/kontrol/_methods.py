@@ -1,4 +1,5 @@
-"""Kontrol's kite methods: `register`, `registerMachine`, `getKites`, `getToken`, `getKey`.
+"""Kontrol's kite methods: `register`, `registerMachine`, `getKites`, `getToken`, `getKey`,
+`cancelWatcher` (watches: `_watch`).
 
 How this works (docs/protocol.md §6.2): each handler takes the `Kontrol` and the `kite.Request`,
 checks its arguments with Go's texts, works on the storage and key pairs, and returns Go's
@@ -18,6 +19,7 @@ with `authenticationError` (Go lets anyone take an id over).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import inspect
@@ -36,6 +38,7 @@ from kite.protocol import STRING_ORDER, KiteIdentity
 from ._errors import InvalidKiteError, KiteIdTakenError, KontrolError
 from ._model import KeyPair, validate_kite
 from ._query import KontrolQuery
+from ._watch import TokenFor, watch_callback
 
 if TYPE_CHECKING:
     from ._service import KontrolService
@@ -65,7 +68,7 @@ class RegisterArgs:
 
 @dataclasses.dataclass(slots=True)
 class GetKitesArgs:
-    """Go's `protocol.GetKitesArgs`; `watchCallback` and `who` are ignored."""
+    """Go's `protocol.GetKitesArgs`; `who` is ignored, a watch function is read by `_watch`."""
 
     query: dict[str, Any] | None = None
 
@@ -262,22 +265,43 @@ async def handle_register_machine(kontrol: KontrolService, request: Request) -> 
     return await kontrol.issue_kite_key(request.username)
 
 
-async def handle_get_kites(kontrol: KontrolService, request: Request) -> dict[str, Any]:
-    """`getKites`: live kites matching the query, each with a token for the caller."""
-    args = _decode(request.args, GetKitesArgs, "protocol.GetKitesArgs")
-    query = KontrolQuery.from_json(args.query)
-    records = await kontrol.storage.get(query)
+def _token_for(kontrol: KontrolService, request: Request, query: KontrolQuery) -> TokenFor:
+    """`token_for(key_id)`: the caller's token for kites registered with that key pair."""
     audience = query.audience()
     pairs: dict[str, KeyPair] = {}
-    kites = []
-    for record in records:
-        pair = pairs.get(record.key_id)
+
+    async def token_for(key_id: str) -> str:
+        pair = pairs.get(key_id)
         if pair is None:
-            pair = pairs[record.key_id] = await pair_for_registration(kontrol, record.key_id)
-        entry = record.to_json()
-        entry["token"] = kontrol.generate_token(audience, request.username, pair, force=False)
-        kites.append(entry)
-    return {"kites": kites}
+            pair = pairs[key_id] = await pair_for_registration(kontrol, key_id)
+        return kontrol.generate_token(audience, request.username, pair, force=False)
+
+    return token_for
+
+
+async def handle_get_kites(kontrol: KontrolService, request: Request) -> dict[str, Any]:
+    """`getKites`: live kites matching the query, each with a token for the caller; with a
+    watch function, also a `watcherID` and the changes to come (`_watch`)."""
+    args = _decode(request.args, GetKitesArgs, "protocol.GetKitesArgs")
+    query = KontrolQuery.from_json(args.query)
+    callback = watch_callback(request)
+    token_for = _token_for(kontrol, request, query)
+    with contextlib.ExitStack() as stack:
+        if callback is not None:
+            changes = stack.enter_context(kontrol.watchers.subscribe())
+        records = await kontrol.storage.get(query)
+        kites = []
+        for record in records:
+            entry = record.to_json()
+            entry["token"] = await token_for(record.key_id)
+            kites.append(entry)
+        if callback is None:
+            return {"kites": kites}
+        watcher_id = kontrol.watchers.start(
+            request, query, token_for, callback, changes, stack.pop_all()
+        )
+        return {"kites": kites, "watcherID": watcher_id}
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 async def handle_get_token(kontrol: KontrolService, request: Request) -> str:
@@ -315,6 +339,11 @@ async def handle_get_key(kontrol: KontrolService, request: Request) -> str:
     raise KontrolError(NO_VALID_KEY)
 
 
+async def handle_cancel_watcher(kontrol: KontrolService, request: Request) -> None:
+    """`cancelWatcher [watcherID]`: end a watch (`_watch`); `Watcher not found` if none."""
+    kontrol.watchers.cancel(request.args.one().string())
+
+
 def register_methods(kontrol: KontrolService) -> None:
     """Register Kontrol's methods on it (Go's `kontrol.New`)."""
     kontrol.handle_func("register", functools.partial(handle_register, kontrol), auth=True)
@@ -324,3 +353,6 @@ def register_methods(kontrol: KontrolService) -> None:
     kontrol.handle_func("getKites", functools.partial(handle_get_kites, kontrol), auth=True)
     kontrol.handle_func("getToken", functools.partial(handle_get_token, kontrol), auth=True)
     kontrol.handle_func("getKey", functools.partial(handle_get_key, kontrol), auth=True)
+    kontrol.handle_func(
+        "cancelWatcher", functools.partial(handle_cancel_watcher, kontrol), auth=True
+    )

@@ -19,6 +19,7 @@ from ._model import KeyPair
 from ._options import KontrolOptions, MachineAuthenticate
 from ._registrations import Registrations
 from ._storage import Storage
+from ._watch import Watchers
 
 __all__ = ["KontrolService"]
 
@@ -27,6 +28,7 @@ class KontrolService(Protocol):
     """Kontrol's state and operations, as its methods and endpoints see them (a `Kontrol`)."""
 
     storage: Storage
+    watchers: Watchers
     keys: KeyPairs
     options: KontrolOptions
     machine_authenticate: MachineAuthenticate | None

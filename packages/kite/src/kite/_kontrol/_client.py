@@ -36,7 +36,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import trio
 
@@ -72,6 +72,9 @@ from ._registration import (
     register_http_request,
     update_config,
 )
+
+if TYPE_CHECKING:
+    from ._watch import KiteWatch
 
 __all__ = [
     "Dialler",
@@ -222,6 +225,15 @@ class KontrolClient(OpenedByAsyncWith):
     def peer(self) -> Peer | None:
         """The current Kontrol connection, if any."""
         return self._peer if self.connected else None
+
+    @property
+    def nursery(self) -> trio.Nursery:
+        """The client's nursery, for tasks that live as long as it is open.
+
+        Raises:
+            KontrolError: the client is not open.
+        """
+        return self._require_nursery()
 
     def _require_nursery(self) -> trio.Nursery:
         if self._closed or self._nursery is None:
@@ -476,6 +488,28 @@ class KontrolClient(OpenedByAsyncWith):
         value = await self.call(
             "getKites", [{"query": q.to_json(), "watchCallback": None, "who": None}]
         )
+        clients = self.kite_clients(value)
+        if not clients:
+            raise NoKitesAvailableError()
+        return clients
+
+    def watch_kites(
+        self, query: KontrolQuery | KiteIdentity | Mapping[str, str]
+    ) -> AbstractAsyncContextManager[KiteWatch]:
+        """Watch the kites matching `query` register and deregister (`kite._kontrol._watch`):
+        `async with kontrol.watch_kites(q) as watch:` gives the matching kites now
+        (`watch.kites`), then `async for event in watch:` the changes, until the block ends.
+        """
+        from ._watch import watch_kites
+
+        return watch_kites(self, query)
+
+    def kite_clients(self, value: Any) -> list[KiteClient]:
+        """The `KiteClient`s of a `getKites` answer (`[]` when none matched).
+
+        Raises:
+            KontrolError: the answer is not Go's `GetKitesResult` shape.
+        """
         if not isinstance(value, Mapping):
             raise KontrolError(f"invalid getKites result: {value!r}")
         kites = _GET_KITES_RESULT.pick(value).get("kites")
@@ -500,8 +534,6 @@ class KontrolClient(OpenedByAsyncWith):
                     key_id=str(key_id),
                 )
             )
-        if not clients:
-            raise NoKitesAvailableError()
         return clients
 
     async def get_token(self, kite: KiteIdentity | KontrolQuery | Mapping[str, str]) -> str:

@@ -54,15 +54,14 @@ def describe_kite(kite: Described, *, authenticated: bool = True) -> list[Method
 
 
 class MethodsBuiltin:
-    """The built-in `kite.methods` of one kite: `{"methods": [...]}`, what the caller may
-    call (everything when its credentials pass `kite.authenticate`, or on a connection the
-    kite dialled; else the methods without authentication)."""
+    """The methods you may call: name, doc, parameters and result (JSON Schema), auth."""
+
+    # The built-in `kite.methods` of one kite (its docstring is what callers read):
+    # `{"methods": [...]}`, everything when the caller's credentials pass `kite.authenticate`
+    # or on a connection the kite dialled, else the methods without authentication.
 
     def __init__(self, kite: Described) -> None:
         self._kite = kite
-        self.__doc__ = (
-            "The methods you may call: name, doc, parameters and result (JSON Schema), auth."
-        )
 
     async def __call__(self, request: Request) -> dict[str, Any]:
         allowed = await self._authenticated(request)

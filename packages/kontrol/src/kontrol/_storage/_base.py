@@ -12,6 +12,9 @@ Liveness (§6.4): each row carries `updated_at`, written from the injectable `cl
 seconds; tests pass a fake). A row older than `ttl` (Go's `KeyTTL`, 90 s) is expired: every query
 filters it out at once, and `clean_expired()` (run every `cleanup_interval`, Go's 120 s, by the
 `open_*` context managers) deletes it.
+
+Changes (`_changes`): each back-end publishes the registrations that appear and go away on
+`changes`, a `ChangeFeed`; `subscribe_changes()` receives them.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import random
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, Protocol, TypeVar
 
 import trio
@@ -31,6 +35,7 @@ from kite.protocol import KiteIdentity
 from .._errors import InvalidKiteError, KeyNotFoundError, KiteIdTakenError, StorageError
 from .._model import KeyPair, KiteRecord, validate_kite
 from .._query import KontrolQuery, QueryPlan, plan_query
+from ._changes import ChangeFeed, Subscription
 
 __all__ = [
     "DEFAULT_CLEANUP_INTERVAL",
@@ -134,6 +139,10 @@ class Storage(Protocol):
         """Delete expired registrations now; returns how many."""
         ...
 
+    def subscribe_changes(self) -> AbstractContextManager[Subscription]:
+        """Receive the registrations that appear and go away while the block runs."""
+        ...
+
     async def clean_not_refreshed_since(self, since: float) -> int:
         """Delete registrations last written before `since` (Unix seconds); returns how many."""
         ...
@@ -192,6 +201,7 @@ class ThreadedStorage:
         self._clock = clock
         self._limiter = limiter
         self._closed = False
+        self.changes = ChangeFeed()
 
     @property
     def ttl(self) -> float:
@@ -263,6 +273,11 @@ class ThreadedStorage:
     async def clean_expired(self) -> int:
         """Delete registrations whose last refresh is older than `ttl`; returns the count."""
         return await self._run(self._sync_clean, self._clock() - self._ttl)
+
+    def subscribe_changes(self) -> AbstractContextManager[Subscription]:
+        """Receive the registrations that appear and go away while the block runs
+        (`ChangeFeed.subscribe`)."""
+        return self.changes.subscribe()
 
     async def clean_not_refreshed_since(self, since: float) -> int:
         """Delete registrations whose last refresh is before `since`; returns the count."""

@@ -19,6 +19,8 @@ How this works:
   registration) and a query for one fails with Go's text
   `pq: invalid input syntax for type uuid: "<id>"`. Timestamps come from Kontrol's clock (Go
   uses the server's `now()`); TTL checks compare them with the same clock.
+* Changes: a trigger (migration 0006) NOTIFYs every change of `kite`, whoever wrote it;
+  `open_postgres_storage` listens (`_pg_listen`) and publishes them on `changes`.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ from ._base import (
     where_equal,
 )
 from ._migrate import migrations
+from ._pg_listen import change_channel, listen_for_changes
 
 __all__ = ["PostgresStorage", "open_postgres_storage"]
 
@@ -343,6 +346,19 @@ class PostgresStorage(ThreadedStorage):
         if self._call(run, "delete key") == 0:
             raise KeyNotFoundError()
 
+    async def listen_changes(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Publish the database's registry changes on `changes` until cancelled (its own
+        connection, see `_pg_listen`); started once listening."""
+        await listen_for_changes(
+            self._dsn,
+            self._connect_kwargs,
+            change_channel(self.schema),
+            self.changes,
+            task_status=task_status,
+        )
+
     def _sync_close(self) -> None:
         with self._idle_lock:
             conns = list(self._idle)
@@ -364,6 +380,7 @@ async def open_postgres_storage(
     max_connections: int = 4,
     connect_timeout: float = 5.0,
     statement_timeout: float = 10.0,
+    listen: bool = True,
 ) -> AsyncIterator[PostgresStorage]:
     """Connect to PostgreSQL, migrate Go Kontrol's schema, run the expiry cleaner while in use.
 
@@ -376,6 +393,8 @@ async def open_postgres_storage(
         max_connections: upper bound on connections (and concurrent database calls).
         connect_timeout: seconds to wait for a connection (libpq rounds to whole seconds).
         statement_timeout: server-side limit per statement, seconds.
+        listen: listen for the registry changes of every process sharing the database
+            (one more connection); without it `subscribe_changes` hears nothing.
 
     Raises:
         StorageUnavailableError: the server cannot be reached at open time.
@@ -395,6 +414,8 @@ async def open_postgres_storage(
         async with trio.open_nursery() as nursery:
             if cleanup_interval is not None:
                 nursery.start_soon(storage.run_cleaner, cleanup_interval)
+            if listen:
+                await nursery.start(storage.listen_changes)
             yield storage
             nursery.cancel_scope.cancel()
     finally:

@@ -11,6 +11,9 @@ killed (`kill -9`) and a restart; a power cut can lose the last commits but neve
 file. Foreign keys are on (`kite.key_id` must name a stored key pair, as in Go's PostgreSQL
 schema). Ids that are UUIDs are stored in PostgreSQL's canonical lower-case form, so both
 back-ends answer the same; other ids are kept as given (only PostgreSQL requires UUIDs).
+
+Registry changes come from TEMP triggers (`_sqlite_changes`): a job's changes are kept only if
+the job committed, and are published after its batch, so only this process sees them.
 """
 
 from __future__ import annotations
@@ -49,7 +52,9 @@ from ._base import (
     wall_clock,
     where_equal,
 )
+from ._changes import RegistryChange
 from ._migrate import migrations
+from ._sqlite_changes import install_change_triggers
 
 __all__ = ["SQLiteStorage", "open_sqlite_storage"]
 
@@ -88,14 +93,16 @@ class _Job:
         self.done = trio.Event()
 
 
-def _run_batch(conn: sqlite3.Connection, batch: list[_Job]) -> None:
-    """Worker thread: run the jobs, in one transaction when there are several."""
+def _run_batch(conn: sqlite3.Connection, batch: list[_Job], changes: list[RegistryChange]) -> None:
+    """Worker thread: run the jobs, in one transaction when there are several; the triggers
+    append the changes of committed jobs to `changes` (a failed job's are dropped)."""
     if len(batch) == 1:
         job = batch[0]
         try:
             job.result = job.fn()
         except KontrolError as exc:
             job.error = exc
+            changes.clear()
         return
     with _translated("batch"):
         # IMMEDIATE takes the write lock up front (waiting up to busy_timeout for another
@@ -104,14 +111,17 @@ def _run_batch(conn: sqlite3.Connection, batch: list[_Job]) -> None:
         try:
             for job in batch:
                 conn.execute("SAVEPOINT job")
+                mark = len(changes)
                 try:
                     job.result = job.fn()
                 except KontrolError as exc:
                     job.error = exc
                     conn.execute("ROLLBACK TO job")
+                    del changes[mark:]
                 conn.execute("RELEASE job")
             conn.execute("COMMIT")
         except BaseException:
+            changes.clear()
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
@@ -134,6 +144,8 @@ class SQLiteStorage(ThreadedStorage):
         self._select_sql: dict[tuple[str, ...], str] = {}
         self._queue: list[_Job] = []
         self._flushing = False
+        self._pending_changes: list[RegistryChange] = []  # filled by the triggers
+        install_change_triggers(conn, self._pending_changes.append)
 
     async def _dispatch(self, fn: Callable[..., T], *args: object) -> T:
         job = _Job(functools.partial(fn, *args))
@@ -156,8 +168,11 @@ class SQLiteStorage(ThreadedStorage):
         try:
             while self._queue:
                 batch, self._queue = self._queue, []
+                changes = self._pending_changes
                 try:
-                    await trio.to_thread.run_sync(_run_batch, self._conn, batch)
+                    await trio.to_thread.run_sync(_run_batch, self._conn, batch, changes)
+                    for change in changes:
+                        self.changes.publish(change)
                 except KontrolError as exc:
                     for job in batch:
                         job.error = exc
@@ -167,6 +182,7 @@ class SQLiteStorage(ThreadedStorage):
                     for job in batch:
                         job.error = err
                 finally:
+                    changes.clear()
                     for job in batch:
                         job.done.set()
         finally:
