@@ -192,23 +192,28 @@ async def test_an_unknown_query_field_is_refused_with_the_field_meant(
     )
 
 
-async def test_a_query_without_username_is_refused_with_the_reason(
+async def test_a_call_refused_for_a_query_without_username_says_what_to_ask(
     kontrol_server: RunningKontrol, kite_config: kite.Config
 ) -> None:
     math = _math(kite_config)
     async with math.serve() as server, math.kontrol_client():
         await math.register_forever(server.url)
-        with pytest.raises(ValueError) as info:
-            await math.get_kites({"name": "math"})
-        # An id alone gives the "/" audience, which every kite accepts: allowed.
-        (found,) = await math.get_kites({"id": math.id})
+        # Go's getKites: a query without username finds every user's kites (what a listing
+        # wants), with tokens for the audience "///math" that every such kite refuses.
+        (found,) = await math.get_kites({"name": "math"})
         async with found as remote:
+            with pytest.raises(kite.AuthenticationError) as info:
+                await remote.tell("square", 3)
+        # An id alone gives the "/" audience, which every kite accepts.
+        (by_id,) = await math.get_kites({"id": math.id})
+        async with by_id as remote:
             assert await remote.tell("square", 3) == 9
-    assert str(info.value) == (
-        "get_kites({'name': 'math'}): the query has no username, so Kontrol's tokens for it "
-        "(audience '///math') would be refused by every kite found (audience: username \"\" "
-        "not allowed); name the kites' owner, e.g. {'username': 'testuser', 'name': 'math'}"
+    assert info.value.message == (
+        'token: audience: username "" not allowed (///math): the token came from a Kontrol '
+        "query without username; ask get_kites with the kites' owner, e.g. "
+        "{'username': 'testuser', 'name': 'math'}"
     )
+    assert info.value.type == "authenticationError"
 
 
 async def test_a_dead_kontrol_during_get_kites_says_it_cannot_be_reached() -> None:

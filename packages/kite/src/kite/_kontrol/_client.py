@@ -42,7 +42,6 @@ import trio
 
 import dnode
 
-from .._auth._issue import audience_for_query
 from .._backoff import ExponentialBackoff
 from .._duration import format_seconds
 from .._errors import KiteError, KiteTimeoutError
@@ -473,18 +472,9 @@ class KontrolClient(OpenedByAsyncWith):
 
         Raises:
             NoKitesAvailableError: nothing matched.
-            ValueError: an unknown query field, or a query with a name or environment but no
-                username: Kontrol's tokens for it would be refused by every kite found.
+            ValueError: an unknown query field.
         """
         q = KontrolQuery.of(query)
-        if not q.username and (q.name or q.environment):
-            example = {"username": self.kite.config.username, **_without_empty(q)}
-            raise ValueError(
-                f"get_kites({_without_empty(q)}): the query has no username, so Kontrol's "
-                f"tokens for it (audience {audience_for_query('', q.environment, q.name)!r}) "
-                f'would be refused by every kite found (audience: username "" not allowed); '
-                f"name the kites' owner, e.g. {example}"
-            )
         value = await self.call(
             "getKites", [{"query": q.to_json(), "watchCallback": None, "who": None}]
         )
@@ -574,10 +564,6 @@ async def _dial_peer(kite: KontrolKite, url: str) -> AsyncIterator[Peer]:
     """The default dialler: `kite.dial(url)` (SockJS, `Config.transport`), its `Peer`."""
     async with kite.dial(url) as client:
         yield client.peer
-
-
-def _without_empty(query: KontrolQuery) -> dict[str, str]:
-    return {field: value for field, value in query.to_json().items() if value}
 
 
 def _identity(query: KontrolQuery) -> KiteIdentity:
