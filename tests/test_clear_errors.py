@@ -258,7 +258,7 @@ def test_a_kite_error_names_its_class_by_the_public_package() -> None:
 async def test_the_request_id_is_named_in_the_text_and_in_the_servers_log(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="kite")
+    caplog.set_level(logging.INFO, logger="kite.server")
     math = _math()
 
     @math.handle("fail")
@@ -274,4 +274,6 @@ async def test_the_request_id_is_named_in_the_text_and_in_the_servers_log(
     assert err.request_id == err.id
     assert str(err) == f"bad input (request id {err.id})"
     assert err.go_error() == f"bad input ({err.id})"
-    assert f"fail failed (request id {err.id}): bad input" in caplog.messages
+    (logged,) = [m for m in caplog.messages if f"(request id {err.id})" in m]
+    assert logged.startswith("fail from ")
+    assert logged.endswith(f"failed (request id {err.id}): bad input")

@@ -22,7 +22,7 @@ def test_defaults_are_go_config_new() -> None:
     assert config.sockjs_response_limit == 128 * 1024
     assert not config.disable_authentication
     assert config.kite_key == config.kontrol_key == config.kontrol_user == config.kontrol_url == ""
-    assert config.log_level == "INFO"
+    assert config.log_level is None
 
 
 def test_config_is_frozen() -> None:

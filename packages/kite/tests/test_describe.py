@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 from kite_rpc_helpers import client_kite, connected
 from kite_typed_helpers import typed_kite
 
@@ -64,6 +65,10 @@ def test_describe_typed_methods() -> None:
     assert total == (ParamDescription("values", {"type": "integer"}, False, None, variadic=True),)
     assert [p.name for p in methods["countdown"].params or ()] == ["from", "cb"]
     assert [p.name for p in methods["whoami"].params or ()] == ["suffix"]
+    for method in methods.values():  # standard JSON Schema, for other tools
+        Draft202012Validator.check_schema(method.result)
+        for param in method.params or ():
+            Draft202012Validator.check_schema(param.schema)
 
 
 def test_handle_methods_are_described_by_their_docstring_only() -> None:

@@ -82,11 +82,14 @@ def _same_as_general(
     method: str,
     with_args: list[Any] | None,
     start: int = 0,
+    trace: dict[str, str] | None = None,
 ) -> str:
     fast_table, general_table = _tables(start)
     callback = _fn()
-    text, cid, callbacks = encoder.encode(kite, auth, method, callback, with_args, fast_table)
-    expected = _encode_general(kite, auth, method, callback, with_args, general_table)
+    text, cid, callbacks = encoder.encode(
+        kite, auth, method, callback, with_args, fast_table, trace
+    )
+    expected = _encode_general(kite, auth, method, callback, with_args, general_table, trace)
     assert (text, cid, callbacks) == expected
     assert list(callbacks) == list(expected[2])  # the response callback first
     assert list(fast_table) == list(general_table)
@@ -102,22 +105,27 @@ def _same_as_general(
     tricky_text,
     st.none() | st.lists(values, max_size=4),
     st.integers(min_value=0, max_value=12),
+    st.none() | st.dictionaries(st.sampled_from(["traceparent", "tracestate"]), tricky_text),
 )
-@example(local_kite(*"abcdefg"), None, "square", [4], 0)
-@example(local_kite(*"abcdefg"), None, "square", None, 0)
-@example(local_kite(*"abcdefg"), Auth("kiteKey", "k"), "m", [], 0)
-@example(local_kite(*"abcdefg"), None, "m", [_fn(), [_fn(), {"<": _fn()}], 1.5, 2.0, 1e-7], 8)
-@example(local_kite(*"abcdefg"), None, "m", [None, "\ud800", -0.0, 1e21], 0)
+@example(local_kite(*"abcdefg"), None, "square", [4], 0, None)
+@example(local_kite(*"abcdefg"), None, "square", None, 0, None)
+@example(local_kite(*"abcdefg"), Auth("kiteKey", "k"), "m", [], 0, None)
+@example(local_kite(*"abcdefg"), None, "m", [_fn(), [_fn(), {"<": _fn()}], 1.5, 2.0, 1e-7], 8, None)
+@example(local_kite(*"abcdefg"), None, "m", [None, "\ud800", -0.0, 1e21], 0, None)
+@example(local_kite(*"abcdefg"), None, "m", [_fn()], 0, {"traceparent": "00-a-b-01"})
 def test_fast_path_writes_what_the_general_path_writes(
     kite: Kite,
     auth: Auth | None,
     method: str,
     with_args: list[Any] | None,
     start: int,
+    trace: dict[str, str] | None,
 ) -> None:
-    text = _same_as_general(ENCODER, kite, auth, method, with_args, start)
-    assert _same_as_general(ENCODER, kite, auth, method, with_args, start) == text  # cached
-    assert dnode.decode(text).method == method.replace("\ud800", "\ufffd")
+    text = _same_as_general(ENCODER, kite, auth, method, with_args, start, trace)
+    assert _same_as_general(ENCODER, kite, auth, method, with_args, start, trace) == text
+    decoded = dnode.decode(text)
+    assert decoded.method == method.replace("\ud800", "\ufffd")
+    assert ("traceContext" in decoded.arguments[0]) == bool(trace)
 
 
 def test_the_cached_head_follows_the_kite_and_the_credentials() -> None:

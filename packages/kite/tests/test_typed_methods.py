@@ -11,6 +11,7 @@ import pytest
 import trio
 from hypothesis import given
 from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
 from kite_rpc_helpers import client_kite, connected
 from kite_typed_helpers import Color, Level, Movie, Point, UserId, typed_kite
 
@@ -248,7 +249,10 @@ def test_recursive_dataclasses_are_refused() -> None:
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**64)
+    | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=5),
     lambda inner: st.lists(inner, max_size=3)
     | st.dictionaries(st.text(max_size=3), inner, max_size=3),
@@ -271,6 +275,25 @@ def test_any_json_value_converts_or_mismatches_and_round_trips(annotation: Any, 
         return
     assert spec.to_json(converted) == value or annotation in (Point, list[Point | None])
     assert json.loads(json.dumps(spec.to_json(converted))) == spec.to_json(converted)
+
+
+@pytest.mark.parametrize("annotation", [a for a, _ in SCHEMAS] + ANNOTATIONS)
+def test_schemas_are_json_schema_2020_12(annotation: Any) -> None:
+    Draft202012Validator.check_schema(compile_type(annotation).schema)
+
+
+@given(st.sampled_from(ANNOTATIONS), json_values)
+def test_the_schema_accepts_what_the_converter_accepts(annotation: Any, value: Any) -> None:
+    """The published schema (checked by the `jsonschema` validator) and the converter agree
+    on every JSON value: other tools can rely on the description."""
+    spec = compile_type(annotation)
+    assert spec.convert is not None
+    try:
+        spec.convert(value)
+        accepted = True
+    except MismatchError:
+        accepted = False
+    assert Draft202012Validator(spec.schema).is_valid(value) == accepted
 
 
 # -- the Request parameter and authentication --------------------------------------------------

@@ -78,7 +78,9 @@ class Config:
         kontrol_key: Kontrol's public key PEM, compared as exact text; `kontrolKey`.
         kontrol_user: Kontrol's username, the trusted token issuer; the kite key's `iss`.
         use_webrtc: register `kite.handleWebRTC`.
-        log_level: `KITE_LOG_LEVEL` (one of `LOG_LEVELS`).
+        log_level: `KITE_LOG_LEVEL` (one of `LOG_LEVELS`): a `Kite` made with this config
+            sets the `kite` and `kontrol` loggers to it (see `kite` README, "Logging");
+            `None` (the default) leaves logging as the application configured it.
         log_no_color: `KITE_LOG_NOCOLOR` set.
         proxy_url: `KITE_PROXY_URL`: proxy kite to register to instead of asking Kontrol.
         print_version: `KITE_VERSION` set: `run` prints the version and exits.
@@ -105,7 +107,7 @@ class Config:
     kontrol_key: str = ""
     kontrol_user: str = ""
     use_webrtc: bool = False
-    log_level: str = "INFO"
+    log_level: str | None = None
     log_no_color: bool = False
     proxy_url: str = ""
     print_version: bool = False
@@ -232,8 +234,6 @@ class Config:
                     f"{', '.join(LOG_LEVELS)})",
                     variable="KITE_LOG_LEVEL",
                 )
-            else:
-                changes["log_level"] = "INFO"
         if environ.get("KITE_LOG_NOCOLOR", ""):
             changes["log_no_color"] = True
         if environ.get("KITE_VERSION", ""):

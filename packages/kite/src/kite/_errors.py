@@ -19,8 +19,9 @@ class by `type` (unknown types stay `KiteError` with that type) so callers can `
 class or compare `.type` as Go programs do.
 
 `id` is the request id: 16 hex digits the serving kite drew for the failed request (Go does the
-same); a kite of this package logs each failed request with it (logger `kite`, level INFO), so
-the id finds the server's side of a failure. `str(err)` names it: `<type>: <message> (request id
+same); a kite of this package logs a handler's exception with it (logger `kite.server`, level
+ERROR, with the traceback; a `KiteError` the handler raised on purpose is not logged), so the id
+finds the server's side of a failure. `str(err)` names it: `<type>: <message> (request id
 <id>)`; `err.go_error()` is Go's `Error.Error()` text, `<type>: <message> (<id>)`.
 """
 

@@ -29,6 +29,8 @@ from ._http import Handler as HTTPHandler
 from ._http import HTTPLimits
 from ._kontrol._client import KontrolLink
 from ._kontrol._kite_methods import KontrolMethods
+from ._observe._health import HealthCheck, health_handler
+from ._observe._logging import apply_log_level
 from ._rpc._blocking import blocking_handler
 from ._rpc._builtins import register_builtins
 from ._rpc._callee import AuthenticateHook, Callee, PeerHook
@@ -37,6 +39,7 @@ from ._rpc._hooks import run_hooks
 from ._rpc._introspection import describe_kite
 from ._rpc._limits import PeerLimits
 from ._rpc._methods import Handler, Method, MethodHandling
+from ._rpc._observer import CallObserver
 from ._rpc._peer import Peer, ServeRequest, open_peer
 from ._rpc._pipe import MessagePipe
 from ._rpc._request import Request
@@ -119,6 +122,11 @@ class Kite(KontrolMethods):
         self._http_routes: list[HTTPRoute] = []
         self._servers: list[KiteServer] = []
         self._kontrol_link = KontrolLink()
+        #: Observes every call served and made (`kite.otel.instrument` sets one); `None`:
+        #: only the `kite.server` / `kite.client` DEBUG lines, when that level is on.
+        self.observer: CallObserver | None = None
+        if config.log_level is not None:
+            apply_log_level(config.log_level)
         register_builtins(self, terminal=enable_terminal_builtins)
 
     def __repr__(self) -> str:
@@ -333,6 +341,28 @@ class Kite(KontrolMethods):
 
     # ----------------------------------------------------------------------------------------
     # serving and dialling over the network (SockJS, see `_sockjs`)
+
+    def enable_health(
+        self, path: str = "/healthz", *, check: HealthCheck | None = None, timeout: float = 2.0
+    ) -> None:
+        """Answer health probes at `path` on this kite's servers (off unless called).
+
+        `GET path` answers `200 {"status":"ok"}` while the kite serves, and `503
+        {"status":"unavailable","reason":...}` while it shuts down or when `async check()`
+        raises or takes more than `timeout` seconds: what load balancers and Kubernetes
+        probes expect.
+        """
+        self.handle_http(path, health_handler(self._serving, check, timeout), exact=True)
+
+    def _serving(self) -> bool:
+        return any(not server.endpoint.closing for server in self._servers)
+
+    def session_counts(self) -> dict[str, int]:
+        """SockJS sessions open on this kite's servers: `{"websocket": n, "http": m}` (HTTP
+        sessions are those of the XHR and other polling or streaming transports)."""
+        websocket = sum(server.endpoint.websocket_count for server in self._servers)
+        http = sum(server.endpoint.session_count for server in self._servers)
+        return {"websocket": websocket, "http": http}
 
     def handle_http(self, prefix: str, handler: HTTPHandler, *, exact: bool = False) -> None:
         """Serve HTTP requests whose path starts with `prefix` (Go's `HandleHTTP`).

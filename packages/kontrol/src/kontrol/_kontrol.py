@@ -119,8 +119,18 @@ class Kontrol(kite.Kite):
         self.on_disconnect(self.registrations.disconnected)
         self.handle_http("/register", self._serve_register_http, exact=True)
         self.handle_http("/heartbeat", self._serve_heartbeat_http, exact=True)
+        self.enable_health("/healthz", check=self._storage_answers)
 
         register_methods(self)
+
+    async def _storage_answers(self) -> None:
+        """The health check: the storage answers a query (raises when it does not)."""
+        await self.storage.list_keys()
+
+    @property
+    def live_registrations(self) -> int:
+        """Kites registered through this Kontrol whose connection or HTTP heartbeats live."""
+        return len(self.registrations)
 
     # ----------------------------------------------------------------------------------------
     # lifecycle

@@ -82,6 +82,10 @@ class Registrations:
         self._locks: dict[str, _IdLock] = {}  # kite id -> its registration's lock
         self._trackers: HTTPTrackers | None = None  # while running: drives `_http`
 
+    def __len__(self) -> int:
+        """Registrations alive: over a kite connection or kept by HTTP heartbeats."""
+        return len(self._ws) + len(self._http)
+
     def start(self, nursery: trio.Nursery) -> None:
         """Track HTTP registrations with tasks in `nursery` (Kontrol's `running()`)."""
         self._trackers = HTTPTrackers(nursery)

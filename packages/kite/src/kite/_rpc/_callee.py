@@ -14,7 +14,13 @@ no checkpoint of its own, so a plain handler is served inline by the reader:
 4. authentication if the method needs it (trusted dialled connections skip it, username "");
 5. throttle → `requestLimitError`;
 6. the handler chain (`_methods.run_chain`; a bare handler is called directly);
-7. reply `{"error":null,"result":...}` or the error object; exceptions never escape.
+7. reply `{"error":null,"result":...}` or the error object; exceptions never escape. An
+   exception other than a `KiteError` or `dnode.ArgumentError` (a handler's bug, not a
+   deliberate error answer) is logged on `kite.server` at ERROR with its traceback and the
+   request id the caller sees.
+
+The kite's observer (`_observer`), when it has one, sees each request for a known method from
+step 3 on; at DEBUG, `kite.server` logs one line per such request.
 
 It also counts the requests being served, so a server shutting down can `wait_idle`.
 """
@@ -30,12 +36,13 @@ import trio
 
 import dnode
 
-from .._errors import RequestLimitError, SendError
+from .._errors import KiteError, RequestLimitError, SendError
 from ..protocol import KiteIdentity
 from ._coroutines import is_awaitable
 from ._envelope import EnvelopeError, error_json, parse_request
 from ._hooks import run_hooks
 from ._methods import FinalFunc, Handler, Method, run_chain
+from ._observer import CALL_LOG, call_log, log_handler_error
 from ._peer import LocalKite, Peer
 from ._request import Request, new_request_id
 
@@ -106,6 +113,10 @@ class Callee:
                 peer.first_request_seen = True
                 peer.kite = KiteIdentity.from_json(envelope.kite)
                 await run_hooks(self.on_first_request, peer, log=log)
+            observer = self.local_kite.observer
+            if observer is None and call_log.isEnabledFor(logging.DEBUG):
+                observer = CALL_LOG
+            served = None if observer is None else observer.serve(peer, name, envelope.trace)
             request = Request(
                 "", name, "", envelope.with_args, peer, envelope.authentication, self.local_kite
             )
@@ -136,10 +147,13 @@ class Callee:
                     if is_awaitable(result):
                         result = await result
             except Exception as exc:  # noqa: BLE001 - every failure is answered, never raised
+                error = error_json(exc, request.id)
+                if not isinstance(exc, KiteError | dnode.ArgumentError):
+                    log_handler_error(name, request, exc)
                 if respond is not None:
-                    error = error_json(exc, request.id)
-                    log.info("%s failed (request id %s): %s", name, error["id"], error["message"])
                     await self._respond(peer, respond, error, None)
+                if served is not None:
+                    served.end(error, exc)
                 return
             if respond is not None:
                 try:
@@ -149,6 +163,11 @@ class Callee:
                         await respond({"error": None, "result": result})
                 except SendError as exc:
                     await self._respond_failed(peer, respond, exc, request.id)
+                    if served is not None:
+                        served.end(error_json(exc, request.id), exc)
+                    return
+            if served is not None:
+                served.end(None, None)
         except Exception:  # the pipeline answers errors itself: a bug, keep serving
             log.exception("error serving %r", message.method)
         finally:

@@ -37,7 +37,9 @@ __all__ = [
 ]
 
 #: Go's `kite.callOptions` and `kite.Auth`.
-_ENVELOPE_FIELDS: Final = dnode.GoFields("kite", "authentication", "withArgs", "responseCallback")
+_ENVELOPE_FIELDS: Final = dnode.GoFields(
+    "kite", "authentication", "withArgs", "responseCallback", "traceContext"
+)
 _AUTH_FIELDS: Final = dnode.GoFields("type", "key")
 _MISSING: Final[Any] = object()
 
@@ -47,20 +49,24 @@ def call_arguments(
     auth: Auth | None,
     response_callback: Callable[..., Any] | None,
     with_args: list[Any] | None,
+    trace_context: Mapping[str, str] | None = None,
 ) -> list[Any]:
     """The `arguments` of a method call, exactly as Go's `callOptions` encodes.
 
     `with_args=None` gives `"withArgs":null` (Go's `Tell("m")`), `[]` gives `"withArgs":[]`.
     The response callback is the first function the scrubber meets, so it gets the lowest id.
+    A non-empty `trace_context` is added last as `"traceContext"`, a field Go's decoder
+    ignores (§4.12).
     """
-    return [
-        {
-            "kite": kite,
-            "authentication": None if auth is None else auth.to_json(),
-            "responseCallback": response_callback,
-            "withArgs": with_args,
-        }
-    ]
+    envelope = {
+        "kite": kite,
+        "authentication": None if auth is None else auth.to_json(),
+        "responseCallback": response_callback,
+        "withArgs": with_args,
+    }
+    if trace_context:
+        envelope["traceContext"] = dict(trace_context)
+    return [envelope]
 
 
 class LocalIdentity(Protocol):
@@ -117,8 +123,11 @@ class RequestEncoder:
         response_callback: Callable[..., Any],
         with_args: list[Any] | None,
         table: dnode.CallbackTable,
+        trace_context: Mapping[str, str] | None = None,
     ) -> tuple[str, int, dict[int, dnode.CallbackPath]]:
         """Register `response_callback` and the functions in `with_args`; encode the call.
+
+        A non-empty `trace_context` is encoded after `withArgs` (see `call_arguments`).
 
         Returns the message text, the response callback's id and the callbacks registered
         (id -> path, the response callback first). All-or-nothing: on error none stays
@@ -140,7 +149,9 @@ class RequestEncoder:
             self._prepare(kite, identity, auth)
         head = self._head
         if not head or type(method) is not str:
-            return _encode_general(kite, auth, method, response_callback, with_args, table)
+            return _encode_general(
+                kite, auth, method, response_callback, with_args, table, trace_context
+            )
         method_json = self._methods.get(method)
         if method_json is None:
             method_json = self._method_json(method)
@@ -156,6 +167,9 @@ class RequestEncoder:
                 raise
             if found:
                 callbacks.update(found)
+        if trace_context:
+            trace = dnode.scrub_encode(dict(trace_context), _NO_CALLBACKS)[0]
+            args_json = f'{args_json},"traceContext":{trace}'
         if len(callbacks) == 1:
             text = (
                 f'{{"method":{method_json},"arguments":[{{{head}"responseCallback":"[Function]",'
@@ -205,9 +219,12 @@ def _encode_general(
     response_callback: Callable[..., Any],
     with_args: list[Any] | None,
     table: dnode.CallbackTable,
+    trace_context: Mapping[str, str] | None = None,
 ) -> tuple[str, int, dict[int, dnode.CallbackPath]]:
     """`RequestEncoder.encode` the plain way: scrub and encode the whole envelope."""
-    arguments = call_arguments(kite.identity_json, auth, response_callback, with_args)
+    arguments = call_arguments(
+        kite.identity_json, auth, response_callback, with_args, trace_context
+    )
     scrubbed, callbacks = dnode.scrub(arguments, table)
     try:
         text = dnode.encode(dnode.Message(method, scrubbed, callbacks))
@@ -234,7 +251,7 @@ class EnvelopeError(ValueError):
 class Envelope:
     """A received envelope: who claims to call, with what credentials and arguments."""
 
-    __slots__ = ("authentication", "kite", "response_callback", "with_args")
+    __slots__ = ("authentication", "kite", "response_callback", "trace", "with_args")
 
     def __init__(
         self,
@@ -242,8 +259,11 @@ class Envelope:
         authentication: Auth | None,
         response_callback: Callable[..., Any] | None,
         with_args: Any,
+        trace: Any = None,
     ) -> None:
         self.kite = kite
+        #: The caller's `traceContext` (W3C trace context), `None` when it sent none.
+        self.trace = trace
         self.authentication = authentication
         self.response_callback = response_callback
         #: `dnode.Partial()` (nil) when `withArgs` was missing or null, as in Go.
@@ -296,6 +316,10 @@ def parse_envelope(arguments: list[Any]) -> Envelope:
         auth = folded.get("authentication")
         callback = folded.get("responseCallback")
         with_args = folded.get("withArgs", _MISSING)
+        trace = folded.get("traceContext")
+        return Envelope(
+            kite, _auth(auth), callback if callable(callback) else None, with_args, trace
+        )
     return Envelope(kite, _auth(auth), callback if callable(callback) else None, with_args)
 
 

@@ -51,7 +51,7 @@ import contextvars
 import logging
 import sys
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
@@ -69,6 +69,7 @@ from ._deadlines import CallDeadlines
 from ._descriptions import MethodDescription, remote_methods
 from ._envelope import LocalIdentity, RequestEncoder, parse_response
 from ._limits import PeerLimits
+from ._observer import CALL_LOG, CallObserver, client_log
 from ._pending import PendingCall
 from ._pipe import MessagePipe, PipeClosedError
 
@@ -103,6 +104,8 @@ class LocalKite(LocalIdentity, Protocol):
     hands every incoming method request to."""
 
     serve_request: ServeRequest
+    #: Observes every call served and made (logging, tracing, metrics); `None`: nothing.
+    observer: CallObserver | None
 
 
 class Peer:
@@ -206,6 +209,18 @@ class Peer:
         """Our live local callbacks (for inspection: its length must not grow per call)."""
         return self._table
 
+    @property
+    def remote_address(self) -> tuple[str, int] | None:
+        """The other end's `(host, port)` when the transport knows it."""
+        address = getattr(self._pipe, "remote_address", None)
+        return address if isinstance(address, tuple) else None
+
+    @property
+    def transport(self) -> str:
+        """The name of the transport carrying this connection (`memory` when unnamed)."""
+        name = getattr(self._pipe, "transport", None)
+        return name if isinstance(name, str) else "memory"
+
     async def wait_closed(self) -> None:
         """Wait until the connection has ended."""
         if self._closing:
@@ -259,10 +274,22 @@ class Peer:
         *,
         timeout: float | None = None,  # noqa: ASYNC109
         free_callbacks: bool = False,
+        trace_context: Mapping[str, str] | None = None,
     ) -> Any:
-        """Like `tell`, with the argument list given as is (`None` → `"withArgs":null`)."""
+        """Like `tell`, with the argument list given as is (`None` → `"withArgs":null`).
+
+        A non-empty `trace_context` (W3C `traceparent`/`tracestate`) goes into the envelope's
+        `traceContext` field, which Go kites ignore. The kite's observer, when it has one,
+        makes the call (`None` here) and passes it; an empty mapping bypasses the observer.
+        """
         if self._closing:
             raise SendError("can't send, client is closed")
+        if trace_context is None:
+            observer = self.local_kite.observer
+            if observer is None and client_log.isEnabledFor(logging.DEBUG):
+                observer = CALL_LOG
+            if observer is not None:
+                return await observer.call(self, method, args, timeout, free_callbacks)
         pending = PendingCall()
         table = self._table
         encoder = self._encoder
@@ -270,7 +297,7 @@ class Peer:
             encoder = self._encoder = RequestEncoder()
         try:
             text, cid, callbacks = encoder.encode(
-                self.local_kite, self.auth, method, pending, args, table
+                self.local_kite, self.auth, method, pending, args, table, trace_context
             )
         except dnode.DnodeError as exc:
             raise SendError(str(exc)) from exc

@@ -19,6 +19,7 @@ by their timeout). With `reconnect=True` the first dial is retried too (Go's `Di
 from __future__ import annotations
 
 import logging
+import urllib.parse
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Literal, Protocol
@@ -84,6 +85,20 @@ async def open_session(
             raise
         log.debug("WebSocket handshake refused by %s, falling back to XHR polling", url)
     return await XHRClientPipe.open(url, timeout=xhr_timeout, limits=limits)
+
+
+def _address(url: str) -> tuple[str, int] | None:
+    """The `(host, port)` a kite URL points at (the scheme's default port when none)."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if not parts.hostname:
+        return None
+    if port is None:
+        port = 443 if parts.scheme in ("https", "wss") else 80
+    return parts.hostname, port
 
 
 class Client:
@@ -229,6 +244,10 @@ class Client:
             limits=self.limits,
         )
         self.session_transport = session.transport
+        session.remote_address = _address(self.url)
+        log.info(
+            "connected to %s over %s (session %s)", self.url, session.transport, session.session_id
+        )
         return session
 
     async def _dial_forever(self) -> MessagePipe:

@@ -77,6 +77,8 @@ class WebSocketClientPipe:
         self.machine = machine
         self.session_id = machine.session_id
         self.transport = "websocket"
+        #: The server's `(host, port)` (set by the dialler).
+        self.remote_address: tuple[str, int] | None = None
         self._ws = ws
         self._pending: deque[str] = deque()
         #: Why the session ended (close frame, protocol error), once it has.
@@ -163,6 +165,8 @@ class XHRClientPipe:
         self.machine = machine
         self.session_id = machine.session_id
         self.transport = "xhr"
+        #: The server's `(host, port)` (set by the dialler).
+        self.remote_address: tuple[str, int] | None = None
         self._client = client
         self._timeout = timeout
         self._poll_timeout = max(timeout, POLL_TIMEOUT_FLOOR)

@@ -48,6 +48,11 @@ SessionHandler = Callable[[SockJSPipe], Awaitable[None]]
 _SHUTTING_DOWN_HEADERS = [("Content-Type", "text/plain; charset=utf-8")]
 
 
+def _who(pipe: SockJSPipe) -> str:
+    address = pipe.remote_address
+    return f"{address[0]}:{address[1]}" if address else "an unknown address"
+
+
 class SockJSEndpoint:
     """A SockJS server endpoint: an HTTP handler running one `handler(pipe)` per session.
 
@@ -139,6 +144,7 @@ class SockJSEndpoint:
         return session.machine.next_deadline()
 
     async def _run_handler(self, pipe: SockJSPipe) -> None:
+        log.info("session %s opened: %s from %s", pipe.session_id, pipe.transport, _who(pipe))
         try:
             await self.handler(pipe)
         except Exception:
@@ -146,6 +152,7 @@ class SockJSEndpoint:
         finally:
             with trio.CancelScope(shield=True):
                 await pipe.aclose()
+            log.info("session %s closed: %s from %s", pipe.session_id, pipe.transport, _who(pipe))
 
     # -- WebSocket ---------------------------------------------------------------------------
 
@@ -157,11 +164,14 @@ class SockJSEndpoint:
         else:
             ws = await request.accept_websocket()
         if plan.endpoint.kind is sockjs.EndpointKind.RAW_WEBSOCKET:
-            await self._run_handler(RawWebSocketPipe(ws, self.options))
+            raw = RawWebSocketPipe(ws, self.options)
+            raw.remote_address = request.remote_addr
+            await self._run_handler(raw)
             return
         # Never registered by id: every WebSocket is a new session, whatever its id
         # (sockjs-go); the set is for shutdown.
         session = WebSocketSessionPipe(ws, plan.endpoint.session_id or "", self.options)
+        session.remote_address = request.remote_addr
         self._websockets.add(session)
         try:
             await session.open()
@@ -203,6 +213,7 @@ class SockJSEndpoint:
                 self._sessions,
                 self._session_timers,
             )
+            session.remote_address = request.remote_addr
             self._sessions[session_id] = session
             self._nursery.start_soon(self._run_session, session)
         overhead = len(writer.wrap(""))

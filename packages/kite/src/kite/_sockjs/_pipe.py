@@ -15,6 +15,8 @@ class SockJSPipe:
 
     session_id: str
     transport: str
+    #: The client's `(host, port)` as the connection that opened the session saw it.
+    remote_address: tuple[str, int] | None = None
 
     async def send(self, message: str) -> None:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -1,0 +1,288 @@
+"""OpenTelemetry traces and metrics for kites (`pip install kite-trio[otel]`).
+
+    import kite
+    import kite.otel
+
+    math = kite.Kite("math", "1.0.0")
+    kite.otel.instrument(math)  # the global tracer and meter providers, or pass your own
+
+Once instrumented, a kite makes one span per call it serves (kind SERVER) and per call it makes
+(kind CLIENT), named after the method, with the attributes of OpenTelemetry's RPC semantic
+conventions 1.45.0 (`rpc.system.name` = `kite`, `rpc.method`, `server.address`, `server.port`,
+`network.peer.address`, `network.peer.port`, and on failure `error.type` and
+`rpc.response.status_code`, both the kite error type such as `methodNotFound`). It records the
+histograms `rpc.server.call.duration` and `rpc.client.call.duration` (seconds) and observes the
+gauge `kite.server.sessions` (SockJS sessions open, by `network.transport`).
+
+The caller's trace context travels in the request envelope, in a `traceContext` field holding
+the W3C `traceparent`/`tracestate` (whatever the global propagator injects): Go kites and
+kite.js ignore unknown envelope fields, so instrumented and plain kites of any language mix. A
+served call's span is the child of the caller's, and the handler runs with it as the current
+span, so calls the handler makes are its children.
+
+A kite that is not instrumented pays one attribute check per call; without `opentelemetry-api`
+installed nothing here is imported.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import time
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+try:
+    from opentelemetry import context as otel_context
+    from opentelemetry import metrics, propagate, trace
+    from opentelemetry.trace import SpanKind, Status, StatusCode
+except ImportError as exc:  # pragma: no cover - exercised without the extra installed
+    raise ImportError(
+        "kite.otel needs the OpenTelemetry API: pip install 'kite-trio[otel]'"
+    ) from exc
+
+from ._errors import KiteError
+from ._rpc._observer import NO_TRACE, ObservedPeer, ServedCall, call_log, client_log
+
+if TYPE_CHECKING:
+    from ._kite import Kite
+
+__all__ = ["SEMCONV_VERSION", "Instrumentation", "instrument", "uninstrument"]
+
+#: The version of OpenTelemetry's semantic conventions the spans and metrics follow.
+SEMCONV_VERSION: Final = "1.45.0"
+_SCHEMA_URL: Final = f"https://opentelemetry.io/schemas/{SEMCONV_VERSION}"
+_SYSTEM: Final = {"rpc.system.name": "kite"}
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("kite-trio")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - source checkout
+        return "0"
+
+
+class _ServedSpan:
+    __slots__ = ("_attributes", "_instrumentation", "_span", "_start", "_token")
+
+    def __init__(
+        self, instrumentation: Instrumentation, peer: ObservedPeer, method: str, trace_field: Any
+    ) -> None:
+        self._instrumentation = instrumentation
+        parent = propagate.extract(_carrier(trace_field)) if trace_field else None
+        attributes: dict[str, Any] = {**_SYSTEM, "rpc.method": method}
+        address = peer.remote_address
+        if address is not None:
+            attributes["network.peer.address"] = address[0]
+            attributes["network.peer.port"] = address[1]
+        self._attributes = attributes
+        self._span = instrumentation.tracer.start_span(
+            method, context=parent, kind=SpanKind.SERVER, attributes=attributes
+        )
+        self._token = otel_context.attach(trace.set_span_in_context(self._span, parent))
+        self._start = time.perf_counter()
+
+    def end(self, error: Mapping[str, str] | None, exc: BaseException | None) -> None:
+        elapsed = time.perf_counter() - self._start
+        otel_context.detach(self._token)
+        span = self._span
+        metric_attributes = {**_SYSTEM, "rpc.method": self._attributes["rpc.method"]}
+        if error is not None:
+            kind = error.get("type", "") or "genericError"
+            span.set_attribute("error.type", kind)
+            span.set_attribute("rpc.response.status_code", kind)
+            span.set_status(Status(StatusCode.ERROR, error.get("message", "")))
+            if exc is not None:
+                span.record_exception(exc)
+            metric_attributes["error.type"] = kind
+        span.end()
+        self._instrumentation.server_duration.record(elapsed, metric_attributes)
+        if call_log.isEnabledFor(10):  # DEBUG: the same line as without instrumentation
+            call_log.debug(
+                "served %s from %s in %.3f ms: %s",
+                metric_attributes["rpc.method"],
+                peer_name(self._attributes),
+                elapsed * 1e3,
+                "ok" if error is None else f"{error.get('type')}: {error.get('message')}",
+            )
+
+
+class _MeasuredCall:
+    """A served call while no tracer is configured: only its duration is recorded."""
+
+    __slots__ = ("_instrumentation", "_method", "_start")
+
+    def __init__(self, instrumentation: Instrumentation, method: str) -> None:
+        self._instrumentation = instrumentation
+        self._method = method
+        self._start = time.perf_counter()
+
+    def end(self, error: Mapping[str, str] | None, exc: BaseException | None) -> None:
+        attributes = {**_SYSTEM, "rpc.method": self._method}
+        if error is not None:
+            attributes["error.type"] = error.get("type", "") or "genericError"
+        elapsed = time.perf_counter() - self._start
+        self._instrumentation.server_duration.record(elapsed, attributes)
+        if call_log.isEnabledFor(10):
+            outcome = "ok" if error is None else f"{error.get('type')}: {error.get('message')}"
+            call_log.debug("served %s in %.3f ms: %s", self._method, elapsed * 1e3, outcome)
+
+
+def peer_name(attributes: Mapping[str, Any]) -> str:
+    address = attributes.get("network.peer.address")
+    return f"{address}:{attributes.get('network.peer.port')}" if address else "?"
+
+
+def _carrier(value: Any) -> dict[str, str]:
+    """The received `traceContext` as a propagator carrier: string entries only."""
+    if not isinstance(value, dict):
+        return {}
+    return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+class Instrumentation:
+    """The `CallObserver` `instrument` installs on a kite: spans, metrics, context transfer.
+
+    Attributes:
+        tracer: the tracer spans are made with.
+        server_duration: the `rpc.server.call.duration` histogram.
+        client_duration: the `rpc.client.call.duration` histogram.
+    """
+
+    def __init__(
+        self,
+        kite: Kite,
+        tracer_provider: trace.TracerProvider | None = None,
+        meter_provider: metrics.MeterProvider | None = None,
+    ) -> None:
+        self.tracer = trace.get_tracer("kite", _version(), tracer_provider, schema_url=_SCHEMA_URL)
+        meter = metrics.get_meter("kite", _version(), meter_provider, schema_url=_SCHEMA_URL)
+        self.server_duration = meter.create_histogram(
+            "rpc.server.call.duration", unit="s", description="Duration of calls served."
+        )
+        self.client_duration = meter.create_histogram(
+            "rpc.client.call.duration", unit="s", description="Duration of calls made."
+        )
+        self._kite = kite
+        self._tracer_given = tracer_provider is not None
+        meter.create_observable_gauge(
+            "kite.server.sessions",
+            callbacks=[self._observe_sessions],
+            unit="{session}",
+            description="SockJS sessions open on the kite's servers.",
+        )
+
+    def _observe_sessions(self, options: metrics.CallbackOptions) -> Iterable[metrics.Observation]:
+        counts = self._kite.session_counts()
+        return [
+            metrics.Observation(count, {**_SYSTEM, "network.transport": transport})
+            for transport, count in counts.items()
+        ]
+
+    def tracing(self) -> bool:
+        """Whether spans are made: a tracer provider was given, or a global one is set (until
+        then OpenTelemetry's default is a proxy whose spans record nothing, and the calls
+        skip making them and carry no trace context)."""
+        return self._tracer_given or not isinstance(
+            trace.get_tracer_provider(), trace.ProxyTracerProvider
+        )
+
+    def serve(self, peer: ObservedPeer, method: str, trace: Any) -> ServedCall:
+        if not self.tracing():
+            return _MeasuredCall(self, method)
+        return _ServedSpan(self, peer, method, trace)
+
+    async def call(
+        self,
+        peer: ObservedPeer,
+        method: str,
+        args: list[Any] | None,
+        timeout: float | None,  # noqa: ASYNC109
+        free_callbacks: bool,
+    ) -> Any:
+        attributes: dict[str, Any] = {**_SYSTEM, "rpc.method": method}
+        address = peer.remote_address
+        if address is not None:
+            attributes["server.address"] = address[0]
+            attributes["server.port"] = address[1]
+        metric_attributes = {**_SYSTEM, "rpc.method": method}
+        start = time.perf_counter()
+        outcome = "ok"
+        if not self.tracing():
+            try:
+                return await peer.call(
+                    method,
+                    args,
+                    timeout=timeout,
+                    free_callbacks=free_callbacks,
+                    trace_context=NO_TRACE,
+                )
+            except BaseException as exc:
+                metric_attributes["error.type"] = _error_type(exc)
+                raise
+            finally:
+                self.client_duration.record(time.perf_counter() - start, metric_attributes)
+        with self.tracer.start_as_current_span(
+            method,
+            kind=SpanKind.CLIENT,
+            attributes=attributes,
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            carrier: dict[str, str] = {}
+            propagate.inject(carrier)
+            try:
+                return await peer.call(
+                    method,
+                    args,
+                    timeout=timeout,
+                    free_callbacks=free_callbacks,
+                    trace_context=carrier or NO_TRACE,
+                )
+            except BaseException as exc:
+                kind = _error_type(exc)
+                outcome = f"{kind}: {exc}"
+                span.set_attribute("error.type", kind)
+                if isinstance(exc, KiteError):
+                    span.set_attribute("rpc.response.status_code", kind)
+                span.set_status(Status(StatusCode.ERROR, str(exc)))
+                metric_attributes["error.type"] = kind
+                raise
+            finally:
+                elapsed = time.perf_counter() - start
+                self.client_duration.record(elapsed, metric_attributes)
+                if client_log.isEnabledFor(10):
+                    client_log.debug(
+                        "called %s on %s in %.3f ms: %s",
+                        method,
+                        f"{address[0]}:{address[1]}" if address else "?",
+                        elapsed * 1e3,
+                        outcome,
+                    )
+
+
+def _error_type(exc: BaseException) -> str:
+    """`error.type`: the kite error type for remote and kite errors, else the class name."""
+    if isinstance(exc, KiteError) and exc.type:
+        return exc.type
+    return type(exc).__qualname__
+
+
+def instrument(
+    kite: Kite,
+    *,
+    tracer_provider: trace.TracerProvider | None = None,
+    meter_provider: metrics.MeterProvider | None = None,
+) -> Instrumentation:
+    """Trace and measure every call `kite` serves and makes (see the module docstring).
+
+    Without providers the global ones are used (`opentelemetry.trace.set_tracer_provider`);
+    while those are OpenTelemetry's no-op defaults, spans are not recorded.
+    """
+    instrumentation = Instrumentation(kite, tracer_provider, meter_provider)
+    kite.observer = instrumentation
+    return instrumentation
+
+
+def uninstrument(kite: Kite) -> None:
+    """Stop observing `kite`'s calls."""
+    kite.observer = None
