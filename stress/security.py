@@ -97,46 +97,59 @@ async def _rules(kind: str, tmp: Path, outcome: Outcome) -> None:
 
             alice = _user_kite("math", keys["alice"], ws_id)
             bob = _user_kite("math", keys["bob"], ws_id)
-            async with (
-                alice.dial(url, auth=Auth("kiteKey", keys["alice"])) as a,
-                bob.dial(url, auth=Auth("kiteKey", keys["bob"])) as b,
-            ):
-                await a.tell("register", {"url": alice_ws_url}, timeout=10)
-                status = await http_register("alice", http_id, alice_http_url)
-                row("alice registers a second kite over HTTP", 200, status)
-                try:
-                    await b.tell("register", {"url": bob_url}, timeout=10)
-                    refused = "accepted"
-                except AuthenticationError as exc:
-                    refused = exc.type
-                row("bob registers with the id of alice's kite", "authenticationError", refused)
-                for kite_id, how in ((ws_id, "connection"), (http_id, "HTTP")):
-                    status = await http_register("bob", kite_id, bob_url)
-                    row(f"bob's HTTP /register, id of alice's {how} kite", 401, status)
-                by_name = await b.tell("getKites", {"query": {"username": "alice", "name": "math"}})
-                row(
-                    "alice's kites by name: her URLs, once each",
-                    sorted([_port(alice_ws_url), _port(alice_http_url)]),
-                    sorted(_port(k["url"]) for k in by_name["kites"]),
-                )
-                for kite_id, want in ((ws_id, alice_ws_url), (http_id, alice_http_url)):
-                    found = await b.tell("getKites", {"query": {"id": kite_id}})
-                    urls = [_port(k["url"]) for k in found["kites"]]
-                    row(f"by id: alice's kite at {_port(want)}", [_port(want)], urls)
-                token = await b.tell("getToken", {"id": ws_id})
-                claims = kite.parse_unverified(token).claims
-                row("by design: bob gets a token for alice's kite, sub = bob", "bob", claims.sub)
-                beat = await http.request(
-                    "GET", url.removesuffix("/kite") + f"/heartbeat?id={http_id}", (), b""
-                )
-                row(
-                    "by design: /heartbeat without authentication",
-                    "pong",
-                    bytes(beat.body).decode(),
-                )
+            bob_gone = trio.Event()
+
+            def bob_left(peer: kite.Peer) -> None:  # runs after Kontrol's own clean-up
+                if peer.kite.username == "bob":
+                    bob_gone.set()
+
+            kontrol.on_disconnect(bob_left)
+            async with alice.dial(url, auth=Auth("kiteKey", keys["alice"])) as a:
+                async with bob.dial(url, auth=Auth("kiteKey", keys["bob"])) as b:
+                    await a.tell("register", {"url": alice_ws_url}, timeout=10)
+                    status = await http_register("alice", http_id, alice_http_url)
+                    row("alice registers a second kite over HTTP", 200, status)
+                    try:
+                        await b.tell("register", {"url": bob_url}, timeout=10)
+                        refused = "accepted"
+                    except AuthenticationError as exc:
+                        refused = exc.type
+                    row("bob registers with the id of alice's kite", "authenticationError", refused)
+                    for kite_id, how in ((ws_id, "connection"), (http_id, "HTTP")):
+                        status = await http_register("bob", kite_id, bob_url)
+                        row(f"bob's HTTP /register, id of alice's {how} kite", 401, status)
+                    by_name = await b.tell(
+                        "getKites", {"query": {"username": "alice", "name": "math"}}
+                    )
+                    row(
+                        "alice's kites by name: her URLs, once each",
+                        sorted([_port(alice_ws_url), _port(alice_http_url)]),
+                        sorted(_port(k["url"]) for k in by_name["kites"]),
+                    )
+                    for kite_id, want in ((ws_id, alice_ws_url), (http_id, alice_http_url)):
+                        found = await b.tell("getKites", {"query": {"id": kite_id}})
+                        urls = [_port(k["url"]) for k in found["kites"]]
+                        row(f"by id: alice's kite at {_port(want)}", [_port(want)], urls)
+                    token = await b.tell("getToken", {"id": ws_id})
+                    claims = kite.parse_unverified(token).claims
+                    row(
+                        "by design: bob gets a token for alice's kite, sub = bob", "bob", claims.sub
+                    )
+                    beat = await http.request(
+                        "GET", url.removesuffix("/kite") + f"/heartbeat?id={http_id}", (), b""
+                    )
+                    row(
+                        "by design: /heartbeat without authentication",
+                        "pong",
+                        bytes(beat.body).decode(),
+                    )
+                # Checked while alice is still connected (her connection ending deletes her
+                # entry), once Kontrol has handled bob's disconnection.
+                with trio.fail_after(30):
+                    await bob_gone.wait()
+                records = await storage.get(KontrolQuery(id=ws_id))
+                row("alice's entry after bob left", ["alice"], [r.kite.username for r in records])
             await http.aclose()
-            records = await storage.get(KontrolQuery(id=ws_id))
-            row("alice's entry after bob left", ["alice"], [r.kite.username for r in records])
 
 
 def _port(url: str) -> str:
