@@ -111,6 +111,14 @@ def py_kite(w: World) -> kite.Kite:
         n = r.args.one().float()
         return n * n
 
+    @k.handle("countdown")
+    async def countdown(r: kite.Request) -> str:
+        """Call back with n, n-1, ..., 1."""
+        n, report = r.args.slice(2)
+        for i in range(n.int(), 0, -1):
+            await report.function()(i, "left")
+        return "liftoff"
+
     return k
 
 
@@ -152,6 +160,15 @@ async def test_list_tell_ping_and_methods_on_go_and_python_kites(
             _, out, _ = await w.kite_cli("ping", url)
             assert out.startswith(f"pong from {url} in ")
 
+        _, out, _ = await w.kite_cli("tell", py_url, "countdown", "3", "@callback")
+        assert out.splitlines() == ['[3, "left"]', '[2, "left"]', '[1, "left"]', '"liftoff"']
+        _, out, _ = await w.kite_cli("tell", py_url, "countdown", "1", "@callback", "--json")
+        assert [json.loads(x) for x in out.splitlines()] == [
+            {"callback": [1, "left"]},
+            {"result": "liftoff"},
+        ]
+        _, out, _ = await w.kite_cli("ping", math.url, "--transport", "xhr", "--json")
+        assert json.loads(out)["result"] == "pong"
         _, out, _ = await w.kite_cli("tell", "name=math,username=anchor", "square", "5")
         assert out == "25\n"
         _, out, _ = await w.kite_cli("tell", "name=pymath", "square", "1.5", "--json")
@@ -261,3 +278,20 @@ async def test_register_showkey_version_and_errors(tmp_path: Path) -> None:
         assert err.startswith("kite: cannot read kite.key: ")
         _, _, err = await w.kite_cli("tell", "name=nothing", "square", "2", check=1)
         assert err == "kite: no kite matches the query name=nothing\n"
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["showkey", "register", "list", "tell", "methods", "ping", "watch", "version"],
+)
+def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from kite._cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main([command, "--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: kite {command}")
+    for option in ("--kontrol-url", "--kite-key", "--timeout"):
+        assert option in out
+    assert "--json" in out

@@ -132,10 +132,11 @@ async def test_dated_scenarios_pass_on_the_capture_clock(name: str) -> None:
         assert (outcome.status, outcome.detail) in {("pass", ""), ("n/a", outcome.detail)}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("years", [10, 40])
-def test_the_replay_passes_years_after_the_capture(tmp_path: Path, years: int) -> None:
-    """``python -m conformance replay`` on the dated scenarios, in a process whose wall clock
-    reads `years` years ahead (past 2038 too): every one still passes."""
+def test_the_replay_passes_years_after_the_capture(years: int) -> None:
+    """``python -m conformance replay`` on the whole corpus, in a process whose wall clock
+    reads `years` years ahead (past 2038 too): nothing fails."""
     env = _years_ahead(years)
     seen = subprocess.run(
         [sys.executable, "-c", "import time; print(time.time())"],
@@ -145,20 +146,16 @@ def test_the_replay_passes_years_after_the_capture(tmp_path: Path, years: int) -
         check=True,
     )
     assert float(seen.stdout) > time.time() + (years - 1) * YEAR  # the clock really moved
-    for name in DATED:
-        for suffix in (".meta.json", ".jsonl", ".raw.jsonl"):
-            (tmp_path / f"{name}{suffix}").write_bytes(
-                (CAPTURES_DIR / f"{name}{suffix}").read_bytes()
-            )
-    (tmp_path / "keys").symlink_to(CAPTURES_DIR / "keys")
     proc = subprocess.run(
-        [sys.executable, "-m", "conformance", "replay", str(tmp_path)],
+        [sys.executable, "-m", "conformance", "replay", str(CAPTURES_DIR)],
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,
         cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    lines = proc.stdout.splitlines()
-    assert lines[-1].startswith(f"replay: {2 * len(DATED)} passed, 0 failed, 0 skipped")
+    summary = proc.stdout.splitlines()[-1]
+    assert " 0 failed" in summary, summary
+    for name in DATED:  # the scenarios whose keys and tokens would have expired
+        assert f"pass  client  {name}  " in proc.stdout

@@ -193,6 +193,7 @@ async def test_without_a_configured_tracer_no_span_is_made_and_nothing_crosses_t
     caller = kite.Kite("caller", "1.0.0")
     instrumentation = kite.otel.instrument(caller)
     assert not instrumentation.tracing()
+    assert not instrumentation.metering()
     ours, theirs = kite.memory_pipe_pair()
     async with caller.connect_pipe(ours) as peer, trio.open_nursery() as nursery:
         nursery.start_soon(peer.tell, "square", 4)

@@ -21,7 +21,8 @@ served call's span is the child of the caller's, and the handler runs with it as
 span, so calls the handler makes are its children.
 
 A kite that is not instrumented pays one attribute check per call; without `opentelemetry-api`
-installed nothing here is imported.
+installed nothing here is imported. An instrumented kite whose application configured neither a
+tracer nor a meter provider (OpenTelemetry's no-op defaults) skips spans and measurements.
 """
 
 from __future__ import annotations
@@ -106,6 +107,18 @@ class _ServedSpan:
             )
 
 
+class _Unobserved:
+    """A served call while neither a tracer nor a meter is configured."""
+
+    __slots__ = ()
+
+    def end(self, error: Mapping[str, str] | None, exc: BaseException | None) -> None:
+        pass
+
+
+_UNOBSERVED: Final = _Unobserved()
+
+
 class _MeasuredCall:
     """A served call while no tracer is configured: only its duration is recorded."""
 
@@ -164,6 +177,7 @@ class Instrumentation:
         )
         self._kite = kite
         self._tracer_given = tracer_provider is not None
+        self._meter_given = meter_provider is not None
         meter.create_observable_gauge(
             "kite.server.sessions",
             callbacks=[self._observe_sessions],
@@ -186,8 +200,17 @@ class Instrumentation:
             trace.get_tracer_provider(), trace.ProxyTracerProvider
         )
 
+    def metering(self) -> bool:
+        """Whether durations are recorded: a meter provider was given, or a global one is set
+        (OpenTelemetry's default until then is a proxy whose instruments record nothing)."""
+        return self._meter_given or type(metrics.get_meter_provider()).__name__ != (
+            "_ProxyMeterProvider"
+        )
+
     def serve(self, peer: ObservedPeer, method: str, trace: Any) -> ServedCall:
         if not self.tracing():
+            if not self.metering():
+                return _UNOBSERVED
             return _MeasuredCall(self, method)
         return _ServedSpan(self, peer, method, trace)
 
@@ -208,6 +231,14 @@ class Instrumentation:
         start = time.perf_counter()
         outcome = "ok"
         if not self.tracing():
+            if not self.metering():
+                return await peer.call(
+                    method,
+                    args,
+                    timeout=timeout,
+                    free_callbacks=free_callbacks,
+                    trace_context=NO_TRACE,
+                )
             try:
                 return await peer.call(
                     method,
