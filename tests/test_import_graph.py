@@ -1,5 +1,6 @@
 """The import graph of the four packages, read from their source with `ast`: no package has an
-import cycle among its modules, and no package imports another package's private names.
+import cycle among its modules, no package imports another package's private names, and each
+declares exactly the distributions it imports.
 
 Every import counts: at module level, under `if TYPE_CHECKING:` and inside functions. A module
 imported from a package (`from . import _json`) is an edge to that module, not to the
@@ -9,6 +10,9 @@ package's `__init__`; any other name imported from a package is an edge to its `
 from __future__ import annotations
 
 import ast
+import re
+import sys
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,3 +158,42 @@ def test_the_checker_sees_cycles_through_type_checking_and_function_imports(
             graph[name].add(sub if sub in found else imp.module)
         graph[name] &= set(found)
     assert cycles(graph) == [["pkg._a", "pkg._b", "pkg._c"]]
+
+
+#: Distribution of each importable top-level name the packages may use.
+DISTRIBUTIONS = {
+    "dnode": "kite-dnode",
+    "sockjs": "kite-sockjs",
+    "kite": "kite-trio",
+    "trio": "trio",
+    "wsproto": "wsproto",
+    "h11": "h11",
+    "jwt": "PyJWT",
+    "cryptography": "cryptography",
+    "psycopg": "psycopg",
+    "orjson": "orjson",
+    "opentelemetry": "opentelemetry-api",
+}
+#: Imported only when installed (an optional speed-up, the `otel` extra's modules).
+OPTIONAL = {"orjson", "opentelemetry-api"}
+
+
+@pytest.mark.parametrize("package", sorted(PACKAGES))
+def test_a_package_declares_exactly_the_distributions_it_imports(package: str) -> None:
+    """Every runtime dependency is imported, and every imported distribution is declared
+    (`OPTIONAL` ones may be imported without being required)."""
+    pyproject = PACKAGES[package].parents[1] / "pyproject.toml"
+    declared = {
+        re.split(r"[\[<>=!~ ]", str(d), maxsplit=1)[0]
+        for d in tomllib.loads(pyproject.read_text())["project"]["dependencies"]
+    }
+    top_levels = {
+        imp.module.split(".")[0]
+        for name, path in modules().items()
+        if name.split(".")[0] == package
+        for imp in imports_of(name, path)
+    }
+    third_party = top_levels - set(sys.stdlib_module_names) - {package, "__future__", ""}
+    assert third_party <= set(DISTRIBUTIONS), third_party - set(DISTRIBUTIONS)
+    imported = {DISTRIBUTIONS[name] for name in third_party}
+    assert declared - OPTIONAL == imported - OPTIONAL

@@ -13,7 +13,7 @@ PACKAGES = {
     "dnode": ("kite-dnode", "dnode", set()),
     "sockjs": ("kite-sockjs", "sockjs", set()),
     "kite": ("kite-trio", "kite", {"kite-dnode", "kite-sockjs"}),
-    "kontrol": ("kite-kontrol", "kontrol", {"kite-trio"}),
+    "kontrol": ("kite-kontrol", "kontrol", {"kite-dnode", "kite-trio"}),
 }
 
 

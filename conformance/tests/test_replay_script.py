@@ -279,3 +279,16 @@ async def test_a_call_go_never_had_an_answer_to_is_abandoned() -> None:
     assert calls[0].answer is None
     outcome = await replay_client_role(sc)
     assert (outcome.status, outcome.detail) == ("pass", "")
+
+
+async def test_what_cannot_be_driven_is_a_skip_with_the_reason() -> None:
+    """Calls over two WebSocket connections to one server: reported, not guessed at."""
+    sc = load_scenario("square")
+    again = [dataclasses.replace(e, conn=1) for e in sc.events]
+    events = tuple(dataclasses.replace(e, index=i) for i, e in enumerate([*sc.events, *again]))
+    outcome = await replay_client_role(dataclasses.replace(sc, events=events))
+    assert (outcome.status, outcome.detail) == (
+        "skip",
+        "cannot drive: the Go client made its calls over 2 WebSocket connections; "
+        "this replay drives one",
+    )

@@ -180,6 +180,9 @@ async def test_python_client_watch_kites(tmp_path: Path) -> None:
             me = Kite("watcher", "1.0.0", config)
             math = math_kite()
             async with me.kontrol_client() as client:
+                await client.get_key()  # connected
+                assert client.peer is not None
+                callbacks = len(client.peer.callbacks)
                 async with client.watch_kites({"username": "anchor", "name": "math"}) as watch:
                     assert watch.kites == []
                     async with math.dial(server.url, auth=kite.Auth("kiteKey", ANCHOR_KEY)) as p:
@@ -196,6 +199,7 @@ async def test_python_client_watch_kites(tmp_path: Path) -> None:
                 with trio.fail_after(5):
                     while len(kontrol.watchers):  # noqa: ASYNC110 - cancelWatcher was sent
                         await trio.sleep(0.01)
+                assert len(client.peer.callbacks) == callbacks
 
 
 async def test_python_client_refuses_a_kontrol_that_does_not_watch(tmp_path: Path) -> None:

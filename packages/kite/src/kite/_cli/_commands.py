@@ -190,7 +190,7 @@ async def methods(session: Session, args: argparse.Namespace) -> int:
         print_line(_signature(method) + ("" if method.get("auth", True) else "  [no auth]"))
         doc = str(method.get("doc") or "").strip()
         for line in doc.splitlines():
-            print_line(f"    {line}")
+            print_line(f"    {line}".rstrip())
     return EXIT_OK
 
 

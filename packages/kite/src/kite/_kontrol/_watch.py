@@ -6,10 +6,10 @@ How this works: `watch_kites(kontrol_client, query)` calls `getKites` with a fun
 `protocol.KiteEvent` (`{"error": null, "result": {"action": "REGISTER" | "DEREGISTER", "kite",
 "url", "token"}}`). Each call is turned into a `KiteEvent` and queued in a bounded channel
 that `KiteWatch` iterates. The watch ends with the `async with` block (`cancelWatcher` is
-sent), and iteration fails with a `KontrolError` when the Kontrol connection ends (a watch
-does not survive a reconnection), when Kontrol reports an error, or when the consumer falls
-more than `buffer` events behind. A Kontrol that does not watch (Go Kontrol since 2014)
-answers without a `watcherID`: that is a `KontrolError` at once.
+sent and the function forgotten), and iteration fails with a `KontrolError` when the Kontrol
+connection ends (a watch does not survive a reconnection), when Kontrol reports an error, or
+when the consumer falls more than `buffer` events behind. A Kontrol that does not watch (Go
+Kontrol since 2014) answers without a `watcherID`: that is a `KontrolError` at once.
 """
 
 from __future__ import annotations
@@ -181,6 +181,10 @@ async def watch_kites(
                     await peer.tell("cancelWatcher", watcher_id, timeout=kontrol.timeout)
                 except KiteError as exc:
                     log.debug("cancelWatcher %s failed: %s", watcher_id, exc)
+        if peer is not None:  # the watch function is not called any more: forget it
+            table = peer.callbacks
+            for cid in [c for c in table if table.get(c) == watch._deliver]:
+                table.remove(cid)
 
 
 async def _end_with_connection(watch: KiteWatch, peer: Peer, guard: trio.CancelScope) -> None:
