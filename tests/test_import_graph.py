@@ -173,9 +173,11 @@ DISTRIBUTIONS = {
     "psycopg": "psycopg",
     "orjson": "orjson",
     "opentelemetry": "opentelemetry-api",
+    "pytest": "pytest",
 }
-#: Imported only when installed (an optional speed-up, the `otel` extra's modules).
-OPTIONAL = {"orjson", "opentelemetry-api"}
+#: Imported only when installed (an optional speed-up, the `otel` extra's modules, the pytest
+#: plugins of the `testing` extra, which only pytest itself loads).
+OPTIONAL = {"orjson", "opentelemetry-api", "pytest"}
 
 
 @pytest.mark.parametrize("package", sorted(PACKAGES))
