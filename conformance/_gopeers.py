@@ -52,7 +52,14 @@ __all__ = [
 
 GO_DIR: Path = Path(__file__).resolve().parent / "go"
 BIN_DIR: Path = GO_DIR / "bin"
-PROGRAMS: tuple[str, ...] = ("gomath", "goclient", "gokontrol", "goquery", "gorules")
+PROGRAMS: tuple[str, ...] = (
+    "gomath",
+    "goclient",
+    "gokontrol",
+    "goquery",
+    "gorules",
+    "goreverseproxy",
+)
 #: The toolchain asked for first (override with KITE_GO_TOOLCHAIN, e.g. ``local``).
 TOOLCHAIN = "go1.19.13"
 _STAMP = BIN_DIR / ".toolchain"

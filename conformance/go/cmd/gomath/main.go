@@ -27,7 +27,7 @@ func main() {
 		port        = flag.Int("port", 3636, "port to listen on (0 picks one)")
 		auth        = flag.Bool("auth", false, "require kiteKey/token authentication")
 		kiteKey     = flag.String("kitekey", "", "kite key file (default: none; username unknown)")
-		register    = flag.String("register", "", "register to Kontrol: ws or http (default: don't)")
+		register    = flag.String("register", "", "register to Kontrol: ws, http, or proxy (RegisterToProxy: through a `proxy` kite found in Kontrol or $KITE_PROXY_URL) (default: don't)")
 		kontrolURL  = flag.String("kontrol-url", "", "Kontrol URL (default: the kite key's kontrolURL)")
 		registerURL = flag.String("register-url", "", "URL to register (default: http://<ip>:<port>/kite)")
 		quiet       = flag.Bool("quiet", false, "log errors only")
@@ -133,8 +133,14 @@ func main() {
 			}()
 		case "http":
 			go k.RegisterHTTPForever(ru)
+		case "proxy":
+			go k.RegisterToProxy(ru, &protocol.KontrolQuery{
+				Username:    cfg.Username,
+				Environment: cfg.Environment,
+				Name:        "proxy",
+			})
 		default:
-			peer.Die("gomath: -register must be ws or http")
+			peer.Die("gomath: -register must be ws, http or proxy")
 		}
 	}
 

@@ -431,6 +431,23 @@ class HTTPRequest:
             request_headers=self.headers,
         )
 
+    async def take_over(self) -> tuple[trio.abc.Stream, bytes]:
+        """Take the connection over after this request's head and body (a relay's upgrade).
+
+        Returns the stream and the bytes the client already sent past the request. Nothing
+        has been answered: the handler writes the raw response itself. When the handler
+        returns, the server closes the connection.
+        """
+        if self._started:
+            raise RuntimeError("the response was already started")
+        await self.body()
+        conn = self._conn
+        self._started = self._finished = True
+        trailing, _closed = conn.h11.trailing_data
+        conn.upgraded = True
+        del conn.h11
+        return conn.stream, bytes(trailing)
+
     @property
     def is_hixie76_upgrade(self) -> bool:
         """True if this is a hixie-76 (draft WebSocket) upgrade: Key1/Key2, no version."""

@@ -339,7 +339,10 @@ class KontrolClient(OpenedByAsyncWith):
     async def register_forever(self, url: str) -> RegisterResult:
         """Stay registered at `url`: register now and after every reconnection (Go's
         `RegisterForever`). Returns the first successful result; failures are logged and
-        retried every 10 s."""
+        retried every 10 s. A different `url` than before (a proxy's new public URL) is
+        registered now and replaces the old one; this returns once it is registered."""
+        if self._forever_url is not None and url != self._forever_url:
+            self._registered = trio.Event()
         self._forever_url = url
         self._ensure_connecting()
         peer = self._peer
@@ -359,9 +362,9 @@ class KontrolClient(OpenedByAsyncWith):
         """Register `_forever_url` on this connection until it works (one task per peer)."""
         self._registering = peer
         try:
-            while not peer.closed and self._forever_url is not None:
+            while not peer.closed and (url := self._forever_url) is not None:
                 try:
-                    await self.register(self._forever_url)
+                    await self.register(url)
                 except KiteError as exc:
                     log.error(
                         "Cannot register to Kontrol: %s Will retry after %d seconds",
@@ -370,7 +373,8 @@ class KontrolClient(OpenedByAsyncWith):
                     )
                     await trio.sleep(REGISTER_RETRY)
                     continue
-                return
+                if url == self._forever_url:
+                    return
         finally:
             if self._registering is peer:
                 self._registering = None

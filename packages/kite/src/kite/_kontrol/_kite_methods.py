@@ -8,9 +8,12 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+import trio
+
 from ..protocol import KiteIdentity, KontrolQuery
 from ._client import Dialler, KontrolClient, KontrolKite, KontrolLink
 from ._kite_client import KiteClient
+from ._proxy_registration import PROXY_RETRY, register_to_proxy
 from ._registration import HTTPRequester, KontrolError, RegisterResult
 
 __all__ = ["KontrolMethods"]
@@ -81,6 +84,32 @@ class KontrolMethods:
     async def register_http_forever(self, url: str) -> RegisterResult:
         """HTTP registration retried until it succeeds (`KontrolClient.register_http_forever`)."""
         return await self.kontrol.register_http_forever(url)
+
+    async def register_to_proxy(
+        self,
+        url: str | None = None,
+        query: KontrolQuery | KiteIdentity | Mapping[str, str] | None = None,
+        *,
+        retry: float = PROXY_RETRY,
+        task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Stay reachable through a proxy kite, registered to Kontrol under the proxy's public
+        URL (Go's `RegisterToProxy`); runs until cancelled.
+
+        The proxy is `config.proxy_url` (`KITE_PROXY_URL`, dialled with the kite key) or a
+        random kite Kontrol returns for `query` (default: Kontrol's user, this kite's
+        environment, name `proxy`). Its `register(url)` answers the public URL, which is
+        registered to Kontrol; when the proxy connection ends this starts over, and a failed
+        round is retried after `retry` seconds. With `await nursery.start(...)` the started
+        value is the first public URL registered.
+        """
+        await register_to_proxy(
+            self.kontrol,
+            url,
+            None if query is None else KontrolQuery.of(query),
+            retry=retry,
+            task_status=task_status,
+        )
 
     async def kontrol_ready(self) -> RegisterResult:
         """Wait for the first successful registration (Go's `KontrolReadyNotify`)."""
