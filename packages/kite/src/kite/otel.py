@@ -176,8 +176,11 @@ class Instrumentation:
             "rpc.client.call.duration", unit="s", description="Duration of calls made."
         )
         self._kite = kite
-        self._tracer_given = tracer_provider is not None
-        self._meter_given = meter_provider is not None
+        #: Whether spans / durations are made; while not, looked up again at most once a
+        #: second (OpenTelemetry's global providers, once set, stay set).
+        self._tracing = tracer_provider is not None
+        self._metering = meter_provider is not None
+        self._next_lookup = 0.0
         meter.create_observable_gauge(
             "kite.server.sessions",
             callbacks=[self._observe_sessions],
@@ -196,16 +199,26 @@ class Instrumentation:
         """Whether spans are made: a tracer provider was given, or a global one is set (until
         then OpenTelemetry's default is a proxy whose spans record nothing, and the calls
         skip making them and carry no trace context)."""
-        return self._tracer_given or not isinstance(
-            trace.get_tracer_provider(), trace.ProxyTracerProvider
-        )
+        if not self._tracing:
+            self._look_up_providers()
+        return self._tracing
 
     def metering(self) -> bool:
         """Whether durations are recorded: a meter provider was given, or a global one is set
         (OpenTelemetry's default until then is a proxy whose instruments record nothing)."""
-        return self._meter_given or type(metrics.get_meter_provider()).__name__ != (
-            "_ProxyMeterProvider"
-        )
+        if not self._metering:
+            self._look_up_providers()
+        return self._metering
+
+    def _look_up_providers(self) -> None:
+        now = time.monotonic()
+        if now < self._next_lookup:
+            return
+        self._next_lookup = now + 1.0
+        if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+            self._tracing = True
+        if type(metrics.get_meter_provider()).__name__ != "_ProxyMeterProvider":
+            self._metering = True
 
     def serve(self, peer: ObservedPeer, method: str, trace: Any) -> ServedCall:
         if not self.tracing():
