@@ -3,6 +3,7 @@
 
     python3 dev.py test   # lint, type-check and test every package (what CI runs)
     python3 dev.py up     # a local Kontrol plus an example kite registered to it
+    python3 dev.py build  # the four packages' wheels and sdists, into dist/
 
 Needs only Python 3.11+. On first use it installs a pinned `uv` into `.tools/` and lets uv create
 `.venv/` from `uv.lock`, so every machine runs the same versions. Re-running is cheap: uv only
@@ -109,6 +110,19 @@ def test(extra: list[str]) -> None:
         run(py, "-m", "conformance", "replay", env=env)
 
 
+def build(extra: list[str]) -> None:
+    """Build every package's wheel and sdist into dist/ (or `--out-dir DIR`) with uv."""
+    out = ROOT / "dist"
+    if extra[:1] == ["--out-dir"] and len(extra) == 2:
+        out = Path(extra[1]).resolve()
+    elif extra:
+        raise SystemExit("usage: python3 dev.py build [--out-dir DIR]")
+    say(f"building the wheels and sdists into {out}")
+    run(uv(), "build", "--all-packages", "--out-dir", out, "--quiet")
+    for path in sorted(out.glob("kite_*")):
+        print(f"  {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+
+
 def up(extra: list[str]) -> None:
     py = sync()
     main = ROOT / "examples" / "quickstart.py"
@@ -123,10 +137,10 @@ def up(extra: list[str]) -> None:
 def main() -> None:
     if sys.version_info < (3, 11):
         raise SystemExit("dev.py: Python 3.11 or newer is needed")
-    if len(sys.argv) < 2 or sys.argv[1] not in {"test", "up"}:
+    if len(sys.argv) < 2 or sys.argv[1] not in {"test", "up", "build"}:
         raise SystemExit(__doc__)
     cmd, extra = sys.argv[1], sys.argv[2:]
-    {"test": test, "up": up}[cmd](extra)
+    {"test": test, "up": up, "build": build}[cmd](extra)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 # Install and start the real peers the test suite talks to (idempotent; needs root for apt).
 # - PostgreSQL (Debian's package): a private cluster on 127.0.0.1 with a `kite` role and
 #   database, exported as KITE_TEST_POSTGRES_DSN through .ci/env for the tests;
+# - Chromium (Debian's `chromium` and `chromium-driver`) for the browser test of examples/browser;
 # - node/npm and go are used when present (dev.py installs the npm peers and tests build Go peers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -121,6 +122,27 @@ fi
     echo "export KITE_TEST_PG_BIN=$PG_BIN"
 } >> .ci/env
 echo "install-peers: PostgreSQL $PG_MAJOR ready on 127.0.0.1:$PG_PORT (database kite)"
+
+# ---------------------------------------------------------------------------------------------
+# Chromium: the browser test (tests/test_browser.py) drives Debian's headless `chromium` over
+# its DevTools protocol; `chromium-driver` comes along for WebDriver users. Installed once;
+# without root or apt the browser test skips with the reason.
+# ---------------------------------------------------------------------------------------------
+install_chromium() {
+    if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then
+        echo "install-peers: chromium $(chromium --version 2>/dev/null | awk '{print $2}') present"
+        return 0
+    fi
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+        echo "install-peers: chromium is missing and cannot be apt-get installed here: the browser test will be skipped"
+        return 0
+    fi
+    echo "install-peers: installing chromium and chromium-driver (apt-get)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q chromium chromium-driver
+}
+install_chromium
 
 # ---------------------------------------------------------------------------------------------
 # Go peers (conformance/go): the real koding/kite programs gomath, goclient, gokontrol, goquery.

@@ -866,7 +866,7 @@ async def _server(
         from ._gomath import gomath_kite
 
         k = gomath_kite(captures=directory)
-        options = kite_sockjs_options(k.config)
+        options = kite_sockjs_options(k.config, allowed_origins=("*",))  # Go's: every origin
         async with k.serve("127.0.0.1", 0, options=options, grace_period=0.5) as server:
             yield (
                 server.port,

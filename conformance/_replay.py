@@ -363,7 +363,7 @@ async def _replay_server(
     async with AsyncExitStack() as stack:
         ports: dict[str, int] = {}
         for link, server_kite in servers.items():
-            options = kite_sockjs_options(server_kite.config)
+            options = kite_sockjs_options(server_kite.config, allowed_origins=("*",))  # Go's
             server = await stack.enter_async_context(
                 server_kite.serve("127.0.0.1", 0, options=options, grace_period=0.5)
             )

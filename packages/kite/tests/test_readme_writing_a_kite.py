@@ -1,12 +1,13 @@
-"""The kite README's "Writing a kite" example runs as written (typed methods, a callback,
-an argument error, `remote.methods()`, over a real 127.0.0.1 socket)."""
+"""The typed-methods example of the kite reference (docs/reference/kite.md) runs as written
+(typed methods, a callback, an argument error, `remote.methods()`, over a real 127.0.0.1
+socket). tests/test_docs.py runs it too, with every other docs example, as a program."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[3] / "docs" / "reference" / "kite.md"
 
 
 def _section_code(title: str) -> str:
@@ -18,7 +19,7 @@ def _section_code(title: str) -> str:
 
 
 def test_writing_a_kite_example_runs() -> None:
-    code = _section_code("Writing a kite")
+    code = _section_code("Typed methods (`Kite.method`)")
     namespace: dict[str, object] = {"__name__": "readme_example"}
     exec(compile(code, str(README), "exec"), namespace)
     assert "main" in namespace

@@ -86,6 +86,11 @@ def test_serve_errors(tmp_path: Path, home: Path, capsys: pytest.CaptureFixture[
     capsys.readouterr()
     assert main(["serve", "--data-dir", str(tmp_path / "other")]) == 1
     assert "the key pair that signed kite.key is not in the storage" in capsys.readouterr().err
+    bad_origin = ["serve", "--data-dir", str(data), "--allow-origin", "app.example"]
+    assert main(bad_origin) == 1
+    assert "kontrol: --allow-origin: not an origin (scheme://host[:port]): 'app.example'" in (
+        capsys.readouterr().err
+    )
 
 
 def test_unreachable_postgres(

@@ -132,6 +132,7 @@ async def test_cli_serve_serves_kites_and_stops_cleanly_on_sigterm(tmp_path: Pat
     await trio.run_process([*kontrol_cmd, *init], env=env, capture_stdout=True)
     key = kite.read_kite_key(tmp_path / "home" / "kite.key")
     serve = ["serve", "--data-dir", data, "--host", "127.0.0.1", "--port", "0"]
+    serve += ["--allow-origin", "http://app.example:8080"]
     process = await trio.lowlevel.open_process(
         [*kontrol_cmd, *serve], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
     )
@@ -142,6 +143,17 @@ async def test_cli_serve_serves_kites_and_stops_cleanly_on_sigterm(tmp_path: Pat
             while b"/kite\n" not in output:
                 output += await process.stdout.receive_some()
         url = output.decode().split("kontrol serving on ")[1].strip()
+        port = int(url.split(":")[2].split("/")[0])
+        for origin, status in [
+            ("http://app.example:8080", "200 OK"),
+            ("http://x", "403 Forbidden"),
+        ]:
+            info = await _http(
+                port,
+                b"GET /kite/info HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: %s\r\n"
+                b"Connection: close\r\n\r\n" % origin.encode(),
+            )
+            assert _split(info)[0] == f"HTTP/1.1 {status}"
         async with math_kite().dial(url, auth=Auth("kiteKey", key.raw)) as remote:
             assert await remote.tell("register", {"url": MATH_URL}, timeout=10) == {
                 "url": MATH_URL,

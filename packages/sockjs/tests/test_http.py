@@ -38,9 +38,11 @@ from sockjs._responses import (
 )
 
 NOW = dt.datetime(2026, 11, 23, 9, 23, 19, tzinfo=dt.UTC)
-ECHO = Options(prefix="/echo", raw_websocket=True)
-WSOFF = Options(prefix="/disabled_websocket_echo", websocket=False)
-COOKIE = Options(prefix="/cookie_needed_echo", cookie_needed=True)
+# The protocol suite's services: its requests carry made-up origins ("test", "null").
+EVERY_ORIGIN = ("*",)
+ECHO = Options(prefix="/echo", raw_websocket=True, allowed_origins=EVERY_ORIGIN)
+WSOFF = Options(prefix="/disabled_websocket_echo", websocket=False, allowed_origins=EVERY_ORIGIN)
+COOKIE = Options(prefix="/cookie_needed_echo", cookie_needed=True, allowed_origins=EVERY_ORIGIN)
 NO_CACHE = "no-store, no-cache, no-transform, must-revalidate, max-age=0"
 SESSION = "/000/7f2c6a3e-0c51-4b7a-9d9e-3f1c2b4a5d6e"
 
@@ -120,7 +122,7 @@ def verify_options(target: str, allowed: str) -> None:
 
 @pytest.mark.parametrize("target", ["/echo", "/echo/"])
 def test_greeting(target: str) -> None:
-    for options in (ECHO, Options(prefix="/echo", cookie_needed=True)):
+    for options in (ECHO, Options(prefix="/echo", cookie_needed=True, allowed_origins=("*",))):
         r = reply("GET", target, options=options)
         assert r.status == 200
         assert content_type(r) == "text/plain;charset=UTF-8"

@@ -20,7 +20,8 @@ import pytest
 from sockjs import Deliver, Options, Receive, Reply, Request, Response, Upgrade, plan_request
 
 CAPTURES = Path(__file__).resolve().parents[3] / "conformance" / "captures"
-KITE = Options()  # Go kite: prefix /kite, no JSESSIONID, websocket on, raw websocket off
+# Go kite: prefix /kite, no JSESSIONID, websocket on, raw websocket off, every origin allowed
+KITE = Options(allowed_origins=("*",))
 GO_NO_CACHE = "no-store, no-cache, must-revalidate, max-age=0"
 OUR_NO_CACHE = "no-store, no-cache, no-transform, must-revalidate, max-age=0"
 UNKNOWN_SESSIONS = {"nosuchsession0000000000"}

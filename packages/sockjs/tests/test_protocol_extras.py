@@ -101,14 +101,14 @@ def _plan(headers: list[tuple[str, str]], options: Options, target: str = TARGET
 
 def test_hixie76_is_an_upgrade_only_when_enabled() -> None:
     assert is_hixie76_upgrade(Request.from_target("GET", TARGET, HIXIE))
-    on = Options(prefix="/echo", hixie76=True, raw_websocket=True)
+    on = Options(prefix="/echo", hixie76=True, raw_websocket=True, allowed_origins=("*",))
     result = _plan(HIXIE, on)
     assert isinstance(result, Upgrade)
     assert result.endpoint.kind is EndpointKind.WEBSOCKET
     raw = _plan(HIXIE, on, "/echo/websocket")
     assert isinstance(raw, Upgrade)
     assert raw.endpoint.kind is EndpointKind.RAW_WEBSOCKET
-    off = _plan(HIXIE, Options(prefix="/echo"))  # Go (gorilla) answers 400
+    off = _plan(HIXIE, Options(prefix="/echo", allowed_origins=("*",)))  # Go (gorilla) answers 400
     assert isinstance(off, Reply)
     assert off.response.status == 400
 
@@ -125,7 +125,7 @@ def test_hixie76_is_an_upgrade_only_when_enabled() -> None:
 def test_not_hixie76(change: dict[str, str]) -> None:
     headers = [(k, v) for k, v in HIXIE if k not in change] + list(change.items())
     assert not sockjs.is_hixie76_upgrade(Request.from_target("GET", TARGET, headers))
-    result = _plan(headers, Options(prefix="/echo", hixie76=True))
+    result = _plan(headers, Options(prefix="/echo", hixie76=True, allowed_origins=("*",)))
     assert isinstance(result, Reply)
     assert result.response.status == 400
 

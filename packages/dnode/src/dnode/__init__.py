@@ -48,6 +48,8 @@ from ._scrub import (
     unscrub,
 )
 
+__version__ = "0.1.0"  # equal to pyproject.toml's version (tests/test_packaging.py)
+
 __all__ = [
     "BACKENDS",
     "DEFAULT_CALLBACK_LIMIT",

@@ -129,6 +129,8 @@ from ._timer_heap import TimerHeap
 from ._urls import InvalidURLError
 from .protocol import Auth, KiteIdentity, KontrolQuery
 
+__version__ = "0.1.0"  # equal to pyproject.toml's version (tests/test_packaging.py)
+
 __all__ = [
     "DEFAULT_MAX_KEY_SIZE",
     "RENEW_BEFORE",

@@ -74,6 +74,9 @@ class Config:
         sockjs_heartbeat_delay: SockJS `h` frame interval (10 s).
         sockjs_disconnect_delay: SockJS session close delay (10 s).
         sockjs_response_limit: bytes per XHR streaming response (128 KiB).
+        sockjs_allowed_origins: browser pages from other origins that may call this kite
+            (`"https://app.example.com"`, or `"*"` for all, as Go kite allows); pages the kite
+            serves itself and non-browser clients are always allowed (`sockjs.Options`).
         kontrol_url: Kontrol's URL; the kite key's `kontrolURL`.
         kontrol_key: Kontrol's public key PEM, compared as exact text; `kontrolKey`.
         kontrol_user: Kontrol's username, the trusted token issuer; the kite key's `iss`.
@@ -103,6 +106,7 @@ class Config:
     sockjs_heartbeat_delay: float = 10.0
     sockjs_disconnect_delay: float = 10.0
     sockjs_response_limit: int = 128 * 1024
+    sockjs_allowed_origins: tuple[str, ...] = ()
     kontrol_url: str = ""
     kontrol_key: str = ""
     kontrol_user: str = ""

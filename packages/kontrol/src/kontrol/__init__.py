@@ -8,6 +8,8 @@
 - Tests: `kontrol.testing` (`open_test_kontrol`, pytest fixtures `kontrol_server`, `kite_config`).
 """
 
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+
 from ._errors import (
     InvalidKeyPairError,
     InvalidKiteError,
@@ -39,7 +41,6 @@ from ._storage import (
     DEFAULT_TTL,
     Clock,
     ManualClock,
-    PostgresStorage,
     SQLiteStorage,
     Storage,
     open_postgres_storage,
@@ -47,6 +48,11 @@ from ._storage import (
     open_storage,
 )
 from ._version import Constraint, Constraints, Version, parse_constraints, parse_version
+
+if _TYPE_CHECKING:
+    from ._storage._postgres import PostgresStorage
+
+__version__ = "0.1.0"  # equal to pyproject.toml's version (tests/test_packaging.py)
 
 __all__ = [
     "DEFAULT_CLEANUP_INTERVAL",
@@ -77,7 +83,6 @@ __all__ = [
     "MachineAuthenticate",
     "ManualClock",
     "PingTracker",
-    "PostgresStorage",
     "QueryError",
     "QueryPlan",
     "SQLiteStorage",
@@ -99,6 +104,18 @@ __all__ = [
     "register_http",
     "validate_kite",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # `kontrol.PostgresStorage` imports psycopg, so it is loaded on first use and left out of
+    # `__all__` (`from kontrol import *` works without the `postgres` extra).
+    if name == "PostgresStorage":
+        from ._storage import _postgres_backend
+
+        cls: type[PostgresStorage] = _postgres_backend.postgres_backend().PostgresStorage
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # Exceptions print as `kontrol.X`, not with the private module that defines them.
 for _value in map(globals().get, __all__):

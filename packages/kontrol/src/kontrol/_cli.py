@@ -91,6 +91,14 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--register-url", default="", help="URL Kontrol registers for itself")
     serve.add_argument("--version", default=KONTROL_VERSION, help="Kontrol's kite version")
     serve.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a web page origin (https://app.example.com, or * for all) whose pages may call"
+        " Kontrol from a browser; repeatable (default: none)",
+    )
+    serve.add_argument(
         "--heartbeat-interval",
         type=float,
         default=10.0,
@@ -190,7 +198,13 @@ def _installed() -> str:
 
 
 async def _serve(args: argparse.Namespace) -> int:
-    config = _read_own_kite_key(args.kite_key).replace(port=args.port, ip=args.host)
+    config = _read_own_kite_key(args.kite_key).replace(
+        port=args.port, ip=args.host, sockjs_allowed_origins=tuple(args.allow_origin)
+    )
+    try:
+        kite.kite_sockjs_options(config)
+    except ValueError as bad:
+        raise CLIError(f"--allow-origin: {bad}") from None
     options = KontrolOptions(
         heartbeat_interval=args.heartbeat_interval,
         register_url=args.register_url,

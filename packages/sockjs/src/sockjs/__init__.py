@@ -86,6 +86,7 @@ from ._options import (
     DEFAULT_SOCKJS_URL,
     Options,
 )
+from ._origins import normalise_origin, origin_allowed
 from ._payload import (
     decode_jsonp_send,
     decode_payload,
@@ -108,6 +109,8 @@ from ._transports import (
     Transport,
     validate_callback,
 )
+
+__version__ = "0.1.0"  # equal to pyproject.toml's version (tests/test_packaging.py)
 
 __all__ = [
     "CLOSE_ANOTHER_CONNECTION",
@@ -180,6 +183,8 @@ __all__ = [
     "escape_unicode",
     "is_hixie76_upgrade",
     "is_websocket_upgrade",
+    "normalise_origin",
+    "origin_allowed",
     "plan_request",
     "quote",
     "resolve",

@@ -12,6 +12,8 @@ sessions: the runtime owns the session table and acts on the plan.
 * `Deliver`: ``xhr_send``/``jsonp_send`` with decoded ``messages``. If the session exists, hand
   it the messages and answer ``ok``; otherwise answer ``not_found``. As in sockjs-go, the payload
   is checked before the session, so a bad body to an unknown session still gets the 500.
+* A request from a browser page whose origin the server does not allow (`_origins`) gets a
+  `Reply` with 403, on every endpoint but the greeting and the iframe page.
 * `Upgrade`: a valid WebSocket upgrade (SockJS or raw); the runtime completes the handshake and
   runs a fresh session (WebSocket sessions are never registered: ids may repeat). With
   ``Options(hixie76=True)`` a hixie-76 (draft) upgrade is an `Upgrade` too; the runtime tells
@@ -26,10 +28,12 @@ from dataclasses import dataclass
 from ._endpoints import Endpoint, EndpointKind, MethodNotAllowed, Request, resolve
 from ._errors import MessageTooLargeError, ProtocolError
 from ._options import Options
+from ._origins import origin_allowed
 from ._payload import decode_jsonp_send, decode_payload
 from ._responses import (
     Response,
     error_response,
+    forbidden_origin_response,
     iframe_response,
     info_response,
     jsonp_send_ok_response,
@@ -138,6 +142,10 @@ def plan_request(request: Request, options: Options, *, now: dt.datetime, entrop
         return Reply(not_found_response(now=now))
     kind = found.kind
     transport = kind.transport
+    if kind is not EndpointKind.WELCOME and kind is not EndpointKind.IFRAME:
+        origin, host = request.header("Origin"), request.header("Host")
+        if not origin_allowed(origin, host, options.allowed_origins):
+            return Reply(forbidden_origin_response(now=now), found)
     if kind is EndpointKind.WEBSOCKET or kind is EndpointKind.RAW_WEBSOCKET:
         if is_websocket_upgrade(request) or (options.hixie76 and is_hixie76_upgrade(request)):
             return Upgrade(found)

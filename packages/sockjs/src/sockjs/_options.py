@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ._origins import normalise_origin
+
 __all__ = ["DEFAULT_SOCKJS_URL", "Options"]
 
 #: The client library the iframe page loads (sockjs-go's default; sockjs-client 0.3.4).
@@ -43,6 +45,11 @@ class Options:
             (U+200C-U+200F, U+2028-U+202F, U+2060-U+206F, U+FFF0-U+FFFF) as ``\\uXXXX`` in
             frames, as sockjs-node does. JSON-equivalent, but Go writes them raw, so off by
             default to keep our frames byte-identical to Go's.
+        allowed_origins: browser pages from other origins that may use the endpoint
+            (``"https://app.example.com"``; ``"*"`` for every origin, which is what sockjs-go
+            and Go kite allow). Requests without ``Origin`` (non-browser clients) and pages
+            served by this server itself are always allowed; any other page gets 403
+            (`sockjs._origins` has the rules). Default: none.
     """
 
     prefix: str = "/kite"
@@ -56,6 +63,7 @@ class Options:
     max_payload_size: int = 16 * 1024 * 1024
     hixie76: bool = False
     escape_unicode: bool = False
+    allowed_origins: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.prefix and (not self.prefix.startswith("/") or self.prefix.endswith("/")):
@@ -71,3 +79,8 @@ class Options:
             raise ValueError("max_payload_size must be at least 1 byte")
         if '"' in self.sockjs_url or "<" in self.sockjs_url:
             raise ValueError(f"sockjs_url must not contain '\"' or '<': {self.sockjs_url!r}")
+        given: object = self.allowed_origins  # callers without a type checker pass a str
+        if isinstance(given, str):
+            raise ValueError("allowed_origins must be a sequence of origins, not one string")
+        origins = tuple(normalise_origin(origin) for origin in self.allowed_origins)
+        object.__setattr__(self, "allowed_origins", origins)

@@ -33,11 +33,13 @@ from ._endpoints import EndpointKind, Request
 from ._options import Options
 
 __all__ = [
+    "FORBIDDEN_ORIGIN_BODY",
     "NOT_FOUND_BODY",
     "WELCOME_BODY",
     "Response",
     "chain_headers",
     "error_response",
+    "forbidden_origin_response",
     "iframe_page",
     "iframe_response",
     "info_response",
@@ -55,6 +57,7 @@ __all__ = [
 WELCOME_BODY = b"Welcome to SockJS!\n"
 NOT_FOUND_BODY = b"404 page not found\n"
 WEBSOCKET_BAD_REQUEST_BODY = b'Can "Upgrade" only to "WebSocket".\n'
+FORBIDDEN_ORIGIN_BODY = b"Origin not allowed\n"
 
 ONE_YEAR = 365 * 24 * 60 * 60
 NO_CACHE = "no-store, no-cache, no-transform, must-revalidate, max-age=0"
@@ -323,6 +326,13 @@ def websocket_bad_request_response(*, now: dt.datetime) -> Response:
     """400 for a ``GET .../websocket`` that is not a valid WebSocket upgrade."""
     headers = {"Content-Type": GO_ERROR_TEXT, "X-Content-Type-Options": "nosniff"}
     return _finish(400, headers, now, WEBSOCKET_BAD_REQUEST_BODY)
+
+
+def forbidden_origin_response(*, now: dt.datetime) -> Response:
+    """403 for a page whose origin is not allowed (`Options.allowed_origins`): no CORS
+    headers, so the browser does not let the page read it either."""
+    headers = {"Content-Type": GO_ERROR_TEXT, "X-Content-Type-Options": "nosniff"}
+    return _finish(403, headers, now, FORBIDDEN_ORIGIN_BODY)
 
 
 def error_response(

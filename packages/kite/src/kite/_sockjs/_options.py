@@ -36,8 +36,9 @@ class ServerLimits:
 def kite_sockjs_options(config: object | None = None, **changes: object) -> sockjs.Options:
     """The SockJS options of a Go kite: prefix `/kite`, Go kite's timings from `config`.
 
-    Reads `sockjs_websocket`, `sockjs_heartbeat_delay` (10 s), `sockjs_disconnect_delay` (10 s)
-    and `sockjs_response_limit` (128 KiB) from a `kite.Config`; raw WebSocket off, no cookie.
+    Reads `sockjs_websocket`, `sockjs_heartbeat_delay` (10 s), `sockjs_disconnect_delay` (10 s),
+    `sockjs_response_limit` (128 KiB) and `sockjs_allowed_origins` (none: pages from other
+    origins are refused) from a `kite.Config`; raw WebSocket off, no cookie.
     """
     values: dict[str, object] = {
         "prefix": "/kite",
@@ -45,6 +46,7 @@ def kite_sockjs_options(config: object | None = None, **changes: object) -> sock
         "heartbeat_delay": float(getattr(config, "sockjs_heartbeat_delay", 10.0)),
         "disconnect_delay": float(getattr(config, "sockjs_disconnect_delay", 10.0)),
         "response_limit": int(getattr(config, "sockjs_response_limit", 128 * 1024)),
+        "allowed_origins": tuple(getattr(config, "sockjs_allowed_origins", ())),
     }
     values.update(changes)
     return sockjs.Options(**values)  # type: ignore[arg-type]

@@ -48,18 +48,30 @@ async def close(pipe: SockJSPipe) -> None:
     await pipe.aclose()
 
 
+#: The suite sends made-up origins ("test", "null"): its services allow every origin.
+ANY = ("*",)
 #: prefix -> (options, handler) of every service the protocol suite uses.
 _SERVICES: dict[str, tuple[sockjs.Options, SessionHandler]] = {
-    "/echo": (sockjs.Options(prefix="/echo", response_limit=4096, raw_websocket=True), echo),
+    "/echo": (
+        sockjs.Options(
+            prefix="/echo", response_limit=4096, raw_websocket=True, allowed_origins=ANY
+        ),
+        echo,
+    ),
     "/disabled_websocket_echo": (
-        sockjs.Options(prefix="/disabled_websocket_echo", websocket=False),
+        sockjs.Options(prefix="/disabled_websocket_echo", websocket=False, allowed_origins=ANY),
         echo,
     ),
     "/cookie_needed_echo": (
-        sockjs.Options(prefix="/cookie_needed_echo", cookie_needed=True, raw_websocket=True),
+        sockjs.Options(
+            prefix="/cookie_needed_echo",
+            cookie_needed=True,
+            raw_websocket=True,
+            allowed_origins=ANY,
+        ),
         echo,
     ),
-    "/close": (sockjs.Options(prefix="/close", raw_websocket=True), close),
+    "/close": (sockjs.Options(prefix="/close", raw_websocket=True, allowed_origins=ANY), close),
 }
 # What the suite checks beyond Go's behaviour: hixie-76 WebSockets (`test_haproxy`) and the
 # server-side escaping of U+200C-U+200F, U+2028-U+202F, U+2060-U+206F, U+FFF0-U+FFFF
