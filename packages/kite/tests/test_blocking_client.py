@@ -21,7 +21,6 @@ import trio
 
 import kite
 
-README = Path(__file__).resolve().parents[1] / "README.md"
 CONFIG = kite.Config()  # no kite key, nothing read from the environment
 
 
@@ -285,11 +284,3 @@ async def test_ctrl_c_interrupts_a_waiting_call_and_the_client_goes_on(
     url: str, tmp_path: Path
 ) -> None:
     assert await run_script(CTRL_C_SCRIPT, url, tmp_path) == "interrupted\n9\n"
-
-
-async def test_the_readme_example_runs(url: str, tmp_path: Path) -> None:
-    block = README.read_text().split("## Calling kites from plain Python", 1)[1]
-    code = block.split("```python", 1)[1].split("```", 1)[0]
-    assert "http://127.0.0.1:3636/kite" in code
-    code = code.replace('"http://127.0.0.1:3636/kite"', "sys.argv[1]")
-    assert await run_script("import sys\n" + code, url, tmp_path) == "16\n3\n2\n1\n"
