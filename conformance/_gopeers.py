@@ -59,6 +59,7 @@ PROGRAMS: tuple[str, ...] = (
     "goquery",
     "gorules",
     "goreverseproxy",
+    "gotunnelproxy",
 )
 #: The toolchain asked for first (override with KITE_GO_TOOLCHAIN, e.g. ``local``).
 TOOLCHAIN = "go1.19.13"

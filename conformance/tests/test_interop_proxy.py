@@ -3,8 +3,9 @@
 * Our `ReverseProxy` registered to a Python Kontrol: ``gomath -register proxy`` (Go's
   ``RegisterToProxy``) and a Python kite (`Kite.register_to_proxy`) are listed by Kontrol
   under ``http://127.0.0.1:<proxy port>/proxy/<kite id>``; the Python client (through
-  Kontrol, with the token), ``goquery`` and ``goclient`` (WebSocket and XHR, callbacks
-  included) call them through that URL. Stopping the kite drops its mapping (502 after).
+  Kontrol, with the token), ``goquery``, ``goclient`` (WebSocket and XHR, callbacks
+  included) and ``kite tell`` (by URL and by query) call them through that URL. Stopping
+  the kite drops its mapping (502 after).
 * A Python kite behind ``goreverseproxy`` (Go's reverse proxy, see its source) found through
   Kontrol: listed under the Go proxy's URL and called through it.
 * `KITE_PROXY_URL` (`Config.proxy_url`): the kite registers to that proxy without asking
@@ -14,6 +15,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -88,14 +90,25 @@ async def http_status(url: str) -> int:
 async def calls_through_kontrol(
     go_build: GoBuild, key: Path, kontrol_url: str, kite_id: str, public: str
 ) -> None:
-    """The Python client and goquery find `kite_id` in Kontrol under `public` and call it
-    there with their tokens; goclient calls `public` directly."""
+    """The Python client, goquery and `kite tell` find `kite_id` in Kontrol under `public`
+    and call it there with their tokens; goclient and `kite tell` call `public` directly."""
     url, result = await python_query_call(key, kontrol_url, kite_id, 6)
     assert (url, result) == (public, 36)
     found, called = await goquery_call(go_build, key, kontrol_url, kite_id, 5)
     assert found["kites"][0]["url"] == public
     assert called == {"method": "square", "result": 25}
     await go_calls(go_build, public, key)
+    assert await kite_tell(key, public, "square", "8") == "64\n"
+    target = f"username=anchor,name=math,id={kite_id}"
+    assert await kite_tell(key, target, "square", "3", "--kontrol-url", kontrol_url) == "9\n"
+
+
+async def kite_tell(key: Path, target: str, method: str, *args: str) -> str:
+    """`kite tell --kite-key KEY TARGET METHOD ARGS...` (the `kite` command): its stdout."""
+    argv = [sys.executable, "-m", "kite", "tell", "--kite-key", str(key), target, method, *args]
+    done = await trio.run_process(argv, capture_stdout=True, capture_stderr=True, check=False)
+    assert done.returncode == 0, done.stderr.decode()
+    return done.stdout.decode()
 
 
 async def go_calls(go_build: GoBuild, url: str, key: Path) -> None:

@@ -29,6 +29,7 @@ from ._http import Handler as HTTPHandler
 from ._http import HTTPLimits
 from ._kontrol._client import KontrolLink
 from ._kontrol._kite_methods import KontrolMethods
+from ._kontrol._proxy_registration import PROXY_RETRY, default_proxy_query
 from ._observe._health import HealthCheck, health_handler
 from ._observe._logging import apply_log_level
 from ._rpc._blocking import blocking_handler
@@ -46,6 +47,7 @@ from ._rpc._request import Request
 from ._sockjs._client import Client, ClientHook, dial
 from ._sockjs._options import ServerLimits
 from ._sockjs._server import HTTPRoute, KiteServer, open_kite_server
+from ._sockjs._tunnel import TUNNEL_METHOD, tunnel_handler
 from ._typed import register_method
 from .protocol import Auth, KiteIdentity
 
@@ -485,6 +487,25 @@ class Kite(KontrolMethods):
             limits=limits,
             on_connect=on_connect,
             on_disconnect=on_disconnect,
+        )
+
+    async def register_to_tunnel(
+        self,
+        *,
+        retry: float = PROXY_RETRY,
+        task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Stay reachable through a tunnel proxy (Go's `RegisterToTunnel`); runs until
+        cancelled. For a kite nobody can dial: it serves `kite.tunnel` (each outside session
+        comes through a WebSocket it dials to the proxy, `_sockjs._tunnel`) and then does
+        `register_to_proxy(None, query)` with the query `{username: <Kontrol user>,
+        environment: <own>, name: "tunnelproxy"}`."""
+        self.handle_func(TUNNEL_METHOD, tunnel_handler(self, timeout=self.config.timeout))
+        await self.register_to_proxy(
+            None,
+            default_proxy_query(self.kontrol, "tunnelproxy"),
+            retry=retry,
+            task_status=task_status,
         )
 
     # ----------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@
     kite methods TARGET              what a kite offers (`kite.methods`)
     kite ping TARGET                 `kite.ping`: pong and the round-trip time
     kite watch [QUERY OPTIONS]       one line per registration / deregistration
+    kite proxy [PROXY OPTIONS]       run the reverse proxy kite (`kite.proxy`)
     kite version                     the installed version
 
 How this works: `main(argv)` parses the arguments (argparse; every command has `--help`) and
@@ -40,6 +41,7 @@ from ..protocol import STRING_ORDER
 from ._commands import COMMANDS
 from ._errors import EXIT_OK, CLIError, classify
 from ._format import print_json, print_line
+from ._proxy_command import add_proxy_arguments
 from ._session import KeyUse, Options, Session
 
 __all__ = ["main", "version"]
@@ -50,6 +52,10 @@ _KEY_USE: dict[str, KeyUse] = {
     "methods": "optional",
     "ping": "optional",
 }
+
+
+#: Commands that run until interrupted: Ctrl-C (SIGINT) is their normal end, status 0.
+_SERVERS = frozenset({"watch", "proxy"})
 
 
 def version() -> str:
@@ -124,6 +130,7 @@ def _parser() -> argparse.ArgumentParser:
         "watch", "print registrations and deregistrations as they happen", json_flag, query
     )
     wat.add_argument("--initial", action="store_true", help="first list the current kites")
+    add_proxy_arguments(command("proxy", "run the reverse proxy kite until interrupted"))
     command("version", "print the installed version", json_flag)
     return parser
 
@@ -159,13 +166,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         run = functools.partial(COMMANDS[args.command], session, args)
         return trio.run(session.run, run)
     except KeyboardInterrupt:
-        return EXIT_OK if args.command == "watch" else 130
+        return EXIT_OK if args.command in _SERVERS else 130
     except BaseException as raw:
         exc = raw
         while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
             exc = exc.exceptions[0]
         if isinstance(exc, KeyboardInterrupt):
-            return EXIT_OK if args.command == "watch" else 130
+            return EXIT_OK if args.command in _SERVERS else 130
         error = classify(exc)
         if error is None:
             raise

@@ -27,6 +27,7 @@ from .._kontrol._client import NoKitesAvailableError
 from ..protocol import STRING_ORDER, KontrolQuery
 from ._errors import EXIT_OK, CLIError, RemoteError, remote_text
 from ._format import KITE_COLUMNS, kite_row, print_json, print_line, print_table
+from ._proxy_command import proxy
 from ._session import Session
 from ._target import CALLBACK_ARG, parse_arg, parse_target
 
@@ -233,4 +234,5 @@ COMMANDS = {
     "methods": methods,
     "ping": ping,
     "watch": watch,
+    "proxy": proxy,
 }
