@@ -4,6 +4,7 @@
     python3 dev.py test   # lint, type-check and test every package (what CI runs)
     python3 dev.py up     # a local Kontrol plus an example kite registered to it
     python3 dev.py build  # the four packages' wheels and sdists, into dist/
+    python3 dev.py build --compiled   # the optional mypyc build of dnode, into build/mypyc/
 
 Needs only Python 3.11+. On first use it installs a pinned `uv` into `.tools/` and lets uv create
 `.venv/` from `uv.lock`, so every machine runs the same versions. Re-running is cheap: uv only
@@ -92,6 +93,46 @@ def node_peers() -> None:
     run("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error", cwd=NODE_DIR)
 
 
+#: Packages with a mypyc-compiled build (tools/mypyc_build.py); their tests run against both.
+COMPILED_PACKAGES = ["dnode"]
+
+
+def compiled_build(py: Path) -> Path | str:
+    """Build (or reuse) the mypyc build; its directory, or why it cannot be built here."""
+    import sysconfig
+
+    cc = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    if shutil.which(cc) is None:
+        return f"no C compiler ({cc}) on this machine"
+    out = subprocess.run(
+        [str(py), str(ROOT / "tools" / "mypyc_build.py")], capture_output=True, text=True
+    )
+    if out.returncode != 0:
+        print(out.stdout + out.stderr, file=sys.stderr)
+        raise SystemExit(f"dev.py: the mypyc build failed with exit code {out.returncode}")
+    return Path(out.stdout.strip())
+
+
+def test_compiled(py: Path, env: dict[str, str], extra: list[str]) -> None:
+    """Run the compiled packages' test suites again, against the mypyc build."""
+    say("mypyc build of " + ", ".join(COMPILED_PACKAGES))
+    where = compiled_build(py)
+    if isinstance(where, str):
+        say(f"SKIPPED the compiled build's tests: {where}")
+        return
+    say("pytest against the mypyc build")
+    env = {**env, "PYTHONPATH": str(where), "KITE_COMPILED": ",".join(COMPILED_PACKAGES)}
+    tests = [f"packages/{name}/tests" for name in COMPILED_PACKAGES]
+    run(py, "-m", "pytest", *extra, *tests, env=env)
+
+
+def build_compiled() -> None:
+    where = compiled_build(sync())
+    if isinstance(where, str):
+        raise SystemExit(f"dev.py: cannot build the compiled packages: {where}")
+    print(where)
+
+
 def test(extra: list[str]) -> None:
     py = sync()
     node_peers()
@@ -105,18 +146,24 @@ def test(extra: list[str]) -> None:
         run(py, "-m", "mypy", "--strict", f"packages/{name}/src")
     say("pytest")
     run(py, "-m", "pytest", *extra, env=env)
+    if not any(arg.startswith(("packages/", "tests", "conformance/", "bench/")) for arg in extra):
+        test_compiled(py, env, extra)
     if (ROOT / "conformance" / "__main__.py").exists():
         say("conformance replay of recorded Go traffic")
         run(py, "-m", "conformance", "replay", env=env)
 
 
 def build(extra: list[str]) -> None:
-    """Build every package's wheel and sdist into dist/ (or `--out-dir DIR`) with uv."""
+    """Build every package's wheel and sdist into dist/ (or `--out-dir DIR`) with uv; or, with
+    `--compiled`, the mypyc build of the pure packages into build/mypyc/ (tools/mypyc_build.py)."""
     out = ROOT / "dist"
+    if extra == ["--compiled"]:
+        build_compiled()
+        return
     if extra[:1] == ["--out-dir"] and len(extra) == 2:
         out = Path(extra[1]).resolve()
     elif extra:
-        raise SystemExit("usage: python3 dev.py build [--out-dir DIR]")
+        raise SystemExit("usage: python3 dev.py build [--out-dir DIR | --compiled]")
     say(f"building the wheels and sdists into {out}")
     run(uv(), "build", "--all-packages", "--out-dir", out, "--quiet")
     for path in sorted(out.glob("kite_*")):

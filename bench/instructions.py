@@ -8,6 +8,17 @@ one more call costs, in every thread (a blocking handler's worker thread include
 start-up and the warm-up left out. Wall-clock time spent waiting (thread wake-ups) is not an
 instruction and is not counted; the time cases of ``typed_bench`` show it.
 ``python -m bench.instructions --loop METHOD N`` is the loop itself.
+
+``--transport ws`` counts the same calls over a real SockJS WebSocket on loopback instead
+(``kite.serve`` and ``Kite.dial`` in one process, so both ends' instructions are counted, the
+HTTP/WebSocket stack and SockJS framing included); ``--transport memory`` (the default) is the
+RPC core alone. ``--dnode`` counts instead the instructions of one operation of each dnode
+micro-benchmark (``bench.dnode_bench``, orjson backend): receive (decode + unscrub), send
+(scrub + encode), decode, encode.
+
+Start-up is the same in both runs, so it cancels out; set ``PYTHONHASHSEED=0`` for counts that
+repeat to the instruction. Putting the mypyc build first on ``PYTHONPATH`` (``python3 dev.py
+build --compiled`` prints it) counts the compiled packages instead of the pure-Python ones.
 """
 
 from __future__ import annotations
@@ -19,37 +30,61 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from typing import Any
 
 import trio
 
+import dnode
 from kite import Kite, memory_pipe_pair
 
 DEFAULT_METHODS = ["square", "square_method", "square_blocking", "square_method_blocking"]
 CALLS = 2_000
+DNODE_OPS = 20_000
+DNODE_CASES = ["receive", "send", "decode_only", "encode_only"]
 
 
-def _loop(method: str, calls: int) -> None:
+def _loop(method: str, calls: int, transport: str) -> None:
     from bench._peers.pykite import make_kite
+
+    async def calls_on(peer: Any) -> None:
+        for _ in range(200):  # warm-up, the same in both runs
+            await peer.tell(method, 4)
+        for _ in range(calls):
+            await peer.tell(method, 4)
 
     async def main() -> None:
         server = make_kite()
         client = Kite("pybench", "1.0.0")
+        if transport == "ws":
+            async with server.serve("127.0.0.1", 0) as served:
+                url = f"http://127.0.0.1:{served.port}/kite"
+                async with client.dial(url, transport="websocket", auth=None) as remote:
+                    await calls_on(remote)
+            return
         a, b = memory_pipe_pair()
         async with server.accept(a), client.connect_pipe(b) as peer:
-            for _ in range(200):  # warm-up, the same in both runs
-                await peer.tell(method, 4)
-            for _ in range(calls):
-                await peer.tell(method, 4)
+            await calls_on(peer)
 
     trio.run(main)
 
 
-def _instructions(method: str, calls: int) -> int:
+def _dnode_loop(case: str, ops: int) -> None:
+    from bench import dnode_bench
+
+    dnode.set_backend(dnode.BACKENDS[0])
+    func = getattr(dnode_bench, case)
+    for _ in range(200):
+        func()
+    for _ in range(ops):
+        func()
+
+
+def _instructions(loop: list[str]) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "callgrind.out")
         argv = [
             "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
-            sys.executable, "-m", "bench.instructions", "--loop", method, str(calls),
+            sys.executable, "-m", "bench.instructions", *loop,
         ]  # fmt: skip
         subprocess.run(argv, check=True, capture_output=True)
         total = 0
@@ -66,23 +101,33 @@ def _instructions(method: str, calls: int) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.instructions")
     parser.add_argument("--loop", nargs=2, metavar=("METHOD", "N"))
-    parser.add_argument("--calls", type=int, default=CALLS)
-    parser.add_argument("methods", nargs="*", default=DEFAULT_METHODS)
+    parser.add_argument("--dnode-loop", nargs=2, metavar=("CASE", "N"))
+    parser.add_argument("--transport", choices=["memory", "ws"], default="memory")
+    parser.add_argument("--dnode", action="store_true", help="count the dnode micro-benchmarks")
+    parser.add_argument("--calls", type=int, default=None)
+    parser.add_argument("methods", nargs="*", default=None)
     args = parser.parse_args()
     if args.loop:
-        _loop(args.loop[0], int(args.loop[1]))
+        _loop(args.loop[0], int(args.loop[1]), args.transport)
+        return
+    if args.dnode_loop:
+        _dnode_loop(args.dnode_loop[0], int(args.dnode_loop[1]))
         return
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed")
+    if args.dnode:
+        names, n, unit = args.methods or DNODE_CASES, args.calls or DNODE_OPS, "op"
+        flag, extra = "--dnode-loop", []
+    else:
+        names, n, unit = args.methods or DEFAULT_METHODS, args.calls or CALLS, "call"
+        flag, extra = "--loop", ["--transport", args.transport]
     base = None
-    for method in args.methods:
-        per_call = (_instructions(method, 2 * args.calls) - _instructions(method, args.calls)) / (
-            args.calls
-        )
-        base = base or per_call
-        print(
-            f"{method:28} {per_call:12,.0f} instructions/call  {per_call / base:5.2f}x", flush=True
-        )
+    for name in names:
+        once = _instructions([flag, name, str(n), *extra])
+        twice = _instructions([flag, name, str(2 * n), *extra])
+        per_op = (twice - once) / n
+        base = base or per_op
+        print(f"{name:28} {per_op:12,.0f} instructions/{unit}  {per_op / base:5.2f}x", flush=True)
 
 
 if __name__ == "__main__":

@@ -393,3 +393,29 @@ def test_scrub_encode_callbacks_get_the_prefix_and_errors_register_nothing() -> 
     assert list(table) == [0, 1]
     assert dnode.scrub_encode(None, table) == ("null", {})
     assert dnode.scrub_encode("<", table) == ('"\\u003c"', {})
+
+
+def _nested(depth: int) -> list[Any]:
+    value: list[Any] = [f1]
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+def test_scrub_walks_up_to_max_depth_and_refuses_deeper() -> None:
+    # The same bound in the pure-Python and the compiled build (dev.py test runs both).
+    table = dnode.CallbackTable()
+    _, callbacks = dnode.scrub(_nested(dnode._scrub.MAX_DEPTH), table)
+    assert len(callbacks) == 1
+    with pytest.raises(dnode.ScrubError, match="nested too deeply"):
+        dnode.scrub(_nested(dnode._scrub.MAX_DEPTH + 1), table)
+    assert len(table) == 1
+
+
+def test_scrub_refuses_a_dnode_value_that_returns_itself() -> None:
+    class Selfish:
+        def __dnode__(self) -> object:
+            return self
+
+    with pytest.raises(dnode.ScrubError, match="contains itself"):
+        dnode.scrub([Selfish()], dnode.CallbackTable())

@@ -212,14 +212,21 @@ _FUNCTION_TYPES: Final = frozenset(
 )
 
 
+#: Deepest nesting scrub walks; deeper values (and cycles) are a ScrubError. An explicit bound,
+#: not the interpreter's recursion limit, so the compiled build (whose calls are C calls that
+#: never raise RecursionError) refuses exactly what the pure-Python one does.
+MAX_DEPTH: Final = 800
+
+
 class _Scrub:
     """State of one scrub: the table, the callbacks found so far."""
 
-    __slots__ = ("callbacks", "go_floats", "register")
+    __slots__ = ("callbacks", "depth", "go_floats", "register")
 
     def __init__(self, table: CallbackTable) -> None:
         self.register = table.register
         self.callbacks: dict[int, CallbackPath] = {}
+        self.depth = 0  # nested __dnode__ conversions, which do not lengthen the path
         self.go_floats = True  # every float met prints the same in Python and Go
 
     def walk_float(self, x: float, path: CallbackPath) -> float | int:
@@ -238,6 +245,8 @@ class _Scrub:
     def walk_dict(self, d: dict[Any, Any], path: CallbackPath) -> dict[str, Any]:
         # The hot loop: strings first (most values), no per-item allocation unless a value
         # changes; a copy of d is made at the first change.
+        if len(path) >= MAX_DEPTH:
+            raise RecursionError
         out: dict[Any, Any] | None = None
         y: Any
         for k, x in d.items():
@@ -294,6 +303,8 @@ class _Scrub:
         copy: Callable[[Any], list[Any]] = list,
     ) -> Any:
         """``seq`` itself if nothing in it changes, else ``copy(seq)`` with the changes."""
+        if len(path) >= MAX_DEPTH:
+            raise RecursionError
         out: list[Any] | None = None
         y: Any
         i = -1
@@ -343,7 +354,13 @@ class _Scrub:
         if kind is _Kind.DATACLASS:
             return self.walk_dict(_dataclass_dict(x), path)
         if kind is _Kind.DNODE:
-            return self.walk_any(x.__dnode__(), path)
+            self.depth += 1
+            try:
+                if self.depth >= MAX_DEPTH:
+                    raise RecursionError
+                return self.walk_any(x.__dnode__(), path)
+            finally:
+                self.depth -= 1
         if kind is _Kind.SEQUENCE:
             return self.walk_list(list(x), path)
         if kind is _Kind.MAPPING:
