@@ -143,8 +143,7 @@ def test_a_second_quickstart_on_the_same_port_prints_one_line(tmp_path: Path) ->
     [
         ("localhost:1234", "no scheme (did you mean 'http://localhost:1234/kite'?)"),
         ("127.0.0.1:3636/kite", "no scheme (did you mean 'http://127.0.0.1:3636/kite'?)"),
-        ("ws://h:1/kite", "the scheme must be http or https, not 'ws' (kite URLs are HTTP URLs: "
-         "http://h:1/kite)"),
+        ("ftp://h:1/kite", "the scheme must be http, https, ws or wss, not 'ftp'"),
         ("http:///kite", "no host"),
         ("http://h:99999/kite", "the port is not a number from 0 to 65535"),
     ],

@@ -90,7 +90,7 @@ def connect(
             `$KITE_HOME/kite.key` when there is one, and the `KITE_*` variables).
 
     Raises:
-        InvalidURLError: `target` is a string but not an `http(s)://` kite URL.
+        InvalidURLError: `target` is a string but not a kite URL.
         RuntimeError: called from trio code (use `async with Kite(...).dial(url)` there).
         ConnectError, HandshakeError, TransportTimeoutError, KiteError, ...: as the async API.
     """

@@ -1,7 +1,8 @@
 """Kite and Kontrol URLs checked before dialling, so a mistake gets a message that names it.
 
-A kite URL is an HTTP URL, `http://host:port/kite` (`https` for TLS): the WebSocket URL and
-the XHR polling URLs are made from it. Without the check, `localhost:1234` read as scheme
+A kite URL is an HTTP URL, `http://host:port/kite` (`https` for TLS), from which the WebSocket
+and XHR polling URLs are made, or a WebSocket URL (`ws://`, `wss://`: Go's tunnel proxy hands
+those out). Without the check, `localhost:1234` read as scheme
 `localhost` and path `1234` and failed deep in the dialler with `no host in URL
 'ws://:80/1234/762/…/websocket'`.
 """
@@ -13,7 +14,7 @@ import urllib.parse
 __all__ = ["KITE_URL_SCHEMES", "InvalidURLError", "check_kite_url"]
 
 #: Schemes a kite URL may have.
-KITE_URL_SCHEMES = ("http", "https")
+KITE_URL_SCHEMES = ("http", "https", "ws", "wss")
 
 
 class InvalidURLError(ValueError):
@@ -31,7 +32,7 @@ class InvalidURLError(ValueError):
 
 
 def check_kite_url(url: str, *, what: str = "kite URL") -> None:
-    """Raise `InvalidURLError` unless `url` is an `http://` or `https://` URL with a host
+    """Raise `InvalidURLError` unless `url` is an `http(s)://` or `ws(s)://` URL with a host
     (and, if given, a valid port). `what` names the URL in the message (`Kontrol URL`)."""
     if not url:
         raise InvalidURLError(url, "it is empty", what=what)
@@ -41,11 +42,7 @@ def check_kite_url(url: str, *, what: str = "kite URL") -> None:
     parts = urllib.parse.urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in KITE_URL_SCHEMES:
-        hint = ""
-        if scheme in ("ws", "wss"):
-            http = "https" if scheme == "wss" else "http"
-            hint = f" (kite URLs are HTTP URLs: {http}://{parts.netloc}{parts.path})"
-        reason = f"the scheme must be http or https, not {scheme!r}{hint}"
+        reason = f"the scheme must be http, https, ws or wss, not {scheme!r}"
         raise InvalidURLError(url, reason, what=what)
     if not parts.hostname:
         raise InvalidURLError(url, "no host", what=what)

@@ -333,7 +333,7 @@ async def dial(
         on_disconnect: hook run after every session end.
 
     Raises:
-        InvalidURLError: `url` is not an `http(s)://host[:port]/...` URL.
+        InvalidURLError: `url` is not an `http(s)://` or `ws(s)://` URL with a host.
         HandshakeError, ConnectError, TransportTimeoutError, ProtocolError: the (first) dial
             failed, without `reconnect`.
     """
