@@ -109,7 +109,13 @@ def run() -> None:
     data = args.data_dir.resolve()
     ensure_keys(data, f"http://127.0.0.1:{args.kontrol_port}/kite")
     try:
-        trio.run(main, data, args.kontrol_port)
+        try:
+            trio.run(main, data, args.kontrol_port)
+        except kite.ListenError as exc:  # e.g. another `dev.py up` holds the port
+            raise SystemExit(
+                f"==> cannot start: {exc} (is `python3 dev.py up` running already? "
+                "`--kontrol-port N` picks another port)"
+            ) from None
     except* KeyboardInterrupt:  # Ctrl-C while starting (or a second one while stopping):
         pass  # trio cancelled every task; nested nurseries wrap it in groups
     print("\n==> stopped", flush=True)

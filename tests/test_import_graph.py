@@ -173,10 +173,12 @@ DISTRIBUTIONS = {
     "psycopg": "psycopg",
     "orjson": "orjson",
     "opentelemetry": "opentelemetry-api",
+    "pytest": "pytest",
 }
 #: Imported only when installed (an optional speed-up, the `otel` extra's modules, the
-#: PostgreSQL storage of kontrol's `postgres` extra).
-OPTIONAL = {"orjson", "opentelemetry-api", "psycopg"}
+#: PostgreSQL storage of kontrol's `postgres` extra, the pytest plugins of the `testing`
+#: extra, which only pytest itself loads).
+OPTIONAL = {"orjson", "opentelemetry-api", "psycopg", "pytest"}
 
 
 @pytest.mark.parametrize("package", sorted(PACKAGES))

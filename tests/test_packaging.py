@@ -47,6 +47,8 @@ IMPORT_NAMES = {
     "orjson": "orjson",
     "psycopg": "psycopg",
     "opentelemetry-api": "opentelemetry",
+    "pytest": "pytest",
+    "pytest-trio": "pytest_trio",
 }
 TRIO_PACKAGES = {"kite", "kontrol"}
 

@@ -142,7 +142,7 @@ async def test_get_kites_clients_dial_with_token_and_get_key_adopts() -> None:
         nursery.cancel_scope.cancel()
 
 
-async def test_calls_time_out_with_gos_text_while_kontrol_is_unreachable(
+async def test_calls_time_out_naming_kontrol_and_why_while_it_is_unreachable(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     k = local_kite("math", "m")
@@ -152,7 +152,10 @@ async def test_calls_time_out_with_gos_text_while_kontrol_is_unreachable(
             with pytest.raises(KiteTimeoutError) as info:
                 await k.get_token(KiteIdentity(id="x"))
         nursery.cancel_scope.cancel()
-    assert info.value.message == "Timed out registering to kontrol for getToken method after 15s"
+    assert info.value.message == (
+        f"cannot reach Kontrol at {KONTROL_URL} in 15s for getToken: "
+        f"dial {KONTROL_URL}: connection refused"
+    )
     # it kept redialling meanwhile, with Go's back-off (0.5 s growing x1.5, +-50 %)
     assert 5 <= net.dials[KONTROL_URL] <= 15
 
@@ -288,7 +291,9 @@ async def test_nested_clients_restore_the_previous_one() -> None:
 
 
 async def test_kontrol_query_of_and_bad_answers(autojump_clock: trio.testing.MockClock) -> None:
-    assert KontrolQuery.of({"name": "math", "extra": "x"}) == KontrolQuery(name="math")
+    assert KontrolQuery.of({"name": "math", "id": "x"}) == KontrolQuery(name="math", id="x")
+    with pytest.raises(ValueError, match="unknown Kontrol query field 'extra'"):
+        KontrolQuery.of({"name": "math", "extra": "x"})
     assert KontrolQuery.of(KiteIdentity(name="n", id="i")) == KontrolQuery(name="n", id="i")
     kontrol = FakeKontrol()
     kontrol.kite.handle_func("getKites", lambda r: {"kites": "nope"})
@@ -386,4 +391,4 @@ async def test_key_renewer_refreshes_the_kontrol_key(
             await trio.sleep(3620)  # the next one waits 15 s for a connection, then fails
         nursery.cancel_scope.cancel()
     assert kontrol.calls.count("getKey") == 1
-    assert "Key renew failed: timeout: Timed out registering to kontrol" in caplog.text
+    assert f"Key renew failed: timeout: cannot reach Kontrol at {KONTROL_URL} in 15s" in caplog.text

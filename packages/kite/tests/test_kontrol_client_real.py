@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import trio
 import trio.testing
-from kite_auth_support import KONTROL_PEM, KONTROL_PUB, anchor_config
+from kite_auth_support import KONTROL_PEM, KONTROL_PUB
 from kontrol_client_helpers import (
     KONTROL_URL,
     MATH_URL,
@@ -169,44 +169,30 @@ async def test_renewal_and_reregistration_through_real_kontrol_restart(
         nursery.cancel_scope.cancel()
 
 
-async def test_real_sockets_default_dialler_and_http_client(tmp_path: Path) -> None:
-    """No memory pipes: Kontrol and math listen on 127.0.0.1, everyone uses `Kite.dial` and
-    the default HTTP client; math registers over HTTP, goquery finds it and calls it."""
-
-    async def register(request: Any) -> None:
-        answer = await real.handle_register_http(await request.body())
-        await request.respond(answer.status, list(answer.headers), answer.body)
-
-    async def heartbeat(request: Any) -> None:
-        answer = real.handle_heartbeat_http(request.query)
-        await request.respond(answer.status, list(answer.headers), answer.body)
-
-    import time
-
-    async with running_kontrol(tmp_path / "k.db", clock=time.time) as real:
-        real.handle_http("/register", register, exact=True)
-        real.handle_http("/heartbeat", heartbeat, exact=True)
-        async with real.serve("127.0.0.1", 0) as kontrol_server:
-            kontrol_url = kontrol_server.url
-            config = anchor_config().replace(kontrol_url=kontrol_url)
-            math = kite.Kite("math", "1.0.0", config)
-            math.handle_func("square", lambda r: r.args.one().float() ** 2)
-            goquery = kite.Kite("goquery", "1.0.0", config)
-            async with (
-                math.serve("127.0.0.1", 0) as math_server,
-                math.kontrol_client(),
-                goquery.kontrol_client(),
-            ):
-                with trio.fail_after(10):
-                    result = await math.register_http(math_server.url)
-                    assert result.heartbeat_interval == 10
-                    (client,) = await goquery.get_kites({"username": "anchor", "name": "math"})
-                    assert client.url == math_server.url
-                    async with client:
-                        assert await client.tell("square", 7) == 49
-                    assert await goquery.get_key() == KONTROL_PUB.strip()
-                    ws_result = await math.register(math_server.url)
-                    assert ws_result.url == math_server.url
+async def test_real_sockets_default_dialler_and_http_client(
+    kontrol_server: Any, kite_config: kite.Config
+) -> None:
+    """No memory pipes: Kontrol (the `kontrol_server` fixture) and math listen on 127.0.0.1,
+    everyone uses `Kite.dial` and the default HTTP client; math registers over HTTP, goquery
+    finds it and calls it."""
+    math = kite.Kite("math", "1.0.0", kite_config)
+    math.handle_func("square", lambda r: r.args.one().float() ** 2)
+    goquery = kite.Kite("goquery", "1.0.0", kite_config)
+    async with (
+        math.serve("127.0.0.1", 0) as math_server,
+        math.kontrol_client(),
+        goquery.kontrol_client(),
+    ):
+        with trio.fail_after(10):
+            result = await math.register_http(math_server.url)
+            assert result.heartbeat_interval == 10
+            (client,) = await goquery.get_kites({"username": "testuser", "name": "math"})
+            assert client.url == math_server.url
+            async with client:
+                assert await client.tell("square", 7) == 49
+            assert await goquery.get_key() == kontrol_server.key_pair.public.strip()
+            ws_result = await math.register(math_server.url)
+            assert ws_result.url == math_server.url
 
 
 async def test_kites_found_but_not_dialled_are_freed_without_the_gc(

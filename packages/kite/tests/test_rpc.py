@@ -41,7 +41,8 @@ async def test_generic_error_from_exception_has_request_id() -> None:
     assert err.message == "something went wrong"
     assert len(err.id) == 16
     assert int(err.id, 16) >= 0
-    assert str(err) == f"something went wrong ({err.id})"
+    assert str(err) == f"something went wrong (request id {err.id})"
+    assert err.go_error() == f"something went wrong ({err.id})"
 
 
 async def test_error_types() -> None:

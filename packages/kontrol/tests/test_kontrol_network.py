@@ -21,13 +21,13 @@ from kontrol_test_support import (
     make_kontrol,
     math_kite,
     sqlite_storage,
-    verify_token,
 )
 
 import kite
 from kite import Auth, Kite
 from kontrol import KontrolQuery
 from kontrol.__main__ import main
+from kontrol.testing import RunningKontrol
 
 
 async def _http(port: int, request: bytes) -> bytes:
@@ -49,26 +49,31 @@ def _split(response: bytes) -> tuple[str, dict[str, str], bytes]:
     return status, headers, body
 
 
-async def test_kites_register_and_query_over_the_network(tmp_path: Path) -> None:
-    async with sqlite_storage(tmp_path / "k.db") as storage:
-        kontrol = make_kontrol(storage)
-        async with kontrol.running(), kontrol.serve("127.0.0.1", 0) as server:
-            math = math_kite()
-            query = Kite("goquery", "1.0.0", kite.Config(username="anchor"))
-            auth = Auth("kiteKey", ANCHOR_KEY)
-            async with math.dial(server.url, auth=auth) as remote:
-                result = await remote.tell("register", {"url": MATH_URL}, timeout=5)
-                assert result == {"url": MATH_URL, "heartbeatInterval": 0}
-                async with query.dial(server.url, auth=auth) as q:
-                    found = await q.tell(
-                        "getKites", {"query": {"username": "anchor", "name": "math"}}, timeout=5
-                    )
-                    (entry,) = found["kites"]
-                    assert entry["kite"]["id"] == MATH_ID
-                    assert verify_token(entry["token"], math.identity) == "anchor"
-            with trio.fail_after(5):
-                while await storage.get(KontrolQuery(id=MATH_ID)):  # noqa: ASYNC110
-                    await trio.sleep(0.01)  # the disconnect removes the registration
+async def test_kites_register_and_query_over_the_network(
+    kontrol_server: RunningKontrol, kite_config: kite.Config
+) -> None:
+    math = Kite("math", "1.0.0", kite_config)
+    query = Kite("goquery", "1.0.0", kite_config)
+    async with math.dial(kontrol_server.url) as remote:  # kiteKey auth from kite_config
+        result = await remote.tell("register", {"url": MATH_URL}, timeout=5)
+        assert result == {"url": MATH_URL, "heartbeatInterval": 0}
+        async with query.dial(kontrol_server.url) as q:
+            found = await q.tell(
+                "getKites", {"query": {"username": "testuser", "name": "math"}}, timeout=5
+            )
+            (entry,) = found["kites"]
+            assert entry["kite"]["id"] == math.id
+            token = Auth("token", entry["token"])
+            assert (
+                kite.Authenticators().authenticate_sync(
+                    token, local=math.identity, config=kite_config
+                )
+                == "testuser"
+            )
+    storage = kontrol_server.kontrol.storage
+    with trio.fail_after(5):
+        while await storage.get(KontrolQuery(id=math.id)):  # noqa: ASYNC110
+            await trio.sleep(0.01)  # the disconnect removes the registration
 
 
 async def test_http_register_and_heartbeat_over_the_network(tmp_path: Path) -> None:

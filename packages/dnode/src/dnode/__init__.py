@@ -88,3 +88,9 @@ __all__ = [
     "set_backend",
     "unscrub",
 ]
+
+# Exceptions print as `dnode.X`, not with the private module that defines them.
+for _value in map(globals().get, __all__):
+    if isinstance(_value, type) and issubclass(_value, BaseException):
+        _value.__module__ = _value.__module__.split("._")[0]
+del _value

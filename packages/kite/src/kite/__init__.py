@@ -9,15 +9,21 @@
   (`KiteServer`, `SockJSEndpoint`); `Kite.dial` connects over WebSocket or XHR polling
   (`Client`), with Go's `auto` fallback and optional reconnection; `Kite.handle_http` serves
   other paths, each request an `HTTPRequest`.
+- Blocking client: `kite.connect(url or Kontrol query)` → `BlockingClient`, whose `tell`
+  blocks; trio runs in a background thread (scripts, REPL, Jupyter).
 - Kontrol: `KontrolClient` (`async with kite.kontrol_client(...)`), `kite.register`,
   `register_forever`, `register_http(_forever)`, `get_kites` (`KiteClient`s with a
   `TokenRenewer`), `get_token`, `get_key`, `on_register`.
 - Typed methods: `Kite.method` serves plain typed functions (arguments bound and checked
   against their annotations); `Kite.describe()`, the built-in `kite.methods` and
   `remote.methods()` describe a kite's methods (`MethodDescription`, JSON Schema).
+- Tests: `kite.testing` (a fixed test key pair; the pytest plugin's `kite_test_keys`; a
+  running Kontrol comes with `kontrol.testing`).
 - Errors: one tree under `KiteError`, keyed by Go's error `type` strings; network failures
   are `TransportError`s (`ConnectError`, `HandshakeError`, `ConnectionClosedError`,
-  `TransportTimeoutError`, `ProtocolError`, `BodyTooLargeError`, `ListenError`).
+  `TransportTimeoutError`, `ProtocolError`, `BodyTooLargeError`, `ListenError`). An
+  exception raised in (or by) a kite `async with` block comes out as itself, never wrapped in
+  exception groups; `single_exception` does the same for your own `async with` functions.
 - Utilities: `TimerHeap` (many timers, one task), `TokenBucket`, `Backoff`.
 """
 
@@ -68,6 +74,7 @@ from ._auth._tokens import (
 )
 from ._auth._trust_cache import TrustCache
 from ._backoff import Backoff, ExponentialBackoff
+from ._blocking_client import BlockingClient, connect
 from ._config import Config, Transport
 from ._configerrors import ConfigError, KiteKeyError
 from ._duration import DurationError, format_duration, parse_duration
@@ -84,6 +91,7 @@ from ._errors import (
     RequestLimitError,
     SendError,
 )
+from ._groups import single_exception
 from ._http import (
     BodyTooLargeError,
     ConnectError,
@@ -118,6 +126,7 @@ from ._sockjs._options import ServerLimits, kite_sockjs_options
 from ._sockjs._pipe import SockJSPipe
 from ._sockjs._server import KiteServer, open_kite_server
 from ._timer_heap import TimerHeap
+from ._urls import InvalidURLError
 from .protocol import Auth, KiteIdentity, KontrolQuery
 
 __version__ = "0.1.0"  # equal to pyproject.toml's version (tests/test_packaging.py)
@@ -134,6 +143,7 @@ __all__ = [
     "Authenticator",
     "Authenticators",
     "Backoff",
+    "BlockingClient",
     "BodyTooLargeError",
     "Client",
     "ClientHook",
@@ -152,6 +162,7 @@ __all__ = [
     "Handler",
     "HandshakeError",
     "InvalidResponseError",
+    "InvalidURLError",
     "KeyFormatError",
     "KeyNotTrustedError",
     "KeyPair",
@@ -204,6 +215,7 @@ __all__ = [
     "ValidationFlag",
     "audience_for_query",
     "check_parsed",
+    "connect",
     "format_duration",
     "generate_key_pair",
     "is_token_expiry",
@@ -226,6 +238,13 @@ __all__ = [
     "renewal_time",
     "resign_kite_key",
     "sign_claims",
+    "single_exception",
     "verify_audience",
     "write_kite_key",
 ]
+
+# Exceptions print as `kite.X`, not with the private module that defines them.
+for _value in map(globals().get, __all__):
+    if isinstance(_value, type) and issubclass(_value, BaseException):
+        _value.__module__ = _value.__module__.split("._")[0]
+del _value

@@ -16,7 +16,13 @@ The wire side: docs/protocol.md §4.4.
 
 A remote failure arrives as `{"type","message","code","id"}`; `KiteError.from_json` picks the
 class by `type` (unknown types stay `KiteError` with that type) so callers can `except` either the
-class or compare `.type` as Go programs do. `str(err)` is Go's `Error.Error()` text.
+class or compare `.type` as Go programs do.
+
+`id` is the request id: 16 hex digits the serving kite drew for the failed request (Go does the
+same); a kite of this package logs a handler's exception with it (logger `kite.server`, level
+ERROR, with the traceback; a `KiteError` the handler raised on purpose is not logged), so the id
+finds the server's side of a failure. `str(err)` names it: `<type>: <message> (request id
+<id>)`; `err.go_error()` is Go's `Error.Error()` text, `<type>: <message> (<id>)`.
 """
 
 from __future__ import annotations
@@ -69,10 +75,23 @@ class KiteError(Exception):
         cls = _BY_TYPE.get(type_, KiteError)
         return cls(text("message"), type=type_, code=text("code"), id=text("id"))
 
+    @property
+    def request_id(self) -> str:
+        """The id of the failed request (see the module doc); empty when there is none."""
+        return self.id
+
+    def _head(self) -> str:
+        return self.message if self.type in ("", "genericError") else f"{self.type}: {self.message}"
+
     def __str__(self) -> str:
-        """Go's `Error.Error()`: `<type>: <message>` (just the message for genericError or no
-        type), then ` (<id>)` when there is an id."""
-        head = self.message if self.type in ("", "genericError") else f"{self.type}: {self.message}"
+        """`<type>: <message>` (just the message for genericError or no type), then
+        ` (request id <id>)` when there is an id."""
+        head = self._head()
+        return f"{head} (request id {self.id})" if self.id else head
+
+    def go_error(self) -> str:
+        """Go's `Error.Error()` text: as `str(err)`, with the id as ` (<id>)`."""
+        head = self._head()
         return f"{head} ({self.id})" if self.id else head
 
     def __repr__(self) -> str:

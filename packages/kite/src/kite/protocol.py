@@ -8,6 +8,7 @@ the fixed order of `FIELDS`; `to_json()` keeps that order so our bytes equal Go'
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Self
@@ -134,12 +135,30 @@ class KontrolQuery:
 
     @classmethod
     def of(cls, value: KontrolQuery | KiteIdentity | Mapping[str, str]) -> KontrolQuery:
-        """A query from a query, a kite identity or a mapping of field names."""
+        """A query from a query, a kite identity or a mapping of field names.
+
+        Raises:
+            ValueError: a mapping key is not a query field (the message suggests the field
+                meant: `nam` → `name`).
+            TypeError: a mapping value is not a string.
+        """
         if isinstance(value, KontrolQuery):
             return value
         if isinstance(value, KiteIdentity):
             return cls.from_kite(value)
-        return cls(**{f: v for f, v in value.items() if f in STRING_ORDER and isinstance(v, str)})
+        for key, field in value.items():
+            if key not in STRING_ORDER:
+                close = difflib.get_close_matches(str(key), STRING_ORDER, n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                raise ValueError(
+                    f"unknown Kontrol query field {key!r} ({hint}the fields are "
+                    f"{', '.join(STRING_ORDER)})"
+                )
+            if not isinstance(field, str):
+                raise TypeError(
+                    f"Kontrol query field {key!r} must be a string, not {type(field).__name__}"
+                )
+        return cls(**value)
 
 
 def go_json_kind(value: Any) -> str:

@@ -5,6 +5,7 @@
   tunables in `KontrolOptions`; key pairs managed by `KeyPairs`.
 - Storage: registrations with TTL liveness and key pairs, on SQLite or PostgreSQL.
 - Queries with go-version constraints; one exception tree under `KontrolError`.
+- Tests: `kontrol.testing` (`open_test_kontrol`, pytest fixtures `kontrol_server`, `kite_config`).
 """
 
 from typing import TYPE_CHECKING as _TYPE_CHECKING
@@ -114,3 +115,10 @@ def __getattr__(name: str) -> object:
         cls: type[PostgresStorage] = _postgres_backend.postgres_backend().PostgresStorage
         return cls
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# Exceptions print as `kontrol.X`, not with the private module that defines them.
+for _value in map(globals().get, __all__):
+    if isinstance(_value, type) and issubclass(_value, BaseException):
+        _value.__module__ = _value.__module__.split("._")[0]
+del _value

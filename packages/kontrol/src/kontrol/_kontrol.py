@@ -39,7 +39,7 @@ from collections.abc import AsyncIterator, Callable
 import trio
 
 import kite
-from kite import AuthContext, Request
+from kite import AuthContext, Request, single_exception
 
 from ._errors import KeyNotFoundError, KontrolError
 from ._http_endpoints import HTTPAnswer, heartbeat_http, register_http
@@ -135,6 +135,7 @@ class Kontrol(kite.Kite):
     # ----------------------------------------------------------------------------------------
     # lifecycle
 
+    @single_exception
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[Kontrol]:
         """Run Kontrol's background work for the duration of the block.

@@ -192,3 +192,9 @@ __all__ = [
     "websocket_origin",
     "websocket_url",
 ]
+
+# Exceptions print as `sockjs.X`, not with the private module that defines them.
+for _value in map(globals().get, __all__):
+    if isinstance(_value, type) and issubclass(_value, BaseException):
+        _value.__module__ = _value.__module__.split("._")[0]
+del _value

@@ -11,8 +11,10 @@ kite's `register`, `get_kites`, ... methods use it (`_kite_methods`), through th
   with the kite key (`kiteKey`) and is redialled forever with Go's back-off (cenkalti/backoff
   defaults: 0.5 s, x1.5, +-50 %, at most 60 s; reset by every successful dial). Requests
   Kontrol sends on it (its `kite.heartbeat`) are trusted and answered by the RPC core.
-* **Calls** wait for the connection up to `Config.timeout` (`Timed out registering to kontrol
-  for <method> method after <timeout>`), then run with that timeout.
+* **Calls** wait for the connection up to `Config.timeout`, then run with that timeout. When
+  it is not up in time the `KiteTimeoutError` names Kontrol's URL and the last dial failure
+  (`cannot reach Kontrol at <url> in 15s for getKites: <why>`), where Go says `Timed out
+  registering to kontrol for getKites method`, whatever the method.
 * **`register(url)`** sends `register [{"url": url}]`, adopts a re-signed kite key / new
   Kontrol key from the result (§5.8) and fires the kite's `on_register` hooks.
   **`register_forever(url)`** re-registers on every (re)connection, retrying a failure every
@@ -43,12 +45,14 @@ import dnode
 from .._backoff import ExponentialBackoff
 from .._duration import format_seconds
 from .._errors import KiteError, KiteTimeoutError
+from .._groups import raise_single
 from .._rpc._hooks import run_hooks
 from .._rpc._peer import Peer
 from .._sockjs._client import Client
+from .._urls import check_kite_url
 from ..protocol import Auth, KiteIdentity, KontrolQuery
 from ._kite_client import KiteClient
-from ._opened import OpenedByAsyncWith, unwrap_group
+from ._opened import OpenedByAsyncWith
 from ._registration import (
     DIAL_BACKOFF,
     HEARTBEAT_HEADERS,
@@ -169,6 +173,7 @@ class KontrolClient(OpenedByAsyncWith):
         self._closed = False
         self._peer: Peer | None = None
         self._connected = trio.Event()
+        self._dial_error: Exception | None = None  # the last failed dial, until one works
         self._loop_started = False
         self._forever_url: str | None = None
         self._registering: Peer | None = None  # the connection a register task runs on
@@ -201,7 +206,7 @@ class KontrolClient(OpenedByAsyncWith):
                     self._closed = True
                     nursery.cancel_scope.cancel()
         except BaseExceptionGroup as group:
-            raise unwrap_group(group) from None
+            raise_single(group)
         finally:
             self._closed = True
             self._peer = None
@@ -250,6 +255,8 @@ class KontrolClient(OpenedByAsyncWith):
             return
         if not self.url:
             raise KontrolError("no kontrol URL given in config")
+        if self._dialler is None:  # a custom dialler reads its URLs its own way
+            check_kite_url(self.url, what="Kontrol URL")
         self._loop_started = True
         nursery.start_soon(self._connection_loop)
 
@@ -264,6 +271,7 @@ class KontrolClient(OpenedByAsyncWith):
                     self._on_disconnected()
                 log.warning("Disconnected from Kontrol.")
             except Exception as exc:  # noqa: BLE001 - any dial failure is retried
+                self._dial_error = exc
                 log.warning("Cannot connect to Kontrol at %s: %s", self.url, exc)
             finally:
                 self._on_disconnected()
@@ -276,6 +284,7 @@ class KontrolClient(OpenedByAsyncWith):
         peer.auth = Auth("kiteKey", kite_key_of(self.kite))
         peer.kite = KiteIdentity(name="kontrol")
         self._peer = peer
+        self._dial_error = None
         self.connections += 1
         self._connected.set()
         log.info("Connected to Kontrol")
@@ -308,9 +317,10 @@ class KontrolClient(OpenedByAsyncWith):
             with trio.move_on_at(deadline) as scope:
                 await event.wait()
             if scope.cancelled_caught:
+                why = f": {self._dial_error}" if self._dial_error else " (still connecting)"
                 raise KiteTimeoutError(
-                    f"Timed out registering to kontrol for {method} method after "
-                    f"{format_seconds(wait)}"
+                    f"cannot reach Kontrol at {self.url} in {format_seconds(wait)} for "
+                    f"{method}{why}"
                 )
         return await peer.call(method, args, timeout=timeout if timeout is not None else wait)
 
@@ -466,6 +476,7 @@ class KontrolClient(OpenedByAsyncWith):
 
         Raises:
             NoKitesAvailableError: nothing matched.
+            ValueError: an unknown query field.
         """
         q = KontrolQuery.of(query)
         value = await self.call(

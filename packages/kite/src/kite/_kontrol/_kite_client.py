@@ -10,12 +10,15 @@ from typing import Any, Protocol, TypeVar
 import trio
 
 from .._auth._authenticators import is_token_expiry
+from .._auth._token_errors import TokenError
+from .._auth._tokens import parse_unverified
 from .._errors import KiteError
+from .._groups import raise_single
 from .._rpc._descriptions import MethodDescription, remote_methods
 from .._rpc._hooks import run_hooks
 from .._rpc._peer import Peer
-from ..protocol import Auth, KiteIdentity
-from ._opened import OpenedByAsyncWith, unwrap_group
+from ..protocol import Auth, InvalidKiteStringError, KiteIdentity
+from ._opened import OpenedByAsyncWith
 from ._registration import KontrolError
 from ._renewer import TokenRenewer
 
@@ -128,7 +131,7 @@ class KiteClient(OpenedByAsyncWith):
                     self.peer = None
                     nursery.cancel_scope.cancel()
         except BaseExceptionGroup as group:
-            raise unwrap_group(group) from None
+            raise_single(group)
 
     async def tell(self, method: str, *args: Any, timeout: float | None = None) -> Any:  # noqa: ASYNC109
         """Call `method` on the kite (see `Peer.tell`); a `token is expired` refusal fires
@@ -160,4 +163,27 @@ class KiteClient(OpenedByAsyncWith):
             if is_token_expiry(exc):
                 self.renewer.renew_now()
                 await run_hooks(self._on_token_expire, log=log, what="on_token_expire hook")
+            hint = _ownerless_audience_hint(exc, self.auth.key, self.kite)
+            if hint:
+                raise type(exc)(
+                    f"{exc.message}: {hint}", type=exc.type, code=exc.code, id=exc.id
+                ) from None
             raise
+
+
+def _ownerless_audience_hint(exc: KiteError, token: str, remote: KiteIdentity) -> str:
+    """What to do when a kite refused a token whose audience names no user: Go's `getKites`
+    with a name or environment but no username gets such tokens (audience `///math`), and
+    every kite with a username refuses them (`audience: username "" not allowed`)."""
+    if exc.type != "authenticationError" or 'audience: username "" not allowed' not in exc.message:
+        return ""
+    try:
+        audience = KiteIdentity.from_string(parse_unverified(token).claims.aud)
+    except (TokenError, InvalidKiteStringError):
+        return ""
+    fields = {"username": remote.username, "environment": audience.environment}
+    query = {key: value for key, value in {**fields, "name": audience.name}.items() if value}
+    return (
+        "the token came from a Kontrol query without username; ask get_kites with the kites' "
+        f"owner, e.g. {query}"
+    )

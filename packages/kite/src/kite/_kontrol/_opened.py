@@ -6,11 +6,7 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from types import TracebackType
 from typing import Self
 
-__all__ = ["OpenedByAsyncWith", "unwrap_group"]
-
-
-def unwrap_group(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    return group.exceptions[0] if len(group.exceptions) == 1 else group
+__all__ = ["OpenedByAsyncWith"]
 
 
 class OpenedByAsyncWith:

@@ -62,6 +62,7 @@ import dnode
 
 from .._duration import format_seconds
 from .._errors import DisconnectError, KiteTimeoutError, SendError
+from .._groups import raise_single
 from ..protocol import Auth, KiteIdentity
 from ._coroutines import is_awaitable, resume
 from ._deadlines import CallDeadlines
@@ -689,8 +690,6 @@ async def open_peer(
             finally:
                 peer._shutdown()
     except BaseExceptionGroup as group:
-        if len(group.exceptions) == 1:
-            raise group.exceptions[0] from None
-        raise
+        raise_single(group)
     finally:
         await peer.aclose()

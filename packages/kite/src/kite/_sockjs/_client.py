@@ -30,11 +30,13 @@ from .._backoff import Backoff
 from .._config import Config, Transport
 from .._duration import format_seconds
 from .._errors import KiteTimeoutError, SendError
+from .._groups import raise_single
 from .._http import HandshakeError, HTTPLimits, TransportError
 from .._rpc._descriptions import MethodDescription, remote_methods
 from .._rpc._hooks import run_hooks
 from .._rpc._peer import Peer
 from .._rpc._pipe import MessagePipe
+from .._urls import check_kite_url
 from ..protocol import Auth, KiteIdentity
 from ._client_pipes import WebSocketClientPipe, XHRClientPipe
 
@@ -331,9 +333,11 @@ async def dial(
         on_disconnect: hook run after every session end.
 
     Raises:
+        InvalidURLError: `url` is not an `http(s)://` or `ws(s)://` URL with a host.
         HandshakeError, ConnectError, TransportTimeoutError, ProtocolError: the (first) dial
             failed, without `reconnect`.
     """
+    check_kite_url(url)
     config = kite.config
     if auth == "default":
         auth = Auth("kiteKey", config.kite_key) if config.kite_key else None
@@ -366,9 +370,7 @@ async def dial(
                 client.reconnect = False
                 nursery.cancel_scope.cancel()
     except BaseExceptionGroup as group:
-        if len(group.exceptions) == 1:
-            raise group.exceptions[0] from None
-        raise
+        raise_single(group)
     finally:
         if pipe is not None and client._peer is None:
             await pipe.aclose()

@@ -19,6 +19,7 @@ import trio
 import sockjs
 
 from .._config import Config
+from .._groups import single_exception
 from .._http import Handler as HTTPHandler
 from .._http import HTTPLimits, HTTPServer, open_http_server
 from .._rpc._pipe import MessagePipe
@@ -100,6 +101,7 @@ class KiteServer:
         self.http.handle_http(prefix, handler, exact=exact)
 
 
+@single_exception
 @asynccontextmanager
 async def open_kite_server(
     kite: ServedKite,

@@ -37,6 +37,7 @@ import psycopg.errors
 import trio
 from psycopg import sql
 
+from kite import single_exception
 from kite.protocol import KiteIdentity
 
 from .._errors import (
@@ -367,6 +368,7 @@ class PostgresStorage(ThreadedStorage):
                 conn.close()
 
 
+@single_exception
 @contextlib.asynccontextmanager
 async def open_postgres_storage(
     dsn: str,

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 import trio
 
+from kite import single_exception
 from kite.protocol import KiteIdentity
 
 from .._errors import (
@@ -327,6 +328,7 @@ def _apply_migrations(conn: sqlite3.Connection) -> None:
             raise
 
 
+@single_exception
 @contextlib.asynccontextmanager
 async def open_sqlite_storage(
     path: str | os.PathLike[str],
