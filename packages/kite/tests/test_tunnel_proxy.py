@@ -27,6 +27,11 @@ def hidden_kite() -> Kite:
     """A math kite that serves nothing itself: only through the tunnels it dials."""
     k = square_kite()
     k.handle_func(TUNNEL_METHOD, tunnel_handler(k, timeout=10.0))
+
+    @k.method()
+    def echo(text: str) -> str:
+        return text
+
     return k
 
 
@@ -68,6 +73,8 @@ async def test_kite_reachable_through_tunnels_then_dropped(transport: str) -> No
                     assert await remote.tell("count", 3, seen.append) == "done"
                     assert seen == [1, 2, 3]
                     assert len(proxy.kites[math.id].tunnels) == 1
+                    big = "x" * 200_000  # Go's tunnel proxy dies on messages over 32 KiB
+                    assert await remote.tell("echo", big) == big
                 async with caller.dial(public, transport=transport) as again:  # type: ignore[arg-type]
                     assert await again.tell("square", 5) == 25
                 gone = dropped(proxy, math.id)
