@@ -12,10 +12,11 @@ instruction and is not counted; the time cases of ``typed_bench`` show it.
 ``--transport ws`` counts the same calls over a real SockJS WebSocket on loopback instead
 (``kite.serve`` and ``Kite.dial`` in one process, so both ends' instructions are counted, the
 HTTP/WebSocket stack and SockJS framing included); ``--transport xhr`` the same over SockJS
-XHR polling (every call is an ``xhr_send`` and an ``xhr`` poll per direction); ``--transport memory`` (the default) is the
-RPC core alone. ``--dnode`` counts instead the instructions of one operation of each dnode
-micro-benchmark (``bench.dnode_bench``, orjson backend): receive (decode + unscrub), send
-(scrub + encode), decode, encode.
+XHR polling (a call is an ``xhr_send`` carrying the request and a poll answered with the
+reply); ``--transport memory`` (the default) is the RPC core alone. ``--dnode`` counts
+instead the instructions of one operation of each dnode micro-benchmark
+(``bench.dnode_bench``, orjson backend): receive (decode + unscrub), send (scrub + encode),
+decode, encode.
 
 Start-up is the same in both runs, so it cancels out; set ``PYTHONHASHSEED=0`` for counts that
 repeat to the instruction. Putting the mypyc build first on ``PYTHONPATH`` (``python3 dev.py

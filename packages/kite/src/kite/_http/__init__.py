@@ -12,9 +12,9 @@ involving trio's scheduler. HTTP/1.1 heads and bodies are parsed and written by 
 (sans-IO, strict; h11 only dials WebSockets). Errors leave this package only as
 `TransportError` subclasses.
 
-Why our own HTTP/1.1 + wsproto directly (not trio-websocket): one listener must answer plain HTTP and
-upgrades on the same connection loop, route by path before deciding, and hand the same stream
-to wsproto after a 101 with exactly Go's headers; trio-websocket owns its own HTTP handshake
+Why our own HTTP/1.1 + wsproto directly (not trio-websocket): one listener must answer plain
+HTTP and upgrades on the same connection loop, route by path before deciding, and hand the same
+stream to wsproto after a 101 with exactly Go's headers; trio-websocket owns its own HTTP handshake
 (via wsproto's h11 wrapper), cannot serve ordinary HTTP requests, and runs a reader task plus
 a memory channel per connection, which costs more per idle connection than the pull-based
 receive used here.
