@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import math
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
@@ -232,11 +233,16 @@ class HTTPServer:
                 if head is not None:
                     return head
                 if not conn.buffer:
-                    received = False
-                    with trio.move_on_after(limits.idle_timeout):
+                    # The idle timeout is the connection scope's deadline while it waits (no
+                    # scope of its own per request); expiring, it ends the connection.
+                    scope = conn.scope
+                    scope.deadline = trio.current_time() + limits.idle_timeout
+                    try:
                         received = await conn.receive()
+                    finally:
+                        scope.deadline = math.inf
                     if not received:
-                        return None  # EOF or idle timeout
+                        return None  # EOF
                     head = self._parse_head(conn)
                     if head is not None:  # the whole head came in one read
                         return head  # (no handshake timer needed)
