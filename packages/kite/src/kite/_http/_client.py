@@ -15,6 +15,7 @@ How this works:
 
 from __future__ import annotations
 
+import functools
 import ssl
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -64,7 +65,9 @@ class _Origin(NamedTuple):
     host_header: str
 
 
-def _parse_url(url: str, allowed: Iterable[str]) -> _Origin:
+@functools.lru_cache(maxsize=256)
+def _parse_url(url: str, allowed: tuple[str, ...]) -> _Origin:
+    """The origin and target of `url` (cached: an XHR session requests the same few URLs)."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in allowed:

@@ -53,6 +53,7 @@ _CONTENT_LENGTH = re.compile(rb"[0-9]+")
 _CHUNK_LINE = re.compile(rb"([0-9A-Fa-f]{1,20})(?:;[^\r\n]*)?[ \t]*\r\n")
 _VALID_NAME = re.compile(_TOKEN)
 _VALID_VALUE = re.compile(_FIELD_VALUE)
+_VALID_TARGET = re.compile(rb"[\x21-\x7e]+")
 _SIZE_LINE = -1  # `BodyReader._chunk_left`: a chunk-size line is next
 _CHUNK_END = -2  # the CRLF after a chunk's data is next
 #: Longest chunk-size line (with extensions) and trailer section a `BodyReader` holds.
@@ -441,7 +442,7 @@ def request_head(method: str, target: str, lines: Iterable[bytes]) -> bytes:
     raw_target = target.encode("ascii")
     if _VALID_NAME.fullmatch(raw_method) is None:
         raise ValueError(f"illegal method {method!r}")
-    if re.fullmatch(rb"[\x21-\x7e]+", raw_target) is None:
+    if _VALID_TARGET.fullmatch(raw_target) is None:
         raise ValueError(f"illegal request target {target!r}")
     return b"%s %s HTTP/1.1\r\n%s\r\n" % (raw_method, raw_target, b"".join(lines))
 
