@@ -15,7 +15,7 @@ from test_http_server import make_tls_contexts
 from test_proxy import dropped, square_kite
 
 from kite import Config, Kite, KiteError
-from kite._http import HTTPClient
+from kite._http import HandshakeError, HTTPClient
 from kite._sockjs._tunnel import TUNNEL_METHOD, tunnel_handler
 from kite.proxy import TunnelLimits, TunnelProxy
 from kite.proxy._tunnel_proxy import outside_target
@@ -143,6 +143,57 @@ async def test_sessions_per_kite_limits(limits: TunnelLimits, message: bytes) ->
             response = await http.request("POST", public.replace("?", "/0/s1/xhr?"))
     assert info.status == 200  # no session: not limited
     assert (response.status, response.body) == (503, message)
+
+
+async def test_refused_websocket_caller_reads_the_limit() -> None:
+    proxy = TunnelProxy(OPEN, limits=TunnelLimits(max_sessions_per_kite=0))
+    caller = Kite("caller", "1.0.0", OPEN)
+    with trio.fail_after(30):
+        async with (
+            proxy.serve("127.0.0.1", 0) as proxy_server,
+            behind(proxy_server.url, hidden_kite()) as public,
+        ):
+            with pytest.raises(HandshakeError) as info:
+                async with caller.dial(public, transport="websocket"):
+                    pass
+    assert str(info.value) == (
+        "bad WebSocket handshake: HTTP 503: tunnelproxy: too many sessions to this kite"
+    )
+
+
+@pytest.mark.parametrize("transport", ["websocket", "xhr"])
+async def test_sessions_limit_holds_for_callers_arriving_together(transport: str) -> None:
+    """Four callers at once, two sessions allowed: two are served, two refused."""
+    proxy = TunnelProxy(OPEN, limits=TunnelLimits(max_sessions_per_kite=2))
+    served: list[int] = []
+    refused: list[Exception] = []
+    release = trio.Event()
+
+    def settle() -> None:
+        if len(served) + len(refused) == 4:
+            release.set()
+
+    async def call(n: int, public: str) -> None:
+        caller = Kite("caller", "1.0.0", OPEN)
+        try:
+            async with caller.dial(public, transport=transport) as remote:  # type: ignore[arg-type]
+                served.append(await remote.tell("square", n))
+                settle()
+                await release.wait()  # keep the session while the others try
+        except Exception as exc:  # the refusal, whatever the transport makes of it
+            refused.append(exc)
+            settle()
+
+    with trio.fail_after(30):
+        async with (
+            proxy.serve("127.0.0.1", 0) as proxy_server,
+            behind(proxy_server.url, hidden_kite()) as public,
+            trio.open_nursery() as nursery,
+        ):
+            for n in range(4):
+                nursery.start_soon(call, n, public)
+    assert len(served) == 2
+    assert len(refused) == 2
 
 
 async def test_unknown_tunnel_token_is_refused() -> None:

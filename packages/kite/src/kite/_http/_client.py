@@ -95,6 +95,17 @@ def _decode(headers: Iterable[tuple[bytes, bytes]]) -> Headers:
     return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers]
 
 
+def _refusal(status: int, headers: list[tuple[str, str]], body: bytes) -> str:
+    """`bad WebSocket handshake: HTTP <status>`, then the first line of a plain-text body (the
+    server's reason, e.g. a proxy's limit), when there is one."""
+    text = f"bad WebSocket handshake: HTTP {status}"
+    if (_first(headers, "content-type") or "").lower().startswith("text/plain"):
+        lines = body[:200].decode("utf-8", "replace").strip().splitlines()
+        if lines:
+            text += f": {lines[0]}"
+    return text
+
+
 def _first(headers: Headers, name: str) -> str | None:
     for k, v in headers:
         if k.lower() == name:
@@ -245,7 +256,7 @@ async def connect_websocket(
                 except TransportError:
                     body = b""
                 raise HandshakeError(
-                    f"bad WebSocket handshake: HTTP {event.status_code}",
+                    _refusal(event.status_code, response_headers, body),
                     status=event.status_code,
                     headers=response_headers,
                     body=body,
