@@ -360,7 +360,7 @@ CASES += [
     for pair in PAYLOAD_PAIRS
 ]
 
-#: Issue #8's speed goals, each against a case of the same run (see `RelativeGoal`).
+#: Issue #8's (and #22's XHR) speed goals, each against a case of the same run (see `RelativeGoal`).
 RELATIVE_GOALS = [
     RelativeGoal(
         "rpc.square.seq[go->py ws]",
@@ -387,5 +387,11 @@ RELATIVE_GOALS = [
         1.0,
         "Python -> Python, sequential, ahead of Pyro5",
         ahead=True,
+    ),
+    RelativeGoal(
+        "rpc.square.seq[py->py xhr]",
+        "rpc.square.seq[py->go xhr]",
+        1.0,
+        "Python client over XHR: Python kite at least Go kite (issue #22)",
     ),
 ]
