@@ -360,7 +360,7 @@ CASES += [
     for pair in PAYLOAD_PAIRS
 ]
 
-#: Issue #8's (and #22's XHR) speed goals, each against a case of the same run (see `RelativeGoal`).
+#: Issue #8's speed goals, each against a case of the same run (see `RelativeGoal`).
 RELATIVE_GOALS = [
     RelativeGoal(
         "rpc.square.seq[go->py ws]",
