@@ -97,6 +97,10 @@ class SockJSEndpoint:
         """WebSocket sessions currently open."""
         return len(self._websockets)
 
+    def has_session(self, session_id: str) -> bool:
+        """Whether an HTTP session with this id is registered."""
+        return session_id in self._sessions
+
     def close_all(self) -> None:
         """Refuse new sessions; close every session (clients get `c[3000,"Go away!"]`)."""
         self.closing = True
@@ -166,12 +170,14 @@ class SockJSEndpoint:
         if plan.endpoint.kind is sockjs.EndpointKind.RAW_WEBSOCKET:
             raw = RawWebSocketPipe(ws, self.options)
             raw.remote_address = request.remote_addr
+            raw.query = request.query
             await self._run_handler(raw)
             return
         # Never registered by id: every WebSocket is a new session, whatever its id
         # (sockjs-go); the set is for shutdown.
         session = WebSocketSessionPipe(ws, plan.endpoint.session_id or "", self.options)
         session.remote_address = request.remote_addr
+        session.query = request.query
         self._websockets.add(session)
         try:
             await session.open()
@@ -214,6 +220,7 @@ class SockJSEndpoint:
                 self._session_timers,
             )
             session.remote_address = request.remote_addr
+            session.query = request.query
             self._sessions[session_id] = session
             self._nursery.start_soon(self._run_session, session)
         overhead = len(writer.wrap(""))
