@@ -468,7 +468,11 @@ async def replay_server_role(
     if not links <= {"math", "kontrol", PROXY_LINK}:
         why = f"no Python twin for servers {sorted(links)}"
         if "tunnel" in links:
-            why += ": kite for Python has no tunnel proxy to put in the place of Go's yet"
+            why = (
+                "cannot drive: our TunnelProxy hands the kite its own tunnel URL (a random token "
+                "where Go signs a JWT), which the recorded kite's /tunnel request cannot carry; "
+                "this replay plays recorded bytes only"
+            )
         return Outcome(sc.name, "server", "skip", why)
     if sc.name in KONTROL_SKIPS:
         return Outcome(sc.name, "server", "skip", KONTROL_SKIPS[sc.name])
