@@ -11,10 +11,12 @@ instruction and is not counted; the time cases of ``typed_bench`` show it.
 
 ``--transport ws`` counts the same calls over a real SockJS WebSocket on loopback instead
 (``kite.serve`` and ``Kite.dial`` in one process, so both ends' instructions are counted, the
-HTTP/WebSocket stack and SockJS framing included); ``--transport memory`` (the default) is the
-RPC core alone. ``--dnode`` counts instead the instructions of one operation of each dnode
-micro-benchmark (``bench.dnode_bench``, orjson backend): receive (decode + unscrub), send
-(scrub + encode), decode, encode.
+HTTP/WebSocket stack and SockJS framing included); ``--transport xhr`` the same over SockJS
+XHR polling (a call is an ``xhr_send`` carrying the request and a poll answered with the
+reply); ``--transport memory`` (the default) is the RPC core alone. ``--dnode`` counts
+instead the instructions of one operation of each dnode micro-benchmark
+(``bench.dnode_bench``, orjson backend): receive (decode + unscrub), send (scrub + encode),
+decode, encode.
 
 Start-up is the same in both runs, so it cancels out; set ``PYTHONHASHSEED=0`` for counts that
 repeat to the instruction. Putting the mypyc build first on ``PYTHONPATH`` (``python3 dev.py
@@ -55,10 +57,11 @@ def _loop(method: str, calls: int, transport: str) -> None:
     async def main() -> None:
         server = make_kite()
         client = Kite("pybench", "1.0.0")
-        if transport == "ws":
+        if transport in ("ws", "xhr"):
+            kind = "websocket" if transport == "ws" else "xhr"
             async with server.serve("127.0.0.1", 0) as served:
                 url = f"http://127.0.0.1:{served.port}/kite"
-                async with client.dial(url, transport="websocket", auth=None) as remote:
+                async with client.dial(url, transport=kind, auth=None) as remote:
                     await calls_on(remote)
             return
         a, b = memory_pipe_pair()
@@ -102,7 +105,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.instructions")
     parser.add_argument("--loop", nargs=2, metavar=("METHOD", "N"))
     parser.add_argument("--dnode-loop", nargs=2, metavar=("CASE", "N"))
-    parser.add_argument("--transport", choices=["memory", "ws"], default="memory")
+    parser.add_argument("--transport", choices=["memory", "ws", "xhr"], default="memory")
     parser.add_argument("--dnode", action="store_true", help="count the dnode micro-benchmarks")
     parser.add_argument("--calls", type=int, default=None)
     parser.add_argument("methods", nargs="*", default=None)

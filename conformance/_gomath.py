@@ -23,7 +23,7 @@ from kite import Config, Kite, KiteError, KiteKey, Request
 from ._capture_clock import keys_moment
 from ._captures import CAPTURES_DIR
 
-__all__ = ["RECORDING_TIME", "gomath_kite", "keys_dir", "math_kite"]
+__all__ = ["RECORDING_TIME", "gomath_kite", "judge_on_clock", "keys_dir", "math_kite"]
 
 
 def keys_dir(captures: Path = CAPTURES_DIR) -> Path:
@@ -38,6 +38,7 @@ RECORDING_TIME: float = keys_moment(keys_dir())
 def gomath_kite(
     *,
     auth: bool = False,
+    kitekey: bool = False,
     captures: Path = CAPTURES_DIR,
     clock: Callable[[], float] | None = None,
 ) -> Kite:
@@ -46,25 +47,32 @@ def gomath_kite(
     Args:
         auth: like ``gomath -auth -kitekey keys/anchor.kite.key``: methods other than
             ``kite.ping`` need ``kiteKey`` or ``token`` authentication.
+        kitekey: like ``gomath -kitekey keys/anchor.kite.key`` without ``-auth``: the key's
+            identity (username ``anchor``), authentication off.
         captures: the captures folder whose ``keys/`` to use.
         clock: the wall clock (UTC seconds) credentials are judged on; default: a fixed moment
             of the recording (`_capture_clock.keys_moment` of the captures' keys).
     """
     config = Config()
     now = clock if clock is not None else _fixed(keys_moment(keys_dir(captures)))
-    if auth:
+    if auth or kitekey:
         raw = (keys_dir(captures) / "anchor.kite.key").read_text()
         config = config.with_kite_key(KiteKey.parse(raw, now=now()))
     k = math_kite(config.replace(disable_authentication=not auth))
     if auth:
-
-        async def authenticate(r: Request) -> str:
-            return await k.authenticators.authenticate(
-                r.auth, local=k.identity, config=k.config, now=now()
-            )
-
-        k.authenticate = authenticate
+        judge_on_clock(k, now)
     return k
+
+
+def judge_on_clock(k: Kite, now: Callable[[], float]) -> None:
+    """Make `k` judge the credentials of requests (expiry, not-before) on the clock `now`."""
+
+    async def authenticate(r: Request) -> str:
+        return await k.authenticators.authenticate(
+            r.auth, local=k.identity, config=k.config, now=now()
+        )
+
+    k.authenticate = authenticate
 
 
 def _fixed(moment: float) -> Callable[[], float]:

@@ -26,14 +26,15 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator, Iterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import trio
 
-from kite import Kite, kite_sockjs_options
+from kite import Kite, KiteServer, kite_sockjs_options
+from kite.proxy import ReverseProxy
 
 from ._capture_clock import CaptureClock, capture_origin
 from ._captures import CAPTURES_DIR, Event, Scenario
@@ -44,6 +45,13 @@ from ._normalise import (
     normalise_json,
     number_spellings,
     numbers_in_place,
+)
+from ._replay_proxy import (
+    PROXY_LINK,
+    AddressMap,
+    behind_proxy,
+    proxy_parties,
+    reverse_proxy_twin,
 )
 from ._replay_wire import ReplayError, ServerEvent, ServerReader, request_bytes, ws_frame_bytes
 
@@ -56,6 +64,8 @@ __all__ = [
 ]
 
 Role = Literal["server", "client"]
+#: A server the replay runs in place of a recorded Go server.
+Server = Kite | ReverseProxy
 Status = Literal["pass", "fail", "skip", "n/a"]
 
 #: Seconds to wait for each thing our server should send.
@@ -95,6 +105,9 @@ NUMBER_TEXT: frozenset[str] = frozenset({"echo-values"})
 #: documented elsewhere yet.
 EOF_EMPTY_FRAME = "no empty text frame after the client's EOF (undocumented)"
 EOF_POLL_ANSWER = "no answer to a pending poll after the client's EOF (undocumented)"
+#: Go's reverse proxy cancels a forwarded request whose client has sent its EOF and answers
+#: ``502`` to the gone client; ours hands on the kite's answer. Nobody reads either.
+EOF_PROXY_ANSWER = "the proxy's answer after the client's EOF: the kite's, not 502"
 
 #: Kontrol scenarios whose server role cannot be replayed yet, and why.
 KONTROL_SKIPS: dict[str, str] = {}
@@ -356,18 +369,21 @@ def _client_script(sc: Scenario) -> Iterator[Event]:
 
 
 async def _replay_server(
-    sc: Scenario, servers: dict[str, Kite], event_timeout: float, tolerated: set[str]
+    sc: Scenario, servers: dict[str, Server], event_timeout: float, tolerated: set[str]
 ) -> str | None:
     """Play the capture's client side at our servers (by the capture's link name, e.g.
-    ``math``, ``kontrol``); the first difference, or None."""
+    ``math``, ``kontrol``, ``proxy``); the first difference, or None."""
     async with AsyncExitStack() as stack:
         ports: dict[str, int] = {}
         for link, server_kite in servers.items():
-            options = kite_sockjs_options(server_kite.config, allowed_origins=("*",))  # Go's
-            server = await stack.enter_async_context(
-                server_kite.serve("127.0.0.1", 0, options=options, grace_period=0.5)
-            )
-            ports[link] = server.port
+            serving: AbstractAsyncContextManager[KiteServer]
+            if isinstance(server_kite, ReverseProxy):
+                serving = server_kite.serve("127.0.0.1", 0, grace_period=0.5)
+            else:
+                options = kite_sockjs_options(server_kite.config, allowed_origins=("*",))  # Go's
+                serving = server_kite.serve("127.0.0.1", 0, options=options, grace_period=0.5)
+            ports[link] = (await stack.enter_async_context(serving)).port
+        addresses = AddressMap.of(sc, ports)
         links = {e.conn: e.link or "" for e in sc.events if e.kind == "tcp-open"}
         streams: dict[int, trio.SocketStream] = {}
         readers: dict[int, ServerReader] = {}
@@ -383,6 +399,7 @@ async def _replay_server(
                         readers[ev.conn] = ServerReader(streams[ev.conn])
                         continue
                     stream = streams[ev.conn]
+                    ev = addresses.event(ev, links[ev.conn])
                     try:
                         if ev.kind == "http-request":
                             readers[ev.conn].head_requests.append(ev.method == "HEAD")
@@ -414,6 +431,10 @@ async def _replay_server(
                     if diff is not None and after_eof and ev.kind == "http-response":
                         tolerated.add(EOF_POLL_ANSWER)
                         continue
+                    gone = ev.conn in eof_sent and links[ev.conn] == PROXY_LINK
+                    if diff is not None and gone and got.kind == ev.kind == "http-response":
+                        tolerated.add(EOF_PROXY_ANSWER)
+                        continue
                     if diff is not None:
                         return f"{where}: {diff}"
                     continue
@@ -444,7 +465,7 @@ async def replay_server_role(
     if sc.name in SERVER_SKIPS:
         return Outcome(sc.name, "server", "skip", SERVER_SKIPS[sc.name])
     links = {e.link or "" for e in sc.events if e.kind == "tcp-open"}
-    if not links <= {"math", "kontrol"}:
+    if not links <= {"math", "kontrol", PROXY_LINK}:
         return Outcome(sc.name, "server", "skip", f"no Python twin for servers {sorted(links)}")
     if sc.name in KONTROL_SKIPS:
         return Outcome(sc.name, "server", "skip", KONTROL_SKIPS[sc.name])
@@ -452,7 +473,8 @@ async def replay_server_role(
     layer = "sockets, heartbeat 0.3 s" if heartbeat else "sockets"
     async with _servers(sc, links, captures, server_kite) as servers:
         if heartbeat:  # Go's 10 s SockJS heartbeat, shortened so the replay stays fast
-            for k in servers.values():
+            for server in servers.values():
+                k = server.kite if isinstance(server, ReverseProxy) else server
                 k.config = k.config.replace(sockjs_heartbeat_delay=0.3)
         tolerated: set[str] = set()
         diff = await _replay_server(sc, servers, EVENT_TIMEOUT, tolerated)
@@ -468,14 +490,21 @@ async def replay_server_role(
 @asynccontextmanager
 async def _servers(
     sc: Scenario, links: set[str], captures: Path, server_kite: Kite | None
-) -> AsyncIterator[dict[str, Kite]]:
+) -> AsyncIterator[dict[str, Server]]:
     """Our twins of the scenario's Go servers, by link name, running for the block."""
-    servers: dict[str, Kite] = {}
+    servers: dict[str, Server] = {}
     clock = CaptureClock(capture_origin(sc, keys_dir(captures)))
+    flags = _gomath_flags(sc)
     if "math" in links:
         servers["math"] = server_kite or gomath_kite(
-            auth="-auth" in _gomath_flags(sc), captures=captures, clock=clock
+            auth="-auth" in flags, kitekey="-kitekey" in flags, captures=captures, clock=clock
         )
+    if PROXY_LINK in links:
+        servers[PROXY_LINK] = reverse_proxy_twin(sc, captures, clock)
+        if "math" in links:
+            servers[behind_proxy("math")] = server_kite or gomath_kite(
+                auth="-auth" in flags, kitekey="-kitekey" in flags, captures=captures, clock=clock
+            )
     if "kontrol" in links:
         from ._replay_kontrol import running_kontrol
 
@@ -539,8 +568,17 @@ async def replay_client_role(sc: Scenario, *, captures: Path = CAPTURES_DIR) -> 
     tolerated: set[str] = set()
     layer = ""
     try:
-        plan = kontrol_client_plan(sc)
-        if plan is not None:
+        parties = proxy_parties(sc)
+        plan = kontrol_client_plan(sc) if parties is None else None
+        if parties is not None:
+            layer = "sockets, through a reverse proxy"
+            diff = None
+            for label, party in parties:
+                diff = await replay_client_role_diff(party, tolerated, captures=captures)
+                if diff is not None:
+                    diff = f"{label}: {diff}"
+                    break
+        elif plan is not None:
             layer = plan.layer
             diff = await replay_kontrol_client_diff(sc, tolerated, captures=captures)
         else:

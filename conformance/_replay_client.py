@@ -46,10 +46,31 @@ from ._replay_calls import (
 from ._replay_script import RecordedCall, UnreplayableError, read_script
 from ._replay_wire import ReplayError, ServerReader
 
-__all__ = ["replay_client_role_diff"]
+__all__ = ["kite_path", "replay_client_role_diff"]
 
 _WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-_WS_TARGET = re.compile(r"^/kite/[0-9]{3}/[^/.]+/websocket$")
+_SOCKJS_TARGET = re.compile(r"^(.*)/[^/.]+/[^/.]+/(?:websocket|xhr|xhr_send|xhr_streaming)$")
+
+
+def kite_path(sc: Scenario) -> str:
+    """The path of the URL the recorded client dialled: ``/kite``, or through a reverse
+    proxy ``/proxy/<kite id>`` (what its first SockJS request's target starts with)."""
+    for ev in sc.events:
+        if ev.kind == "http-request" and ev.dir == "c2s" and ev.target:
+            match = _SOCKJS_TARGET.match(ev.target.partition("?")[0])
+            if match is not None:
+                return match.group(1)
+    return "/kite"
+
+
+def _ws_target(path: str) -> re.Pattern[str]:
+    return re.compile("^" + re.escape(path) + r"/[0-9]{3}/[^/.]+/websocket$")
+
+
+def _xhr_target(path: str) -> re.Pattern[str]:
+    return re.compile("^" + re.escape(path) + r"/[0-9]{3}/[^/.]+/(xhr|xhr_send)$")
+
+
 _OPCODES = {"ws-continuation": 0, "ws-text": 1, "ws-binary": 2, "ws-close": 8, "ws-ping": 9}
 
 #: Our client ends a WebSocket session with a close frame; Go's just drops the TCP connection.
@@ -171,8 +192,8 @@ async def _play(
                 line, headers = await _read_request(stream)
                 method, _, rest = line.partition(" ")
                 target = rest.rpartition(" ")[0]
-                if method != ev.method or not _WS_TARGET.match(target):
-                    want = f"{ev.method} /kite/<server>/<session>/websocket"
+                if method != ev.method or not _ws_target(kite_path(sc)).match(target):
+                    want = f"{ev.method} {kite_path(sc)}/<server>/<session>/websocket"
                     return f"{where}: want {want}, got {line!r}"
                 response = next(
                     e for e in sc.events if e.kind == "http-response" and e.conn == ev.conn
@@ -272,6 +293,7 @@ async def replay_client_role_diff(
                     )
             cursor.move(math.inf)
             outcome.append(diff)
+            may_close.set()  # a recording that ends with the connection open ends here
             done.set()
             if diff is not None:
                 nursery.cancel_scope.cancel()  # no need to wait for our client
@@ -280,7 +302,7 @@ async def replay_client_role_diff(
         with trio.move_on_after(event_timeout * 4):
             try:
                 async with client.dial(
-                    f"http://127.0.0.1:{port}/kite", transport=transport
+                    f"http://127.0.0.1:{port}{kite_path(sc)}", transport=transport
                 ) as remote:
                     with trio.move_on_after(event_timeout * 3):
                         outcomes = await drive_calls(
@@ -315,9 +337,6 @@ def _client_kite(identity: Mapping[str, Any]) -> Kite:
         region=text("region", "unknown"),
     )
     return Kite(text("name", "goclient"), text("version", "1.0.0"), config)
-
-
-_XHR_TARGET = re.compile(r"^/kite/[0-9]{3}/[^/.]+/(xhr|xhr_send)$")
 
 
 @dataclass
@@ -437,7 +456,7 @@ async def _fake_xhr_server(
                     return
                 line, body = got
                 target = line.partition(" ")[2]
-                match = _XHR_TARGET.match(target)
+                match = _xhr_target(kite_path(sc)).match(target)
                 if not line.startswith("POST ") or match is None:
                     errors.append(f"unexpected request {line!r}")
                     nursery.cancel_scope.cancel()

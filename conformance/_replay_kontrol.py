@@ -11,7 +11,8 @@ the ``kontrol serve`` command does. The caller serves it with ``Kite.serve`` as 
 When the scenario started ``gomath -register ws`` before the recording (its registration is not
 in the capture, but the queries see it), the same registration is made first: our `gomath`
 twin with ``keys/anchor.kite.key`` registers the ``-register-url`` with its real Kontrol client
-(``kite.register``), dialling over a memory pipe that stays open for the block (a
+(``kite.register``) under the kite id the step recorded (``kite_id``, when there is one: queries
+by id must find it), dialling over a memory pipe that stays open for the block (a
 registration lives as long as its connection).
 """
 
@@ -76,11 +77,14 @@ async def running_kontrol(
         k.handle_http("/register", register)
         k.handle_http("/heartbeat", heartbeat)
         async with k.running():
-            url = _registered_before(sc)
-            if url is None:
+            before = _registered_before(sc)
+            if before is None:
                 yield k
                 return
+            url, kite_id = before
             math = gomath_kite(auth=True, captures=captures, clock=clock)
+            if kite_id:
+                math.id = kite_id
 
             @asynccontextmanager
             async def over_a_pipe(_url: str) -> AsyncIterator[Peer]:
@@ -93,11 +97,12 @@ async def running_kontrol(
                 yield k
 
 
-def _registered_before(sc: Scenario) -> str | None:
-    """The ``-register-url`` of a ``gomath -register ws`` started before the recording."""
+def _registered_before(sc: Scenario) -> tuple[str, str] | None:
+    """The ``-register-url`` of a ``gomath -register ws`` started before the recording, and
+    the kite id it registered under (the step's ``kite_id``; ``""`` when not recorded)."""
     for step in sc.steps:
         cmd = str(step.get("cmd", "")).split()
         before = cmd[:1] == ["bin/gomath"] and step.get("during_capture") is False
         if before and "-register" in cmd and "-register-url" in cmd:
-            return cmd[cmd.index("-register-url") + 1]
+            return cmd[cmd.index("-register-url") + 1], str(step.get("kite_id") or "")
     return None

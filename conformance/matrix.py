@@ -47,6 +47,9 @@ TEST_FILES: tuple[str, ...] = (
     "conformance/tests/test_interop_go_client.py",
     "conformance/tests/test_interop_auth.py",
     "conformance/tests/test_interop_kontrol.py",
+    "conformance/tests/test_interop_proxy.py",
+    "conformance/tests/test_interop_proxy_failover.py",
+    "conformance/tests/test_interop_tunnel.py",
     "conformance/tests/test_go_peers.py::test_go_kontrol_registers_finds_and_authorises",
 )
 
@@ -86,7 +89,17 @@ class Cell:
 
 _PY, _GO = "test_interop_py_client", "test_interop_go_client"
 _AUTH, _KON = "test_interop_auth", "test_interop_kontrol"
+_PRX, _FAIL = "test_interop_proxy", "test_interop_proxy_failover"
+_TUN = "test_interop_tunnel"
 _CALLS = "results, callbacks both ways, `client.hello`, every error type, request limit"
+_PROXIED = (
+    "listed by Python Kontrol under the proxy's URL; called there by the Python client, goquery,"
+    " goclient (WebSocket, XHR, callbacks) and `kite tell`; dropped when the kite stops"
+)
+_MOVED = (
+    "its proxy stopped: registers through a second one (reverse; tunnel), Kontrol lists the"
+    " new URL, calls work through it"
+)
 
 
 def _any(*picks: Callable[[Outcome], bool]) -> Callable[[Outcome], bool]:
@@ -199,6 +212,62 @@ CELLS: tuple[Cell, ...] = (
         "Python kite registered via Python Kontrol is returned by gokontrol `getKites`",
         _select(_KON, "test_shared_postgres_python_registration_seen_by_go_kontrol"),
         _KON,
+    ),
+    Cell(
+        "Go kite (gomath -register proxy)",
+        "Python reverse proxy (`ReverseProxy`)",
+        _PROXIED,
+        _select(_PRX, "test_kite_behind_python_proxy", "go", "proxy"),
+        _PRX,
+    ),
+    Cell(
+        "Python kite (`register_to_proxy`)",
+        "Python reverse proxy (`ReverseProxy`)",
+        _PROXIED,
+        _select(_PRX, "test_kite_behind_python_proxy", "python", "proxy"),
+        _PRX,
+    ),
+    Cell(
+        "Go kite (gomath -register tunnel)",
+        "Python tunnel proxy (`TunnelProxy`)",
+        _PROXIED,
+        _select(_PRX, "test_kite_behind_python_proxy", "go", "tunnel"),
+        _PRX,
+    ),
+    Cell(
+        "Python kite (`register_to_tunnel`)",
+        "Python tunnel proxy (`TunnelProxy`)",
+        _PROXIED,
+        _select(_PRX, "test_kite_behind_python_proxy", "python", "tunnel"),
+        _PRX,
+    ),
+    Cell(
+        "Python kite (`register_to_proxy`)",
+        "Go reverse proxy (goreverseproxy)",
+        "listed under the Go proxy's URL; Python client, goclient (WebSocket, XHR, callbacks)",
+        _select(_PRX, "test_python_kite_behind_go_proxy"),
+        _PRX,
+    ),
+    Cell(
+        "Python kite (`register_to_tunnel`)",
+        "Go tunnel proxy (gotunnelproxy)",
+        "listed under the Go proxy's URL; Python client, goclient (WebSocket)",
+        _select(_TUN, "test_python_kite_behind_go_tunnel_proxy"),
+        _TUN,
+    ),
+    Cell(
+        "Go kite (gomath -register proxy, tunnel)",
+        "two Python proxies",
+        _MOVED,
+        _select(_FAIL, "test_kite_moves_to_another_proxy", "go"),
+        _FAIL,
+    ),
+    Cell(
+        "Python kite (`register_to_proxy`, `register_to_tunnel`)",
+        "two Python proxies",
+        _MOVED,
+        _select(_FAIL, "test_kite_moves_to_another_proxy", "python"),
+        _FAIL,
     ),
 )
 

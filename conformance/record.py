@@ -18,7 +18,8 @@ import trio
 
 from ._captures import CAPTURES_DIR
 from ._gopeers import GoPeerError, GoPeersUnavailableError
-from ._recorder import RecordError, record_scenario
+from ._record_peers import KONTROL_MODES, record_kontrol_scenario, record_reverse_proxy_scenario
+from ._recorder import RecordError, Recording, record_scenario
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,6 +47,31 @@ def main(argv: list[str] | None = None) -> int:
         "--raw-hex",
         help="no goclient: a raw WebSocket client sends these bytes (hex) after the open frame",
     )
+    parser.add_argument(
+        "--kontrol",
+        choices=KONTROL_MODES,
+        help="record Go Kontrol instead: goquery's getKites/getToken/getKey (gomath registered "
+        "first; --method/--args call the kite found), or gomath registering over ws or http",
+    )
+    parser.add_argument(
+        "--query",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="with --kontrol: a goquery query field (name=math, version='>= 1.0', id={id}: the "
+        "registered kite's id); repeat",
+    )
+    parser.add_argument(
+        "--kontrol-flag", action="append", default=[], help="extra flag for gokontrol (repeat)"
+    )
+    parser.add_argument(
+        "--linger", type=float, default=5.0, help="--kontrol register-*: seconds registered"
+    )
+    parser.add_argument(
+        "--reverse-proxy",
+        action="store_true",
+        help="record gomath registering to Go's reverse proxy and goclient calling through it",
+    )
     parser.add_argument("--description", help="meta.json description")
     parser.add_argument("--expect", help="regex goclient's stdout must match (meta.json checks)")
     parser.add_argument("--settle", type=float, default=2.0, help="seconds to wait for closes")
@@ -62,23 +88,46 @@ def main(argv: list[str] | None = None) -> int:
     if args.parallel:
         client_flags.append("-parallel")
     raw = bytes.fromhex(args.raw_hex) if args.raw_hex is not None else None
-    try:
-        recording = trio.run(
-            lambda: record_scenario(
+    query: list[str] = []
+    for field in args.query:
+        key, eq, value = field.partition("=")
+        if not eq:
+            parser.error(f"--query {field!r}: write FIELD=VALUE")
+        query += [f"-q-{key}", value]
+
+    common = {"directory": directory, "description": args.description, "settle": args.settle}
+
+    async def record() -> Recording:
+        if args.kontrol is not None:
+            method = None if args.method == "kite.ping" else args.method
+            return await record_kontrol_scenario(
                 args.name,
-                directory=directory,
-                method=args.method,
+                mode=args.kontrol,
+                query=query,
+                method=method,
                 args=args.args,
-                transport=args.transport,
-                python_server=args.python,
-                server_flags=args.server_flag,
-                description=args.description,
-                expect=args.expect,
-                settle=args.settle,
-                client_flags=client_flags,
-                raw_frames=raw,
+                kontrol_flags=args.kontrol_flag,
+                linger=args.linger,
+                **common,
             )
+        call = {"method": args.method, "args": args.args, "transport": args.transport}
+        if args.reverse_proxy:
+            return await record_reverse_proxy_scenario(
+                args.name, client_flags=client_flags, **call, **common
+            )
+        return await record_scenario(
+            args.name,
+            python_server=args.python,
+            server_flags=args.server_flag,
+            expect=args.expect,
+            client_flags=client_flags,
+            raw_frames=raw,
+            **call,
+            **common,
         )
+
+    try:
+        recording = trio.run(record)
     except RecordError as exc:
         parser.error(str(exc))
     except (GoPeersUnavailableError, GoPeerError) as exc:
@@ -87,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     for path in recording.files:
         print(path)
     print(
-        f"record: {recording.name}: {recording.events} events, goclient exit "
+        f"record: {recording.name}: {recording.events} events, client exit "
         f"{recording.returncode}, stdout {recording.stdout.strip()[:200]!r}"
     )
     return 0

@@ -1,6 +1,7 @@
-"""`kite proxy`, run as a subprocess (`python -m kite proxy`) against a Python Kontrol on
-127.0.0.1: it registers itself, a Python kite registers through it (`register_to_proxy`, found
-through Kontrol) and is called at the proxy's URL; SIGINT ends it with status 0."""
+"""`kite proxy` and `kite tunnelproxy`, run as subprocesses (`python -m kite proxy`) against a
+Python Kontrol on 127.0.0.1: each registers itself, a Python kite registers through it
+(`register_to_proxy`, `register_to_tunnel`, found through Kontrol) and is called at the
+proxy's URL; SIGINT ends it with status 0."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import trio
 
 import kite
 from conformance._interop import key_config, open_python_kontrol, python_kontrol_init
-from conformance.tests.test_interop_proxy import proxied_math
+from conformance._proxies import Via, proxied_math
 
 KEY_URL = "http://127.0.0.1:4099/kite"
 
@@ -38,9 +39,10 @@ class Lines:
         return line.decode()
 
 
-async def test_kite_proxy_command(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", ["proxy", "tunnelproxy"])
+async def test_kite_proxy_command(tmp_path: Path, command: str) -> None:
     owner = await python_kontrol_init(tmp_path, "anchor", KEY_URL)
-    argv = [sys.executable, "-m", "kite", "proxy", "--kite-key", str(owner)]
+    argv = [sys.executable, "-m", "kite", command, "--kite-key", str(owner)]
     argv += ["--ip", "127.0.0.1", "--port", "0", "--register"]
     with trio.fail_after(60):
         async with open_python_kontrol(f"sqlite:///{tmp_path / 'kontrol.db'}", owner) as kontrol:
@@ -53,16 +55,13 @@ async def test_kite_proxy_command(tmp_path: Path) -> None:
                 assert process.stdout is not None
                 lines = Lines(process.stdout)
                 listening = re.fullmatch(
-                    r"proxy listening on 127\.0\.0\.1:(\d+)", await lines.next()
+                    rf"{command} listening on 127\.0\.0\.1:(\d+)", await lines.next()
                 )
                 assert listening is not None
-                port = int(listening.group(1))
-                assert await lines.next() == f"proxy registered http://127.0.0.1:{port}/kite"
+                base = f"http://127.0.0.1:{listening.group(1)}"
+                assert await lines.next() == f"{command} registered {base}/kite"
                 config = key_config(owner, kontrol_url=kontrol.url)
-                async with proxied_math(config) as (math, _, public):
-                    assert public == f"http://127.0.0.1:{port}/proxy/{math.id}"
-                    async with math.dial(public) as remote:
-                        assert await remote.tell("square", 9) == 81
+                await call_behind(command, config, base)
                 process.send_signal(signal.SIGINT)
                 assert await process.wait() == 0
             finally:
@@ -71,16 +70,33 @@ async def test_kite_proxy_command(tmp_path: Path) -> None:
                     await process.wait()
 
 
-def test_kite_proxy_help(capsys: pytest.CaptureFixture[str]) -> None:
+async def call_behind(command: str, config: kite.Config, base: str) -> None:
+    """A math kite behind the proxy at `base` (found through Kontrol) answers there."""
+    via: Via = "proxy" if command == "proxy" else "tunnel"
+    async with proxied_math(config, via) as math:
+        if via == "proxy":
+            assert math.public == f"{base}/proxy/{math.kite_id}"
+        else:
+            assert math.public == f"{base}/proxy?kiteID={math.kite_id}"
+        caller = kite.Kite("caller", "1.0.0", config)
+        async with caller.dial(math.public) as remote:
+            assert await remote.tell("square", 9) == 81
+
+
+@pytest.mark.parametrize("command", ["proxy", "tunnelproxy"])
+def test_kite_proxy_help(capsys: pytest.CaptureFixture[str], command: str) -> None:
     from kite._cli import main
 
     with pytest.raises(SystemExit) as info:
-        main(["proxy", "--help"])
+        main([command, "--help"])
     assert info.value.code == 0
     out = capsys.readouterr().out
-    assert out.startswith("usage: kite proxy")
+    assert out.startswith(f"usage: kite {command}")
     for option in ("--public-host", "--public-port", "--tls-cert", "--tls-key", "--register"):
         assert option in out
+    if command == "tunnelproxy":
+        assert "--max-sessions-per-kite" in out
+        assert "--max-opening-per-kite" in out
 
 
 def test_kite_proxy_needs_both_tls_files(

@@ -88,12 +88,15 @@ def test_scenario_loads_and_counts_match_meta(name: str) -> None:
     assert [e.index for e in sc.events] == list(range(len(sc.events)))
     assert all(a.t <= b.t for a, b in zip(sc.events, sc.events[1:], strict=False))
     assert dict(collections.Counter(e.kind for e in sc.events)) == sc.meta["event_counts"]
-    # Every connection opens once and both of its sides close.
+    # Every connection opens once and both of its sides close (at most once where the recording
+    # stopped with connections still open, as its meta.json says).
     opens = collections.Counter(e.conn for e in sc.of_kind("tcp-open"))
     closes = collections.Counter((e.conn, e.dir) for e in sc.of_kind("tcp-close"))
     assert set(opens) == set(sc.connections)
     assert all(n == 1 for n in opens.values())
-    assert all(closes[(c, d)] == 1 for c in sc.connections for d in ("c2s", "s2c"))
+    all_closed = sc.meta.get("all_connections_closed_before_stop", True)
+    sides = [closes[(c, d)] for c in sc.connections for d in ("c2s", "s2c")]
+    assert all(n == 1 for n in sides) if all_closed else all(n <= 1 for n in sides)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -20,6 +20,10 @@ JUNIT = """<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="py
 <testcase classname="conformance.tests.test_interop_kontrol"
  name="test_python_kite_registers_to_go_kontrol">
 <skipped type="pytest.skip" message="KITE_TEST_POSTGRES_DSN is not set"/></testcase>
+<testcase classname="conformance.tests.test_interop_proxy"
+ name="test_kite_behind_python_proxy[go-tunnel]"/>
+<testcase classname="conformance.tests.test_interop_proxy"
+ name="test_kite_behind_python_proxy[python-tunnel]"/>
 </testsuite></testsuites>"""
 
 
@@ -27,7 +31,15 @@ def test_read_junit(tmp_path: Path) -> None:
     path = tmp_path / "r.xml"
     path.write_text(JUNIT)
     outcomes = read_junit(path)
-    assert [o.status for o in outcomes] == ["passed", "failed", "passed", "xfailed", "skipped"]
+    assert [o.status for o in outcomes] == [
+        "passed",
+        "failed",
+        "passed",
+        "xfailed",
+        "skipped",
+        "passed",
+        "passed",
+    ]
     assert outcomes[1] == Outcome(
         "test_interop_py_client", "test_errors[fail-websocket]", "failed", "AssertionError: boom"
     )
@@ -54,6 +66,13 @@ def test_render_groups_cases_into_cells(tmp_path: Path) -> None:
         ]
     )
     assert "not run" in rows["| Go client (goclient), XHR → Python kite"]
+    tunnel = "Python tunnel proxy (`TunnelProxy`)"
+    assert "✓ 1" in rows[f"| Go kite (gomath -register tunnel) → {tunnel}"]
+    assert "✓ 1" in rows[f"| Python kite (`register_to_tunnel`) → {tunnel}"]
+    assert (
+        "not run"
+        in rows["| Go kite (gomath -register proxy) → Python reverse proxy (`ReverseProxy`)"]
+    )
     assert len(cells) == len(CELLS) + 1  # and the header
 
 

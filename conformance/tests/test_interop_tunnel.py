@@ -1,9 +1,12 @@
-"""Interop, tunnel proxy: a Python kite nobody can dial, behind Go's tunnel proxy
-(``gotunnelproxy``, the real koding/kite ``tunnelproxy`` package) registered to a Python
-Kontrol. The kite registers with `Kite.register_to_tunnel` (found through Kontrol), is listed
-under ``http://127.0.0.1:<port>/proxy?kiteID=<id>``, and the Python client (through Kontrol,
-with its token) and ``goclient`` (WebSocket) call it there: each outside session reaches the
-kite through a ``kite.tunnel`` WebSocket the kite dials to the proxy.
+"""Interop, Go's tunnel proxy: a Python kite nobody can dial, behind ``gotunnelproxy`` (the
+real koding/kite ``tunnelproxy`` package) registered to a Python Kontrol. The kite registers
+with `Kite.register_to_tunnel` (found through Kontrol), is listed under
+``http://127.0.0.1:<port>/proxy?kiteID=<id>``, and the Python client (through Kontrol, with
+its token) and ``goclient`` call it there (over WebSocket: Go's tunnel proxy takes the SockJS
+session path only before the query, where Go's XHR client does not put it). Each outside
+session reaches the kite through a ``kite.tunnel`` WebSocket the kite dials to the proxy.
+
+Go and Python kites behind our `TunnelProxy`: ``test_interop_proxy``.
 """
 
 from __future__ import annotations

@@ -370,6 +370,8 @@ def _piece_and_whole(value: Any, start: int) -> tuple[str, str]:
 @example([1.5, 16.0, 1e-7, -0.0, "<&>"])
 @example(["\ud800", "\u2028", "\x08\x0c\\"])
 @example([f1, {"k<": [f2]}])
+@example(-0.0)
+@example(16.0)
 def test_scrub_encode_is_the_piece_encode_writes(value: Any) -> None:
     for start in (0, 9):
         text, full = _piece_and_whole(value, start)

@@ -11,33 +11,18 @@ import sys
 import textwrap
 
 import pytest
+from kite_rpc_helpers import math_kite
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.trace import TracerProvider
 
 import kite
-
-
-def boom_kite() -> kite.Kite:
-    k = kite.Kite("math", "1.0.0")
-
-    @k.handle("square", auth=False)
-    def square(r: kite.Request) -> float:
-        n = r.args.one().float()
-        return n * n
-
-    @k.handle("boom", auth=False)
-    def boom(r: kite.Request) -> None:
-        raise RuntimeError("bad thing happened")
-
-    @k.handle("refuse", auth=False)
-    def refuse(r: kite.Request) -> None:
-        raise kite.KiteError("not today", type="myError")
-
-    return k
+import kite.otel
 
 
 async def test_a_raising_handler_logs_one_error_with_traceback_and_request_id(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    server_kite = boom_kite()
+    server_kite = math_kite()
     caplog.set_level(logging.INFO, logger="kite")
     async with (
         server_kite.serve(host="127.0.0.1", port=0) as server,
@@ -46,7 +31,7 @@ async def test_a_raising_handler_logs_one_error_with_traceback_and_request_id(
         with pytest.raises(kite.GenericError) as raised:
             await remote.tell("boom")
         with pytest.raises(kite.KiteError, match="not today"):
-            await remote.tell("refuse")
+            await remote.tell("failTyped", "not today")
     request_id = raised.value.request_id
     assert re.fullmatch("[0-9a-f]{16}", request_id)
     assert str(raised.value).endswith(f"(request id {request_id})")
@@ -61,14 +46,21 @@ async def test_a_raising_handler_logs_one_error_with_traceback_and_request_id(
     assert "raise RuntimeError" in caplog.text  # the traceback
 
 
+@pytest.mark.parametrize("instrumented", [False, True], ids=["plain", "otel"])
 async def test_debug_logs_one_line_per_call_and_connections_at_info(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, instrumented: bool
 ) -> None:
-    server_kite = boom_kite()
+    """The same lines whether or not OpenTelemetry instruments both kites."""
+    server_kite = math_kite()
+    caller = kite.Kite("caller", "1.0.0")
+    if instrumented:
+        tracer_provider, meter_provider = TracerProvider(), MeterProvider()
+        for k in (server_kite, caller):
+            kite.otel.instrument(k, tracer_provider=tracer_provider, meter_provider=meter_provider)
     caplog.set_level(logging.DEBUG, logger="kite")
     async with (
         server_kite.serve(host="127.0.0.1", port=0) as server,
-        kite.Kite("caller", "1.0.0").dial(server.url, transport="xhr") as remote,
+        caller.dial(server.url, transport="xhr") as remote,
     ):
         assert await remote.tell("square", 5) == 25
         with pytest.raises(kite.MethodNotFoundError):
@@ -90,7 +82,7 @@ async def test_debug_logs_one_line_per_call_and_connections_at_info(
 
 
 async def test_no_per_call_line_when_debug_is_off(caplog: pytest.LogCaptureFixture) -> None:
-    server_kite = boom_kite()
+    server_kite = math_kite()
     caplog.set_level(logging.INFO, logger="kite")
     async with (
         server_kite.serve(host="127.0.0.1", port=0) as server,

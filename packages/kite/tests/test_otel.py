@@ -3,9 +3,13 @@ read back from the OpenTelemetry SDK's in-memory exporter and metric reader."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 from collections.abc import Iterator
 from typing import Any
 
+import kite_rpc_helpers as helpers
 import pytest
 import trio
 from opentelemetry.sdk.metrics import MeterProvider
@@ -67,16 +71,8 @@ def telemetry() -> Iterator[Telemetry]:
 
 
 def math_kite() -> kite.Kite:
-    k = kite.Kite("math", "1.0.0")
-
-    @k.handle("square", auth=False)
-    def square(r: kite.Request) -> float:
-        n = r.args.one().float()
-        return n * n
-
-    @k.handle("boom", auth=False)
-    def boom(r: kite.Request) -> None:
-        raise RuntimeError("bad thing happened")
+    """The tests' `math` kite plus `relay`, which calls the caller's `double`."""
+    k = helpers.math_kite()
 
     @k.handle("relay", auth=False)
     async def relay(r: kite.Request) -> Any:
@@ -134,7 +130,7 @@ async def test_a_failing_call_sets_error_type_on_both_sides(telemetry: Telemetry
         server_kite.serve(host="127.0.0.1", port=0) as server,
         caller.dial(server.url, transport="websocket") as remote,
     ):
-        with pytest.raises(kite.GenericError, match="bad thing happened"):
+        with pytest.raises(kite.GenericError, match="deliberate panic"):
             await remote.tell("boom")
         with pytest.raises(kite.MethodNotFoundError):
             await remote.tell("nope")
@@ -229,3 +225,29 @@ async def test_the_envelope_carries_trace_context_only_when_instrumented(
         assert envelope["traceContext"]["traceparent"].split("-")[1] == trace_id
     else:
         assert "traceContext" not in envelope
+
+
+def test_global_providers_set_later_are_used() -> None:
+    """With OpenTelemetry's defaults nothing is recorded; once the application sets global
+    providers, kites instrumented without explicit ones use them. (Global providers can be set
+    once per process, hence the child process.)"""
+    program = textwrap.dedent(
+        """
+        from opentelemetry import metrics, trace
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.trace import TracerProvider
+        import kite, kite.otel
+
+        before = kite.otel.instrument(kite.Kite("a", "1.0.0"))
+        print(before.tracing(), before.metering())
+        trace.set_tracer_provider(TracerProvider())
+        metrics.set_meter_provider(MeterProvider())
+        after = kite.otel.instrument(kite.Kite("b", "1.0.0"))
+        print(after.tracing(), after.metering())
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["False False", "True True"]

@@ -14,7 +14,7 @@ from test_http_server import make_tls_contexts
 
 from kite import Config, Kite, KiteError
 from kite._http import HTTPClient
-from kite.proxy import ProxyLimits, ReverseProxy
+from kite.proxy import ProxyLimits, ReverseProxy, TunnelProxy
 from kite.proxy._reverse import split_proxy_path
 
 OPEN = Config(disable_authentication=True)
@@ -44,7 +44,8 @@ async def behind(proxy_url: str, k: Kite) -> AsyncIterator[str]:
         yield await proxy.tell("register", server.url)
 
 
-def dropped(proxy: ReverseProxy, kite_id: str) -> trio.Event:
+def dropped(proxy: ReverseProxy | TunnelProxy, kite_id: str) -> trio.Event:
+    """An event set once the proxy dropped `kite_id`."""
     event = trio.Event()
 
     @proxy.kite.on_disconnect

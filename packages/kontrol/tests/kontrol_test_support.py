@@ -135,3 +135,24 @@ def verify_token(token: str, local: KiteIdentity, pub: str = KONTROL_PUB) -> str
     return kite.Authenticators().authenticate_sync(
         Auth("token", token), local=local, config=token_config(pub), now=wall_clock()
     )
+
+
+async def http_exchange(port: int, request: bytes) -> bytes:
+    """One raw HTTP/1.1 exchange with a server on 127.0.0.1 (the request says
+    `Connection: close`): the whole response's bytes."""
+    stream = await trio.open_tcp_stream("127.0.0.1", port)
+    async with stream:
+        await stream.send_all(request)
+        chunks = []
+        with trio.fail_after(10):
+            while chunk := await stream.receive_some(65536):
+                chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def split_response(response: bytes) -> tuple[str, dict[str, str], bytes]:
+    """A raw HTTP/1.1 response as (status line, headers, body)."""
+    head, _, body = response.partition(b"\r\n\r\n")
+    status, *lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines)
+    return status, headers, body

@@ -18,8 +18,10 @@ from kontrol_test_support import (
     ANCHOR_KEY,
     MATH_ID,
     MATH_URL,
+    http_exchange,
     make_kontrol,
     math_kite,
+    split_response,
     sqlite_storage,
 )
 
@@ -28,25 +30,6 @@ from kite import Auth, Kite
 from kontrol import KontrolQuery
 from kontrol.__main__ import main
 from kontrol.testing import RunningKontrol
-
-
-async def _http(port: int, request: bytes) -> bytes:
-    """One HTTP/1.1 exchange on a fresh connection (`Connection: close`)."""
-    stream = await trio.open_tcp_stream("127.0.0.1", port)
-    async with stream:
-        await stream.send_all(request)
-        chunks = []
-        with trio.fail_after(5):
-            while chunk := await stream.receive_some(65536):
-                chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _split(response: bytes) -> tuple[str, dict[str, str], bytes]:
-    head, _, body = response.partition(b"\r\n\r\n")
-    status, *lines = head.decode("latin-1").split("\r\n")
-    headers = dict(line.split(": ", 1) for line in lines)
-    return status, headers, body
 
 
 async def test_kites_register_and_query_over_the_network(
@@ -84,28 +67,28 @@ async def test_http_register_and_heartbeat_over_the_network(tmp_path: Path) -> N
             body = json.dumps(
                 {"url": MATH_URL, "kite": identity, "auth": {"type": "kiteKey", "key": ANCHOR_KEY}}
             ).encode()
-            response = await _http(
+            response = await http_exchange(
                 server.port,
                 b"POST /register HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                 b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body),
             )
-            status, headers, payload = _split(response)
+            status, headers, payload = split_response(response)
             assert status == "HTTP/1.1 200 OK"
             assert headers["Content-Type"] == "text/plain; charset=utf-8"
             assert payload == b'{"url":"http://127.0.0.1:13636/kite","heartbeatInterval":10}\n'
             assert len(await storage.get(KontrolQuery(id=MATH_ID))) == 1
-            beat = await _http(
+            beat = await http_exchange(
                 server.port,
                 b"GET /heartbeat?id=%s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
                 % MATH_ID.encode(),
             )
-            assert _split(beat)[0] == "HTTP/1.1 200 OK"
-            assert _split(beat)[2] == b"pong"
-            bad = await _http(
+            assert split_response(beat)[0] == "HTTP/1.1 200 OK"
+            assert split_response(beat)[2] == b"pong"
+            bad = await http_exchange(
                 server.port, b"GET /heartbeat HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
             )
-            assert _split(bad)[0] == "HTTP/1.1 400 Bad Request"
-            assert _split(bad)[2] == b"query id is empty\n"
+            assert split_response(bad)[0] == "HTTP/1.1 400 Bad Request"
+            assert split_response(bad)[2] == b"query id is empty\n"
 
 
 def test_cli_serve_reports_a_port_in_use(
@@ -148,12 +131,12 @@ async def test_cli_serve_serves_kites_and_stops_cleanly_on_sigterm(tmp_path: Pat
             ("http://app.example:8080", "200 OK"),
             ("http://x", "403 Forbidden"),
         ]:
-            info = await _http(
+            info = await http_exchange(
                 port,
                 b"GET /kite/info HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: %s\r\n"
                 b"Connection: close\r\n\r\n" % origin.encode(),
             )
-            assert _split(info)[0] == f"HTTP/1.1 {status}"
+            assert split_response(info)[0] == f"HTTP/1.1 {status}"
         async with math_kite().dial(url, auth=Auth("kiteKey", key.raw)) as remote:
             assert await remote.tell("register", {"url": MATH_URL}, timeout=10) == {
                 "url": MATH_URL,

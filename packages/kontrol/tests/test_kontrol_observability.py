@@ -6,7 +6,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from kontrol_test_support import ANCHOR_KEY, MATH_URL, make_kontrol, math_kite, sqlite_storage
+from kontrol_test_support import (
+    ANCHOR_KEY,
+    MATH_URL,
+    http_exchange,
+    make_kontrol,
+    math_kite,
+    split_response,
+    sqlite_storage,
+)
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
@@ -20,19 +28,11 @@ from kontrol import Storage
 
 
 async def _get(port: int, path: str) -> tuple[int, bytes]:
-    import trio
-
-    stream = await trio.open_tcp_stream("127.0.0.1", port)
-    async with stream:
-        await stream.send_all(
-            f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
-        )
-        chunks = []
-        with trio.fail_after(10):
-            while chunk := await stream.receive_some(65536):
-                chunks.append(chunk)
-    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
-    return int(head.split(b" ")[1]), body
+    response = await http_exchange(
+        port, f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
+    )
+    status, _, body = split_response(response)
+    return int(status.split(" ")[1]), body
 
 
 class _FailingStorage:

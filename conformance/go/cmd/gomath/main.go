@@ -27,7 +27,7 @@ func main() {
 		port        = flag.Int("port", 3636, "port to listen on (0 picks one)")
 		auth        = flag.Bool("auth", false, "require kiteKey/token authentication")
 		kiteKey     = flag.String("kitekey", "", "kite key file (default: none; username unknown)")
-		register    = flag.String("register", "", "register to Kontrol: ws, http, or proxy (RegisterToProxy: through a `proxy` kite found in Kontrol or $KITE_PROXY_URL) (default: don't)")
+		register    = flag.String("register", "", "register to Kontrol: ws, http, proxy (RegisterToProxy: through a `proxy` kite found in Kontrol or $KITE_PROXY_URL) or tunnel (RegisterToTunnel: through a `tunnelproxy` kite found in Kontrol) (default: don't)")
 		kontrolURL  = flag.String("kontrol-url", "", "Kontrol URL (default: the kite key's kontrolURL)")
 		registerURL = flag.String("register-url", "", "URL to register (default: http://<ip>:<port>/kite)")
 		quiet       = flag.Bool("quiet", false, "log errors only")
@@ -145,8 +145,10 @@ func main() {
 				Environment: cfg.Environment,
 				Name:        "proxy",
 			})
+		case "tunnel":
+			go k.RegisterToTunnel()
 		default:
-			peer.Die("gomath: -register must be ws, http or proxy")
+			peer.Die("gomath: -register must be ws, http, proxy or tunnel")
 		}
 	}
 

@@ -121,7 +121,9 @@ def _may_have_float_to_rewrite(text: str) -> bool:
     return False
 
 
-_CLOSERS: Final = frozenset((",", "]", "}"))
+#: What may follow a number: a separator, a closing bracket, or the end of the text (a value
+#: encoded on its own, as `scrub_encode` does).
+_CLOSERS: Final = frozenset((",", "]", "}", ""))
 
 
 class GoFloatsList(list[Any]):

@@ -42,7 +42,7 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra ins
     ) from exc
 
 from ._errors import KiteError
-from ._rpc._observer import NO_TRACE, ObservedPeer, ServedCall, call_log, client_log
+from ._rpc._observer import NO_TRACE, ObservedPeer, ServedCall, log_called, log_served
 
 if TYPE_CHECKING:
     from ._kite import Kite
@@ -63,19 +63,20 @@ def _version() -> str:
 
 
 class _ServedSpan:
-    __slots__ = ("_attributes", "_instrumentation", "_span", "_start", "_token")
+    __slots__ = ("_instrumentation", "_method", "_peer", "_span", "_start", "_token")
 
     def __init__(
         self, instrumentation: Instrumentation, peer: ObservedPeer, method: str, trace_field: Any
     ) -> None:
         self._instrumentation = instrumentation
+        self._peer = peer
+        self._method = method
         parent = propagate.extract(_carrier(trace_field)) if trace_field else None
         attributes: dict[str, Any] = {**_SYSTEM, "rpc.method": method}
         address = peer.remote_address
         if address is not None:
             attributes["network.peer.address"] = address[0]
             attributes["network.peer.port"] = address[1]
-        self._attributes = attributes
         self._span = instrumentation.tracer.start_span(
             method, context=parent, kind=SpanKind.SERVER, attributes=attributes
         )
@@ -86,7 +87,7 @@ class _ServedSpan:
         elapsed = time.perf_counter() - self._start
         otel_context.detach(self._token)
         span = self._span
-        metric_attributes = {**_SYSTEM, "rpc.method": self._attributes["rpc.method"]}
+        metric_attributes = {**_SYSTEM, "rpc.method": self._method}
         if error is not None:
             kind = error.get("type", "") or "genericError"
             span.set_attribute("error.type", kind)
@@ -97,14 +98,7 @@ class _ServedSpan:
             metric_attributes["error.type"] = kind
         span.end()
         self._instrumentation.server_duration.record(elapsed, metric_attributes)
-        if call_log.isEnabledFor(10):  # DEBUG: the same line as without instrumentation
-            call_log.debug(
-                "served %s from %s in %.3f ms: %s",
-                metric_attributes["rpc.method"],
-                peer_name(self._attributes),
-                elapsed * 1e3,
-                "ok" if error is None else f"{error.get('type')}: {error.get('message')}",
-            )
+        log_served(self._method, self._peer, elapsed, error)
 
 
 class _Unobserved:
@@ -122,10 +116,11 @@ _UNOBSERVED: Final = _Unobserved()
 class _MeasuredCall:
     """A served call while no tracer is configured: only its duration is recorded."""
 
-    __slots__ = ("_instrumentation", "_method", "_start")
+    __slots__ = ("_instrumentation", "_method", "_peer", "_start")
 
-    def __init__(self, instrumentation: Instrumentation, method: str) -> None:
+    def __init__(self, instrumentation: Instrumentation, peer: ObservedPeer, method: str) -> None:
         self._instrumentation = instrumentation
+        self._peer = peer
         self._method = method
         self._start = time.perf_counter()
 
@@ -135,14 +130,17 @@ class _MeasuredCall:
             attributes["error.type"] = error.get("type", "") or "genericError"
         elapsed = time.perf_counter() - self._start
         self._instrumentation.server_duration.record(elapsed, attributes)
-        if call_log.isEnabledFor(10):
-            outcome = "ok" if error is None else f"{error.get('type')}: {error.get('message')}"
-            call_log.debug("served %s in %.3f ms: %s", self._method, elapsed * 1e3, outcome)
+        log_served(self._method, self._peer, elapsed, error)
 
 
-def peer_name(attributes: Mapping[str, Any]) -> str:
-    address = attributes.get("network.peer.address")
-    return f"{address}:{attributes.get('network.peer.port')}" if address else "?"
+def _records_measurements(provider: metrics.MeterProvider) -> bool:
+    """Whether the global meter provider is one an application set. Until one is set the API
+    hands out a proxy (unlike `trace.ProxyTracerProvider`, its class is not public, so it is
+    recognised by name; `test_global_providers_set_later_are_used` pins that against the
+    installed API), and an explicit `NoOpMeterProvider` records nothing either."""
+    if isinstance(provider, metrics.NoOpMeterProvider):
+        return False
+    return type(provider).__name__ != "_ProxyMeterProvider"
 
 
 def _carrier(value: Any) -> dict[str, str]:
@@ -217,14 +215,14 @@ class Instrumentation:
         self._next_lookup = now + 1.0
         if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
             self._tracing = True
-        if type(metrics.get_meter_provider()).__name__ != "_ProxyMeterProvider":
+        if _records_measurements(metrics.get_meter_provider()):
             self._metering = True
 
     def serve(self, peer: ObservedPeer, method: str, trace: Any) -> ServedCall:
         if not self.tracing():
             if not self.metering():
                 return _UNOBSERVED
-            return _MeasuredCall(self, method)
+            return _MeasuredCall(self, peer, method)
         return _ServedSpan(self, peer, method, trace)
 
     async def call(
@@ -235,16 +233,11 @@ class Instrumentation:
         timeout: float | None,  # noqa: ASYNC109
         free_callbacks: bool,
     ) -> Any:
-        attributes: dict[str, Any] = {**_SYSTEM, "rpc.method": method}
-        address = peer.remote_address
-        if address is not None:
-            attributes["server.address"] = address[0]
-            attributes["server.port"] = address[1]
-        metric_attributes = {**_SYSTEM, "rpc.method": method}
         start = time.perf_counter()
-        outcome = "ok"
-        if not self.tracing():
-            if not self.metering():
+        failure: BaseException | None = None
+        span: trace.Span | None = None
+        try:
+            if not self.tracing():
                 return await peer.call(
                     method,
                     args,
@@ -252,29 +245,21 @@ class Instrumentation:
                     free_callbacks=free_callbacks,
                     trace_context=NO_TRACE,
                 )
-            try:
-                return await peer.call(
-                    method,
-                    args,
-                    timeout=timeout,
-                    free_callbacks=free_callbacks,
-                    trace_context=NO_TRACE,
-                )
-            except BaseException as exc:
-                metric_attributes["error.type"] = _error_type(exc)
-                raise
-            finally:
-                self.client_duration.record(time.perf_counter() - start, metric_attributes)
-        with self.tracer.start_as_current_span(
-            method,
-            kind=SpanKind.CLIENT,
-            attributes=attributes,
-            record_exception=False,
-            set_status_on_exception=False,
-        ) as span:
-            carrier: dict[str, str] = {}
-            propagate.inject(carrier)
-            try:
+            attributes: dict[str, Any] = {**_SYSTEM, "rpc.method": method}
+            address = peer.remote_address
+            if address is not None:
+                attributes["server.address"] = address[0]
+                attributes["server.port"] = address[1]
+            with self.tracer.start_as_current_span(
+                method,
+                kind=SpanKind.CLIENT,
+                attributes=attributes,
+                record_exception=False,
+                set_status_on_exception=False,
+                end_on_exit=False,
+            ) as span:
+                carrier: dict[str, str] = {}
+                propagate.inject(carrier)
                 return await peer.call(
                     method,
                     args,
@@ -282,26 +267,31 @@ class Instrumentation:
                     free_callbacks=free_callbacks,
                     trace_context=carrier or NO_TRACE,
                 )
-            except BaseException as exc:
-                kind = _error_type(exc)
-                outcome = f"{kind}: {exc}"
+        except BaseException as exc:
+            failure = exc
+            raise
+        finally:
+            elapsed = time.perf_counter() - start
+            self._called(method, span, elapsed, failure)
+            log_called(method, peer, elapsed, failure)
+
+    def _called(
+        self, method: str, span: trace.Span | None, seconds: float, exc: BaseException | None
+    ) -> None:
+        """Close the CLIENT span (if any) and record the duration of one call made."""
+        metric_attributes = {**_SYSTEM, "rpc.method": method}
+        if exc is not None:
+            kind = _error_type(exc)
+            metric_attributes["error.type"] = kind
+            if span is not None:
                 span.set_attribute("error.type", kind)
                 if isinstance(exc, KiteError):
                     span.set_attribute("rpc.response.status_code", kind)
                 span.set_status(Status(StatusCode.ERROR, str(exc)))
-                metric_attributes["error.type"] = kind
-                raise
-            finally:
-                elapsed = time.perf_counter() - start
-                self.client_duration.record(elapsed, metric_attributes)
-                if client_log.isEnabledFor(10):
-                    client_log.debug(
-                        "called %s on %s in %.3f ms: %s",
-                        method,
-                        f"{address[0]}:{address[1]}" if address else "?",
-                        elapsed * 1e3,
-                        outcome,
-                    )
+        if span is not None:
+            span.end()
+        if span is not None or self.metering():
+            self.client_duration.record(seconds, metric_attributes)
 
 
 def _error_type(exc: BaseException) -> str:

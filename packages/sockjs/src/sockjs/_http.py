@@ -23,7 +23,7 @@ sessions: the runtime owns the session table and acts on the plan.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ._endpoints import Endpoint, EndpointKind, MethodNotAllowed, Request, resolve
 from ._errors import MessageTooLargeError, ProtocolError
@@ -79,12 +79,22 @@ class Receive:
 
 @dataclass(frozen=True, slots=True)
 class Deliver:
-    """Hand ``messages`` to session ``endpoint.session_id`` if it exists."""
+    """Hand ``messages`` to session ``endpoint.session_id`` if it exists: answer ``ok``, or
+    ``not_found`` if there is no such session (built when asked for: it rarely is)."""
 
     endpoint: Endpoint
     messages: tuple[str, ...]
     ok: Response
-    not_found: Response
+    request: Request = field(repr=False)
+    options: Options = field(repr=False)
+    now: dt.datetime = field(repr=False)
+
+    @property
+    def not_found(self) -> Response:
+        """The 404 for an unknown session, with the endpoint's chain headers (sockjs-go)."""
+        return not_found_response(
+            now=self.now, kind=self.endpoint.kind, request=self.request, options=self.options
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,5 +203,4 @@ def _deliver(found: Endpoint, request: Request, options: Options, now: dt.dateti
         ok = xhr_send_ok_response(request, options, now=now)
     else:
         ok = jsonp_send_ok_response(request, options, now=now)
-    not_found = not_found_response(now=now, kind=kind, request=request, options=options)
-    return Deliver(found, tuple(messages), ok, not_found)
+    return Deliver(found, tuple(messages), ok, request, options, now)

@@ -111,10 +111,15 @@ _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-@functools.lru_cache(maxsize=8)
 def http_date(now: dt.datetime) -> str:
     """``Mon, 23 Nov 2026 09:23:19 GMT`` (RFC 9110 IMF-fixdate, what Go's ``http.TimeFormat``
-    writes); formatted by hand because ``email.utils.format_datetime`` is slow."""
+    writes); formatted by hand because ``email.utils.format_datetime`` is slow, and once per
+    second (the cache is keyed by the time without its microseconds)."""
+    return _http_date(now.replace(microsecond=0) if now.microsecond else now)
+
+
+@functools.lru_cache(maxsize=8)
+def _http_date(now: dt.datetime) -> str:
     u = _utc(now)
     return (
         f"{_DAYS[u.weekday()]}, {u.day:02d} {_MONTHS[u.month - 1]} {u.year:04d} "

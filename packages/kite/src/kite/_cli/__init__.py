@@ -8,6 +8,7 @@
     kite ping TARGET                 `kite.ping`: pong and the round-trip time
     kite watch [QUERY OPTIONS]       one line per registration / deregistration
     kite proxy [PROXY OPTIONS]       run the reverse proxy kite (`kite.proxy`)
+    kite tunnelproxy [PROXY OPTIONS] run the tunnel proxy kite (`kite.proxy`)
     kite version                     the installed version
 
 How this works: `main(argv)` parses the arguments (argparse; every command has `--help`) and
@@ -41,7 +42,7 @@ from ..protocol import STRING_ORDER
 from ._commands import COMMANDS
 from ._errors import EXIT_OK, CLIError, classify
 from ._format import print_json, print_line
-from ._proxy_command import add_proxy_arguments
+from ._proxy_command import add_proxy_arguments, add_tunnelproxy_arguments
 from ._session import KeyUse, Options, Session
 
 __all__ = ["main", "version"]
@@ -55,7 +56,7 @@ _KEY_USE: dict[str, KeyUse] = {
 
 
 #: Commands that run until interrupted: Ctrl-C (SIGINT) is their normal end, status 0.
-_SERVERS = frozenset({"watch", "proxy"})
+_SERVERS = frozenset({"watch", "proxy", "tunnelproxy"})
 
 
 def version() -> str:
@@ -131,6 +132,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     wat.add_argument("--initial", action="store_true", help="first list the current kites")
     add_proxy_arguments(command("proxy", "run the reverse proxy kite until interrupted"))
+    add_tunnelproxy_arguments(command("tunnelproxy", "run the tunnel proxy kite until interrupted"))
     command("version", "print the installed version", json_flag)
     return parser
 

@@ -27,7 +27,7 @@ from .._kontrol._client import NoKitesAvailableError
 from ..protocol import STRING_ORDER, KontrolQuery
 from ._errors import EXIT_OK, CLIError, RemoteError, remote_text
 from ._format import KITE_COLUMNS, kite_row, print_json, print_line, print_table
-from ._proxy_command import proxy
+from ._proxy_command import proxy, tunnelproxy
 from ._session import Session
 from ._target import CALLBACK_ARG, parse_arg, parse_target
 
@@ -235,4 +235,5 @@ COMMANDS = {
     "ping": ping,
     "watch": watch,
     "proxy": proxy,
+    "tunnelproxy": tunnelproxy,
 }

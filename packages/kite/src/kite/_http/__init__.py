@@ -1,4 +1,4 @@
-"""kite's network layer: an HTTP/1.1 + WebSocket server and clients on trio, h11 and wsproto.
+"""kite's network layer: an HTTP/1.1 + WebSocket server and clients on trio and wsproto.
 
 How this works: `open_http_server()` runs one listener that serves plain HTTP (keep-alive,
 streaming bodies) and WebSocket upgrades on the same port, routing by path like Go kite's
@@ -8,11 +8,13 @@ WebSocket are a `WebSocketConnection` with `send(text)` / `receive()` / `aclose(
 the SockJS endpoint can also accept hixie-76 (draft) WebSockets as a `Hixie76Connection`
 with the same surface.
 Plain TCP runs over `SocketStream`, which tries each send and receive in the kernel before
-involving trio's scheduler. Errors leave this package only as `TransportError` subclasses.
+involving trio's scheduler. HTTP/1.1 heads and bodies are parsed and written by `_http1`
+(sans-IO, strict; h11 only dials WebSockets). Errors leave this package only as
+`TransportError` subclasses.
 
-Why h11 + wsproto directly (not trio-websocket): one listener must answer plain HTTP and
-upgrades on the same connection loop, route by path before deciding, and hand the same stream
-to wsproto after a 101 with exactly Go's headers; trio-websocket owns its own HTTP handshake
+Why our own HTTP/1.1 + wsproto directly (not trio-websocket): one listener must answer plain
+HTTP and upgrades on the same connection loop, route by path before deciding, and hand the same
+stream to wsproto after a 101 with exactly Go's headers; trio-websocket owns its own HTTP handshake
 (via wsproto's h11 wrapper), cannot serve ordinary HTTP requests, and runs a reader task plus
 a memory channel per connection, which costs more per idle connection than the pull-based
 receive used here.

@@ -15,6 +15,7 @@ How this works:
 
 from __future__ import annotations
 
+import functools
 import ssl
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -36,6 +37,14 @@ from ._errors import (
     TransportTimeoutError,
     map_errors,
 )
+from ._http1 import (
+    BodyReader,
+    MessageError,
+    ResponseHead,
+    header_line,
+    parse_response_head,
+    request_head,
+)
 from ._limits import HTTPLimits, set_keepalive
 from ._socket_stream import wrap_socket_stream
 from ._websocket import WebSocketConnection
@@ -56,7 +65,9 @@ class _Origin(NamedTuple):
     host_header: str
 
 
-def _parse_url(url: str, allowed: Iterable[str]) -> _Origin:
+@functools.lru_cache(maxsize=256)
+def _parse_url(url: str, allowed: tuple[str, ...]) -> _Origin:
+    """The origin and target of `url` (cached: an XHR session requests the same few URLs)."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in allowed:
@@ -287,11 +298,11 @@ class HTTPResponse(NamedTuple):
 
 
 class _PooledConn:
-    __slots__ = ("h11", "stream")
+    __slots__ = ("buffer", "stream")
 
-    def __init__(self, stream: trio.abc.Stream, limits: HTTPLimits) -> None:
+    def __init__(self, stream: trio.abc.Stream) -> None:
         self.stream = stream
-        self.h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=limits.max_header_size)
+        self.buffer = bytearray()  # received, not yet parsed
 
 
 class _StaleConnectionError(Exception):
@@ -383,25 +394,27 @@ class HTTPClient:
         ):
             length = [("Content-Length", str(len(body)))]
         request_headers = leading + length + rest
+        chunked = any(k.lower() == "transfer-encoding" and v.lower() == "chunked" for k, v in rest)
         try:
-            request = h11.Request(
-                method=method.upper(), target=origin.target, headers=_encode(request_headers)
+            head = request_head(
+                method.upper(), origin.target, [header_line(k, v) for k, v in request_headers]
             )
-        except h11.LocalProtocolError as exc:
+        except (ValueError, UnicodeEncodeError) as exc:
             raise ValueError(f"invalid request: {exc}") from None
+        if chunked:
+            body = (b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)) if body else b"0\r\n\r\n"
+        request = _Request(head, body, method.upper().encode("ascii"))
         try:
             with trio.fail_after(timeout if timeout is not None else float("inf")):
                 conn = self._take(origin)
                 if conn is not None:
                     try:
-                        return await self._exchange(origin, conn, request, body, reused=True)
+                        return await self._exchange(origin, conn, request, reused=True)
                     except _StaleConnectionError:
                         pass
-                conn = _PooledConn(
-                    await _open_stream(origin, self._ssl_context, self._limits), self._limits
-                )
+                conn = _PooledConn(await _open_stream(origin, self._ssl_context, self._limits))
                 try:
-                    return await self._exchange(origin, conn, request, body, reused=False)
+                    return await self._exchange(origin, conn, request, reused=False)
                 except _StaleConnectionError:
                     raise ConnectionClosedError(
                         "server closed the connection without answering"
@@ -423,67 +436,94 @@ class HTTPClient:
         return True
 
     async def _exchange(
-        self,
-        origin: _Origin,
-        conn: _PooledConn,
-        request: h11.Request,
-        body: bytes,
-        *,
-        reused: bool,
+        self, origin: _Origin, conn: _PooledConn, request: _Request, *, reused: bool
     ) -> HTTPResponse:
-        h = conn.h11
         stream = conn.stream
+        buf = conn.buffer
         limits = self._limits
         got_bytes = False
         kept = False
         try:
-            head = h.send(request) or b""
-            if body:
-                pieces = [head, *(h.send_with_data_passthrough(h11.Data(data=body)) or ())]
-            else:
-                pieces = [head]
-            pieces.append(h.send(h11.EndOfMessage()) or b"")
             try:
                 with map_errors():
+                    body = request.body
                     if len(body) <= 16 * 1024:
-                        await stream.send_all(b"".join(pieces))
+                        await stream.send_all(request.head + body)
                     else:
-                        for piece in pieces:
-                            await stream.send_all(piece)
+                        await stream.send_all(request.head)
+                        await stream.send_all(body)
                     while True:
-                        event = h.next_event()
-                        if event is h11.NEED_DATA:
-                            data = cast(
-                                bytes, await stream.receive_some(limits.receive_buffer_size)
+                        parsed = parse_response_head(
+                            buf, limits.max_header_size, method=request.method
+                        )
+                        if parsed is not None:
+                            head, end = parsed
+                            del buf[:end]
+                            if 100 <= head.status < 200:
+                                continue  # 100 Continue and other interim answers
+                            break
+                        data = cast(bytes, await stream.receive_some(limits.receive_buffer_size))
+                        if not data:
+                            if reused and not got_bytes:
+                                raise _StaleConnectionError
+                            raise ConnectionClosedError(
+                                "server closed the connection without answering"
                             )
-                            if not data and not got_bytes:
-                                raise ConnectionClosedError(
-                                    "server closed the connection without answering"
-                                )
-                            got_bytes = True
-                            h.receive_data(data)
-                            continue
-                        break
+                        got_bytes = True
+                        buf += data
             except ConnectionClosedError as exc:
                 if reused and not got_bytes:
                     raise _StaleConnectionError from exc
                 raise
-            if type(event) is h11.ConnectionClosed:
-                if reused and not got_bytes:
-                    raise _StaleConnectionError
-                raise ConnectionClosedError("server closed the connection without answering")
-            if not isinstance(event, h11.Response):
-                raise ProtocolError(f"unexpected HTTP event {event!r}")
-            response_body = await _read_body(h, stream, limits)
+            response_body = await self._read_body(conn, head)
             response = HTTPResponse(
-                event.status_code, _decode(event.headers.raw_items()), response_body
+                head.status,
+                [(k.decode("latin-1"), v.decode("latin-1")) for k, v in head.headers],
+                response_body,
             )
-            if h.our_state is h11.DONE and h.their_state is h11.DONE:
-                h.start_next_cycle()
+            if head.keep_alive and not request.close and not buf:
                 kept = self._give_back(origin, conn)
             return response
-        except h11.ProtocolError as exc:
+        except MessageError as exc:
             raise ProtocolError(f"HTTP protocol error: {exc}") from exc
         finally:
             if not kept:
                 await trio.aclose_forcefully(stream)
+
+    async def _read_body(self, conn: _PooledConn, head: ResponseHead) -> bytes:
+        limits = self._limits
+        reader = BodyReader(head.length, head.chunked)
+        parts: list[bytes] = []
+        size = 0
+        buf = conn.buffer
+        while True:
+            data = reader.feed(buf)
+            if data:
+                size += len(data)
+                if size > limits.max_body_size:
+                    raise BodyTooLargeError(f"response body exceeds {limits.max_body_size} bytes")
+                parts.append(data)
+            if reader.done:
+                return parts[0] if len(parts) == 1 else b"".join(parts)
+            with map_errors():
+                received = cast(bytes, await conn.stream.receive_some(limits.receive_buffer_size))
+            if not received:
+                try:
+                    reader.eof()
+                except MessageError:
+                    raise ConnectionClosedError(
+                        "server closed the connection mid-response"
+                    ) from None
+                return b"".join(parts)
+            buf += received
+
+
+class _Request(NamedTuple):
+    head: bytes
+    body: bytes  # framed: chunk-encoded if the request is chunked
+    method: bytes
+
+    @property
+    def close(self) -> bool:
+        """The request asked the server to close the connection after answering."""
+        return b"\r\nconnection: close\r\n" in self.head.lower()

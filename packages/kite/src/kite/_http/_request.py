@@ -1,9 +1,9 @@
 """One HTTP request on a server connection: what a handler reads, and how it answers.
 
-How this works: the server (`_server`) reads a request head with h11 on a `ServerConnection`
-and hands the handler an `HTTPRequest`. The handler reads the body (`body()`, limited by
-`HTTPLimits.max_body_size`), then answers with `respond()` (whole body), or
-`start_response()` + `send_body()` + `end_response()` (streaming, chunked when no
+How this works: the server (`_server`) parses a request head (`_http1`) from the bytes a
+`ServerConnection` received and hands the handler an `HTTPRequest`. The handler reads the
+body (`body()`, limited by `HTTPLimits.max_body_size`), then answers with `respond()` (whole
+body), or `start_response()` + `send_body()` + `end_response()` (streaming, chunked when no
 Content-Length), or takes the connection over: `accept_websocket()` writes the 101 (exactly
 Go's three headers) and returns a `WebSocketConnection` on the same stream,
 `accept_hixie76()` does the same for the old hixie-76 handshake. `wait_disconnected()` tells
@@ -16,10 +16,8 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from email.utils import formatdate
-from http import HTTPStatus
 from typing import cast
 
-import h11
 import trio
 from wsproto.utilities import generate_accept_token
 
@@ -27,12 +25,22 @@ from ._errors import (
     BodyTooLargeError,
     ConnectionClosedError,
     HandshakeError,
+    ProtocolError,
     TransportError,
     map_errors,
 )
 from ._hixie76 import Hixie76Error, is_hixie76_request, key_number
 from ._hixie76 import response_headers as hixie76_response_headers
 from ._hixie76_connection import Hixie76Connection
+from ._http1 import (
+    REASONS,
+    BodyReader,
+    MessageError,
+    RequestHead,
+    header_line,
+    raw_header_line,
+    status_line,
+)
 from ._limits import HTTPLimits
 from ._websocket import WebSocketConnection
 
@@ -40,45 +48,57 @@ __all__ = ["REASONS", "DateCache", "HTTPRequest", "Headers", "ServerConnection"]
 
 Headers = list[tuple[str, str]]
 
-REASONS: dict[int, bytes] = {s.value: s.phrase.encode() for s in HTTPStatus}
 _NO_BODY_STATUSES = frozenset({204, 304})
 _SMALL_BODY = 16 * 1024
-
-
-def _encode_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
-    return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
-
-
-def _has_header(headers: list[tuple[bytes, bytes]], name: bytes) -> bool:
-    return any(k.lower() == name for k, _ in headers)
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_CONNECTION_CLOSE = b"Connection: close\r\n"
+_CHUNKED = b"Transfer-Encoding: chunked\r\n"
+_LAST_CHUNK = b"0\r\n\r\n"
+# How a response body goes out (`HTTPRequest._framing`).
+_BY_LENGTH, _BY_CHUNKS, _UNTIL_CLOSE, _NO_BODY = range(4)
 
 
 class DateCache:
-    """The `Date` header value, formatted once per second."""
+    """The `Date` header line, formatted once per second."""
 
-    __slots__ = ("_second", "_value")
+    __slots__ = ("_line", "_second", "_value")
 
     def __init__(self) -> None:
         self._second = -1
         self._value = b""
+        self._line = b""
 
-    def get(self) -> bytes:
+    def _refresh(self) -> None:
         now = int(time.time())
         if now != self._second:
             self._second = now
             self._value = formatdate(now, usegmt=True).encode("ascii")
+            self._line = b"Date: " + self._value + b"\r\n"
+
+    def get(self) -> bytes:
+        """The value, e.g. `b"Sun, 06 Dec 2026 14:42:11 GMT"`."""
+        self._refresh()
         return self._value
+
+    def line(self) -> bytes:
+        """`Date: <value>\\r\\n`."""
+        self._refresh()
+        return self._line
 
 
 class ServerConnection:
-    """Per-connection state shared by the connection loop and its current request."""
+    """Per-connection state shared by the connection loop and its current request.
+
+    `buffer` holds the bytes received and not yet parsed: the rest of a head, a body, a
+    pipelined next request.
+    """
 
     __slots__ = (
+        "buffer",
         "busy",
         "client_gone",
         "closing",
         "date",
-        "h11",
         "limits",
         "scope",
         "stream",
@@ -92,27 +112,21 @@ class ServerConnection:
         self.limits = limits
         self.closing = closing  # the server's: set once its shutdown starts
         self.date = date
-        self.h11: h11.Connection = h11.Connection(
-            h11.SERVER, max_incomplete_event_size=limits.max_header_size
-        )
+        self.buffer = bytearray()
         self.scope = trio.CancelScope()
         self.busy = False
         self.client_gone = False
         self.upgraded = False
 
-    async def next_event(self) -> h11.Event | type[h11.PAUSED]:
-        """The next h11 event, reading from the socket as needed."""
-        conn = self.h11
-        size = self.limits.receive_buffer_size
-        while True:
-            event = conn.next_event()
-            if event is not h11.NEED_DATA:
-                return event  # type: ignore[return-value]
-            with map_errors():
-                data = cast(bytes, await self.stream.receive_some(size))
-            if not data:
-                self.client_gone = True
-            conn.receive_data(data)
+    async def receive(self) -> bool:
+        """Read what the socket has into `buffer`; False at the end of the stream."""
+        with map_errors():
+            data = cast(bytes, await self.stream.receive_some(self.limits.receive_buffer_size))
+        if not data:
+            self.client_gone = True
+            return False
+        self.buffer += data
+        return True
 
     async def send(self, data: bytes) -> None:
         try:
@@ -140,10 +154,15 @@ class HTTPRequest:
         "_body",
         "_body_done",
         "_conn",
+        "_expect_continue",
         "_finished",
+        "_framing",
+        "_left",
+        "_reader",
         "_started",
         "headers",
         "http_version",
+        "keep_alive",
         "method",
         "path",
         "query",
@@ -152,23 +171,29 @@ class HTTPRequest:
     )
 
     def __init__(
-        self, conn: ServerConnection, event: h11.Request, remote_addr: tuple[str, int] | None
+        self, conn: ServerConnection, head: RequestHead, remote_addr: tuple[str, int] | None
     ) -> None:
         self._conn = conn
-        self.method = event.method.decode("ascii")
-        self.target = event.target.decode("latin-1")
+        self.method = head.method.decode("ascii")
+        self.target = head.target.decode("latin-1")
         path, _, query = self.target.partition("?")
         self.path = path
         self.query = query
-        self.http_version = event.http_version.decode("ascii")
+        self.http_version = head.version.decode("ascii")
         self.headers: Headers = [
-            (k.decode("latin-1"), v.decode("latin-1")) for k, v in event.headers.raw_items()
+            (k.decode("latin-1"), v.decode("latin-1")) for k, v in head.headers
         ]
         self.remote_addr = remote_addr
+        #: Both sides allow the connection to carry another request after this one.
+        self.keep_alive = head.keep_alive
+        self._reader = BodyReader(head.length, head.chunked)
+        self._expect_continue = head.expect_continue
         self._body: bytes | None = None
         self._body_done = False
         self._started = False
         self._finished = False
+        self._framing = _NO_BODY
+        self._left = 0  # bytes still to send of a response with a Content-Length
 
     def header(self, name: str) -> str | None:
         """The first value of header `name` (case-insensitive), or None."""
@@ -197,44 +222,47 @@ class HTTPRequest:
             BodyTooLargeError: the body is too large (the server answers 413 if uncaught).
             TransportTimeoutError: not received within `body_timeout`.
             ConnectionClosedError: the client went away.
+            ProtocolError: the chunked framing is malformed.
         """
         if self._body is not None:
             return self._body
         if self._body_done:
             raise RuntimeError("the request body was already discarded")
         conn = self._conn
-        if conn.h11.they_are_waiting_for_100_continue and not self._started:
-            await conn.send(conn.h11.send(h11.InformationalResponse(status_code=100, headers=[])))
+        reader = self._reader
         limit = conn.limits.max_body_size
         parts: list[bytes] = []
         size = 0
 
-        def take(event: h11.Event | type[h11.PAUSED]) -> bool:
-            """Add one body event; True at the end of the body."""
+        def take() -> None:
             nonlocal size
-            if type(event) is h11.Data:
-                size += len(event.data)
+            try:
+                data = reader.feed(conn.buffer)
+            except MessageError as exc:
+                self._body_done = True
+                self.keep_alive = False
+                raise ProtocolError(f"HTTP protocol error: {exc}") from None
+            if data:
+                size += len(data)
                 if size > limit:
                     self._body_done = True
+                    self.keep_alive = False
                     raise BodyTooLargeError(f"request body exceeds {limit} bytes")
-                parts.append(event.data)
-            elif type(event) is h11.EndOfMessage:
-                return True
-            elif type(event) is h11.ConnectionClosed or event is h11.PAUSED:
-                raise ConnectionClosedError("client closed during the request body")
-            return False
+                parts.append(data)
 
-        with map_errors():
-            # What came in with the head (a small body usually does) is taken without a
-            # timer; only a body still on its way is read under `body_timeout`.
-            h = conn.h11
-            while (event := h.next_event()) is not h11.NEED_DATA:
-                if take(event):  # type: ignore[arg-type]
-                    break
-            else:
-                with trio.fail_after(conn.limits.body_timeout):
-                    while not take(await conn.next_event()):
-                        pass
+        # What came in with the head (a small body usually does) is taken without a timer;
+        # only a body still on its way is read under `body_timeout`.
+        take()
+        if not reader.done:
+            if self._expect_continue and not self._started:
+                self._expect_continue = False
+                await conn.send(_CONTINUE)
+            with map_errors(), trio.fail_after(conn.limits.body_timeout):
+                while not reader.done:
+                    if not await conn.receive():
+                        self._body_done = True
+                        raise ConnectionClosedError("client closed during the request body")
+                    take()
         self._body_done = True
         self._body = parts[0] if len(parts) == 1 else b"".join(parts)
         return self._body
@@ -253,47 +281,86 @@ class HTTPRequest:
             except TransportError:
                 conn.client_gone = True
                 return
-        pending = 0
         limit = conn.limits.max_header_size
         while not conn.client_gone:
             try:
-                with map_errors():
-                    data = cast(
-                        bytes,
-                        await conn.stream.receive_some(conn.limits.receive_buffer_size),
-                    )
+                if not await conn.receive():
+                    return
             except TransportError:
-                data = b""
-            if not data:
                 conn.client_gone = True
                 return
-            pending += len(data)
-            conn.h11.receive_data(data)
-            if pending > limit:
+            if len(conn.buffer) > limit:
                 # A client pipelining that much is not going away; stop reading.
                 await trio.sleep_forever()
 
     # -- responses ---------------------------------------------------------------------------
 
-    def _head(
-        self, status: int, headers: Iterable[tuple[str, str]], length: int | None
-    ) -> h11.Response:
-        """The response head (Go's layout); ValueError for a bad status or header."""
-        raw = _encode_headers(headers)
-        if not _has_header(raw, b"date"):
-            raw.append((b"Date", self._conn.date.get()))
-        if (
-            length is not None
-            and status not in _NO_BODY_STATUSES
-            and not _has_header(raw, b"content-length")
-        ):
-            raw.append((b"Content-Length", b"%d" % length))
-        if self._conn.closing.is_set() and not _has_header(raw, b"connection"):
-            raw.append((b"Connection", b"close"))
+    def _head(self, status: int, headers: Iterable[tuple[str, str]], length: int | None) -> bytes:
+        """The response head (Go's layout: the handler's headers, `Date`, `Content-Length`)
+        and the body's framing; ValueError for a bad status or header.
+
+        `length` is the size of a whole body (`respond`), None for a streamed one.
+        """
+        if not 200 <= status <= 999:
+            raise ValueError(f"invalid response head: illegal status code {status}")
+        lines: list[bytes] = []
+        has_date = False
+        declared: str | None = None  # the handler's Content-Length
+        connection: str | None = None  # the handler's Connection, at lines[connection_at]
+        connection_at = 0
+        chunked = False
         try:
-            return h11.Response(status_code=status, headers=raw, reason=REASONS.get(status, b""))
-        except h11.LocalProtocolError as exc:
+            for name, value in headers:
+                line = header_line(name, value)
+                lname = name.lower()
+                if lname == "date":
+                    has_date = True
+                elif lname == "content-length":
+                    declared = value
+                elif lname == "connection":
+                    connection = value
+                    connection_at = len(lines)
+                elif lname == "transfer-encoding":
+                    if value.lower() != "chunked":
+                        raise ValueError("only Transfer-Encoding: chunked is supported")
+                    chunked = True
+                lines.append(line)
+        except ValueError as exc:
             raise ValueError(f"invalid response head: {exc}") from None
+        if not has_date:
+            lines.append(self._conn.date.line())
+        keep_alive = self.keep_alive and not self._conn.closing.is_set()
+        if self.method == "HEAD" or status in _NO_BODY_STATUSES:
+            self._framing = _NO_BODY
+            if declared is None and length is not None and status not in _NO_BODY_STATUSES:
+                lines.append(b"Content-Length: %d\r\n" % length)  # what a GET would get
+        elif chunked:
+            self._framing = _BY_CHUNKS
+        elif declared is not None:
+            if not declared.isdigit():
+                raise ValueError(f"invalid response head: bad Content-Length {declared!r}")
+            self._framing = _BY_LENGTH
+            self._left = int(declared)
+            if length is not None and length != self._left:
+                raise ValueError("Content-Length does not match the body")
+        elif length is not None:
+            self._framing = _BY_LENGTH
+            self._left = length
+            lines.append(b"Content-Length: %d\r\n" % length)
+        elif self.http_version == "1.1":
+            self._framing = _BY_CHUNKS
+            lines.append(_CHUNKED)
+        else:
+            self._framing = _UNTIL_CLOSE  # HTTP/1.0 knows no chunks: the close ends the body
+            keep_alive = False
+        if connection is not None and "close" in connection.lower():
+            keep_alive = False
+        elif not keep_alive:
+            if connection is not None:
+                del lines[connection_at]
+            lines.append(_CONNECTION_CLOSE)
+        self.keep_alive = keep_alive
+        return status_line(status) + b"".join(lines) + b"\r\n"
 
     def _start(self) -> None:
         if self._started:
@@ -309,26 +376,21 @@ class HTTPRequest:
             ConnectionClosedError: the client went away.
             ValueError: a header name or value is not valid HTTP (nothing was sent).
         """
-        h = self._conn.h11
-        length = len(body)  # a HEAD answer announces the length a GET would get
-        if self.method == "HEAD" or status in _NO_BODY_STATUSES:
-            body = b""
-        response = self._head(status, headers, length)
+        if self._started:
+            raise RuntimeError("the response was already started")
+        head = self._head(status, headers, len(body))
         self._start()
-        head = h.send(response)
-        assert head is not None
         self._finished = True
+        framing = self._framing
+        if framing == _NO_BODY or not body:
+            body = _LAST_CHUNK if framing == _BY_CHUNKS else b""
+        elif framing == _BY_CHUNKS:
+            body = b"%x\r\n%s\r\n%s" % (len(body), body, _LAST_CHUNK)
         if len(body) <= _SMALL_BODY:
-            parts = [head]
-            if body:
-                parts.append(h.send(h11.Data(data=body)) or b"")
-            parts.append(h.send(h11.EndOfMessage()) or b"")
-            await self._conn.send(b"".join(parts))
-            return
-        await self._conn.send(head)
-        for chunk in h.send_with_data_passthrough(h11.Data(data=body)) or ():
-            await self._conn.send(chunk)
-        await self._conn.send(h.send(h11.EndOfMessage()) or b"")
+            await self._conn.send(head + body)
+        else:
+            await self._conn.send(head)
+            await self._conn.send(body)
 
     async def start_response(self, status: int, headers: Iterable[tuple[str, str]] = ()) -> None:
         """Send the status line and headers of a streaming response.
@@ -336,28 +398,37 @@ class HTTPRequest:
         Without a `Content-Length` header the body is sent chunked (HTTP/1.1) or
         close-delimited (HTTP/1.0). Follow with `send_body()` calls and `end_response()`.
         """
-        response = self._head(status, headers, None)
+        if self._started:
+            raise RuntimeError("the response was already started")
+        head = self._head(status, headers, None)
         self._start()
-        data = self._conn.h11.send(response)
-        assert data is not None
-        await self._conn.send(data)
+        await self._conn.send(head)
 
     async def send_body(self, data: bytes) -> None:
         """Send one piece of a streaming response body (sent at once, not buffered).
 
         Raises:
             ConnectionClosedError: the client went away.
+            ValueError: more data than the response's `Content-Length`.
         """
         if not self._started or self._finished:
             raise RuntimeError("send_body() needs a started, unfinished response")
-        if not data:
+        framing = self._framing
+        if not data or framing == _NO_BODY:
             return
-        h = self._conn.h11
-        if len(data) <= _SMALL_BODY:
-            await self._conn.send(h.send(h11.Data(data=data)) or b"")
+        if framing == _BY_CHUNKS:
+            if len(data) <= _SMALL_BODY:
+                await self._conn.send(b"%x\r\n%s\r\n" % (len(data), data))
+                return
+            await self._conn.send(b"%x\r\n" % len(data))
+            await self._conn.send(data)
+            await self._conn.send(b"\r\n")
             return
-        for chunk in h.send_with_data_passthrough(h11.Data(data=data)) or ():
-            await self._conn.send(chunk)
+        if framing == _BY_LENGTH:
+            if len(data) > self._left:
+                raise ValueError("more body than the response's Content-Length")
+            self._left -= len(data)
+        await self._conn.send(data)
 
     async def end_response(self) -> None:
         """Finish a streaming response (the terminating chunk, if chunked)."""
@@ -366,7 +437,10 @@ class HTTPRequest:
         if self._finished:
             return
         self._finished = True
-        await self._conn.send(self._conn.h11.send(h11.EndOfMessage()) or b"")
+        if self._framing == _BY_CHUNKS:
+            await self._conn.send(_LAST_CHUNK)
+        elif self._framing == _BY_LENGTH and self._left:
+            self.keep_alive = False  # the body fell short: only closing ends it
 
     # -- WebSocket ---------------------------------------------------------------------------
 
@@ -404,29 +478,28 @@ class HTTPRequest:
         await self.body()  # an upgrade request has no body; this consumes EndOfMessage
         conn = self._conn
         key = (self.header("sec-websocket-key") or "").encode("latin-1")
-        raw = [
-            (b"Upgrade", b"websocket"),
-            (b"Connection", b"Upgrade"),
-            (b"Sec-WebSocket-Accept", generate_accept_token(key)),
-            *_encode_headers(headers),
-        ]
+        try:
+            extra = [header_line(k, v) for k, v in headers]
+        except ValueError as exc:
+            raise ValueError(f"invalid response head: {exc}") from None
+        data = b"".join(
+            [
+                status_line(101, b"Switching Protocols"),
+                b"Upgrade: websocket\r\nConnection: Upgrade\r\n",
+                raw_header_line(b"Sec-WebSocket-Accept", generate_accept_token(key)),
+                *extra,
+                b"\r\n",
+            ]
+        )
         self._start()
         self._finished = True
-        data = conn.h11.send(
-            h11.InformationalResponse(status_code=101, headers=raw, reason=b"Switching Protocols")
-        )
-        assert data is not None
-        trailing, _closed = conn.h11.trailing_data
-        conn.upgraded = True
-        # The HTTP parser (and its buffer) is dead weight from here on: drop it, so an idle
-        # WebSocket costs only the wsproto state. Nothing reads conn.h11 after an upgrade.
-        del conn.h11
+        trailing = self._take_over_buffer()
         await conn.send(data)
         return WebSocketConnection(
             conn.stream,
             conn.limits,
             client=False,
-            trailing_data=bytes(trailing),
+            trailing_data=trailing,
             path=self.path,
             request_headers=self.headers,
         )
@@ -443,10 +516,16 @@ class HTTPRequest:
         await self.body()
         conn = self._conn
         self._started = self._finished = True
-        trailing, _closed = conn.h11.trailing_data
+        return conn.stream, self._take_over_buffer()
+
+    def _take_over_buffer(self) -> bytes:
+        """Mark the connection upgraded; the bytes received past the request (the upgraded
+        protocol's first bytes), leaving the HTTP buffer empty."""
+        conn = self._conn
         conn.upgraded = True
-        del conn.h11
-        return conn.stream, bytes(trailing)
+        trailing = bytes(conn.buffer)
+        conn.buffer = bytearray()
+        return trailing
 
     @property
     def is_hixie76_upgrade(self) -> bool:
@@ -478,22 +557,21 @@ class HTTPRequest:
         raw = hixie76_response_headers(
             self.header("host") or "", self.target, self.header("origin"), secure=secure
         )
+        data = b"".join(
+            [
+                status_line(101, b"WebSocket Protocol Handshake"),
+                *(raw_header_line(k, v) for k, v in raw),
+                b"\r\n",
+            ]
+        )
         self._start()
         self._finished = True
-        data = conn.h11.send(
-            h11.InformationalResponse(
-                status_code=101, headers=raw, reason=b"WebSocket Protocol Handshake"
-            )
-        )
-        assert data is not None
-        trailing, _closed = conn.h11.trailing_data
-        conn.upgraded = True
-        del conn.h11
+        trailing = self._take_over_buffer()
         await conn.send(data)
         ws = Hixie76Connection(
             conn.stream,
             conn.limits,
-            trailing_data=bytes(trailing),
+            trailing_data=trailing,
             path=self.path,
             request_headers=self.headers,
         )

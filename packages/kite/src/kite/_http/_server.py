@@ -1,4 +1,5 @@
-"""The HTTP/1.1 + WebSocket server: one trio listener, h11 per connection, wsproto after upgrades.
+"""The HTTP/1.1 + WebSocket server: one trio listener, a task per connection, wsproto after
+upgrades.
 
 How this works:
 * `open_http_server()` binds a TCP listener (port 0 = any free port), optionally wraps each
@@ -7,10 +8,10 @@ How this works:
   not served one per scheduling round behind the busy connections. A semaphore caps the
   number of live connections (`HTTPLimits.max_connections`); while full we stop accepting and
   clients wait in the kernel backlog.
-* Each connection is one task: read a request head with h11 under the handshake/idle
-  timeouts, route it by path (`Router`), run the handler with an `HTTPRequest`, then reuse the
-  connection (keep-alive) or close it. Malformed input gets 400/431/413 on that connection only;
-  a slow client only ever stalls its own task.
+* Each connection is one task: read a request head (`_http1`, a strict HTTP/1.1 parser)
+  under the handshake/idle timeouts, route it by path (`Router`), run the handler with an
+  `HTTPRequest`, then reuse the connection (keep-alive) or close it. Malformed input gets
+  400/431/413/501/505 on that connection only; a slow client only ever stalls its own task.
 * A handler answers through its `HTTPRequest` (`_request`), or takes the connection over
   with a WebSocket upgrade; the connection ends when that handler returns. A handler that
   writes nothing sends Go's empty 200.
@@ -22,13 +23,12 @@ from __future__ import annotations
 
 import errno
 import logging
+import math
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from http import HTTPStatus
-from typing import cast
 
-import h11
 import trio
 
 from ._accept import BurstAcceptor
@@ -40,8 +40,9 @@ from ._errors import (
     TransportError,
     map_errors,
 )
+from ._http1 import REASONS, MessageError, RequestHead, parse_request_head, status_line
 from ._limits import HTTPLimits, set_keepalive
-from ._request import REASONS, DateCache, HTTPRequest, ServerConnection
+from ._request import DateCache, HTTPRequest, ServerConnection
 from ._router import Handler, Router
 from ._socket_stream import wrap_socket_stream
 
@@ -207,93 +208,79 @@ class HTTPServer:
     ) -> None:
         first = True
         while True:
-            event = await self._read_head(conn, first)
-            if event is None:
+            head = await self._read_head(conn, first)
+            if head is None:
                 return
             first = False
             conn.busy = True
-            request = HTTPRequest(conn, event, remote)
-            del event  # the parsed head lives on only in `request`
+            request = HTTPRequest(conn, head, remote)
+            del head  # the parsed head lives on only in `request`
             keep_alive = await self._run_request(conn, request)
             del request
             conn.busy = False
             if not keep_alive or self.closing.is_set() or conn.client_gone:
                 return
-            conn.h11.start_next_cycle()
 
-    async def _read_head(self, conn: ServerConnection, first: bool) -> h11.Request | None:
+    async def _read_head(self, conn: ServerConnection, first: bool) -> RequestHead | None:
         """The next request head, or None if the connection should just close."""
         limits = self.limits
-        h = conn.h11
         try:
             if not first:
                 # Keep-alive: wait for the first byte under the idle timeout (unless a
                 # pipelined request is already buffered), then the rest under the
                 # handshake timeout.
-                event = h.next_event()
-                if isinstance(event, h11.Request):
-                    return event
-                if event is not h11.NEED_DATA:
-                    return None
-                data = b""
-                with trio.move_on_after(limits.idle_timeout), map_errors():
-                    data = cast(bytes, await conn.stream.receive_some(limits.receive_buffer_size))
-                if not data:
-                    return None  # EOF or idle timeout
-                h.receive_data(data)
-                event = h.next_event()
-                if isinstance(event, h11.Request):  # the whole head came in one read
-                    return self._check_head(event)  # (no handshake timer needed)
-                if event is not h11.NEED_DATA:
-                    return None  # ConnectionClosed
+                head = self._parse_head(conn)
+                if head is not None:
+                    return head
+                if not conn.buffer:
+                    # The idle timeout is the connection scope's deadline while it waits (no
+                    # scope of its own per request); expiring, it ends the connection.
+                    scope = conn.scope
+                    scope.deadline = trio.current_time() + limits.idle_timeout
+                    try:
+                        received = await conn.receive()
+                    finally:
+                        scope.deadline = math.inf
+                    if not received:
+                        return None  # EOF
+                    head = self._parse_head(conn)
+                    if head is not None:  # the whole head came in one read
+                        return head  # (no handshake timer needed)
             with trio.move_on_after(limits.handshake_timeout):
                 if first and isinstance(conn.stream, trio.SSLStream):
                     with map_errors():
                         await conn.stream.do_handshake()
-                return await self._head_event(conn)
+                while (head := self._parse_head(conn)) is None:
+                    if not await conn.receive():
+                        if conn.buffer:
+                            raise MessageError("connection closed in the middle of a request head")
+                        return None  # EOF between requests
+                return head
             return None  # handshake timeout
-        except h11.RemoteProtocolError as exc:
-            await self._send_error(conn, exc.error_status_hint, str(exc))
+        except MessageError as exc:
+            await self._send_error(conn, exc.status, str(exc))
             return None
 
-    async def _head_event(self, conn: ServerConnection) -> h11.Request | None:
-        event = await conn.next_event()
-        if isinstance(event, h11.Request):
-            return self._check_head(event)
-        return None  # ConnectionClosed (EOF between requests)
-
-    def _check_head(self, event: h11.Request) -> h11.Request:
-        # h11 bounds only *incomplete* heads; a complete one that arrived in one read is
-        # measured here.
-        size = len(event.target) + sum(len(k) + len(v) + 4 for k, v in event.headers)
-        if size > self.limits.max_header_size:
-            raise h11.RemoteProtocolError("request head too large", error_status_hint=431)
-        if event.http_version not in (b"1.0", b"1.1"):
-            raise h11.RemoteProtocolError("unsupported HTTP version", error_status_hint=505)
-        return event
+    def _parse_head(self, conn: ServerConnection) -> RequestHead | None:
+        """A complete head taken from the connection's buffer, or None if there is none yet."""
+        parsed = parse_request_head(conn.buffer, self.limits.max_header_size)
+        if parsed is None:
+            return None
+        head, end = parsed
+        del conn.buffer[:end]
+        return head
 
     async def _send_error(self, conn: ServerConnection, status: int, detail: str) -> None:
         """Answer a request we cannot serve (Go's `http.Error` shape) and mark it last."""
-        h = conn.h11
-        if h.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
-            return
         body = f"{HTTPStatus(status).phrase}\n".encode() if status in REASONS else b"error\n"
-        headers = [
-            (b"Content-Type", b"text/plain; charset=utf-8"),
-            (b"Connection", b"close"),
-            (b"Content-Length", b"%d" % len(body)),
-        ]
-        try:
-            data = h.send(
-                h11.Response(status_code=status, headers=headers, reason=REASONS.get(status, b""))
-            )
-            data = (
-                (data or b"")
-                + (h.send(h11.Data(data=body)) or b"")
-                + (h.send(h11.EndOfMessage()) or b"")
-            )
-        except h11.LocalProtocolError:
-            return
+        data = b"".join(
+            [
+                status_line(status),
+                b"Content-Type: text/plain; charset=utf-8\r\nConnection: close\r\n",
+                b"Content-Length: %d\r\n\r\n" % len(body),
+                body,
+            ]
+        )
         log.debug("closing connection with %d: %s", status, detail)
         with trio.move_on_after(self.limits.close_timeout):
             with suppress(ConnectionClosedError):
@@ -343,14 +330,14 @@ class HTTPServer:
 
     async def _finish_keep_alive(self, conn: ServerConnection, request: HTTPRequest) -> bool:
         """Discard an unread request body so the connection can be reused."""
-        if conn.client_gone or conn.h11.our_state is not h11.DONE:
+        if conn.client_gone or not request._finished or not request.keep_alive:
             return False
         if not request._body_done:
             try:
                 await request.body()
             except TransportError:
                 return False
-        return conn.h11.their_state is h11.DONE
+        return request.keep_alive
 
 
 @asynccontextmanager

@@ -96,5 +96,5 @@ async def register_to_proxy(
             log.warning("Disconnected from the proxy; finding one again")
             continue
         except (KiteError, TransportError, OSError) as exc:
-            log.error("Cannot register to a proxy: %s (retrying in %.0f s)", exc, retry)
+            log.error("Cannot register to a proxy: %s (retrying in %g s)", exc, retry)
         await trio.sleep(retry)

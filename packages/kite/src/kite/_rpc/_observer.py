@@ -30,7 +30,9 @@ __all__ = [
     "ServedCall",
     "call_log",
     "client_log",
+    "log_called",
     "log_handler_error",
+    "log_served",
 ]
 
 
@@ -104,17 +106,33 @@ def log_handler_error(method: str, request: Any, exc: BaseException) -> None:
     )
 
 
-def _caller(peer: Any) -> str:
+def _caller(peer: ObservedPeer) -> str:
     kite = peer.kite
     who = f"{kite.username or '?'}/{kite.name or '?'}"
     address = peer.remote_address
     return f"{who}@{address[0]}:{address[1]}" if address else who
 
 
-def _outcome(error: Mapping[str, str] | None) -> str:
-    if error is None:
-        return "ok"
-    return f"{error.get('type', '')}: {error.get('message', '')}"
+def log_served(
+    method: str, peer: ObservedPeer, seconds: float, error: Mapping[str, str] | None
+) -> None:
+    """The DEBUG line of one served call: method, caller, duration and outcome (the wire
+    error's type and message, or `ok`)."""
+    if call_log.isEnabledFor(logging.DEBUG):
+        outcome = "ok" if error is None else f"{error.get('type', '')}: {error.get('message', '')}"
+        call_log.debug(
+            "served %s from %s in %.3f ms: %s", method, _caller(peer), seconds * 1e3, outcome
+        )
+
+
+def log_called(method: str, peer: ObservedPeer, seconds: float, exc: BaseException | None) -> None:
+    """The DEBUG line of one call made: method, callee, duration and outcome (the exception's
+    class and text, or `ok`)."""
+    if client_log.isEnabledFor(logging.DEBUG):
+        outcome = "ok" if exc is None else f"{type(exc).__name__}: {exc}"
+        client_log.debug(
+            "called %s on %s in %.3f ms: %s", method, _caller(peer), seconds * 1e3, outcome
+        )
 
 
 class _LoggedCall:
@@ -126,13 +144,7 @@ class _LoggedCall:
         self.start = time.perf_counter()
 
     def end(self, error: Mapping[str, str] | None, exc: BaseException | None) -> None:
-        call_log.debug(
-            "served %s from %s in %.3f ms: %s",
-            self.method,
-            _caller(self.peer),
-            (time.perf_counter() - self.start) * 1e3,
-            _outcome(error),
-        )
+        log_served(self.method, self.peer, time.perf_counter() - self.start, error)
 
 
 class CallLog:
@@ -151,22 +163,16 @@ class CallLog:
         free_callbacks: bool,
     ) -> Any:
         start = time.perf_counter()
-        outcome = "ok"
+        failure: BaseException | None = None
         try:
             return await peer.call(
                 method, args, timeout=timeout, free_callbacks=free_callbacks, trace_context=NO_TRACE
             )
-        except Exception as exc:
-            outcome = f"{type(exc).__name__}: {exc}"
+        except BaseException as exc:
+            failure = exc
             raise
         finally:
-            client_log.debug(
-                "called %s on %s in %.3f ms: %s",
-                method,
-                _caller(peer),
-                (time.perf_counter() - start) * 1e3,
-                outcome,
-            )
+            log_called(method, peer, time.perf_counter() - start, failure)
 
 
 CALL_LOG: Final = CallLog()

@@ -9,7 +9,9 @@ for kites). For each request it asks the sans-IO `sockjs.plan_request` what to d
   carries bare messages (`RawWebSocketPipe`);
 - `Receive`: find or create the HTTP session (`HTTPSessionPipe`, kept in a table by session
   id) and attach the request as a receiver, writing the frames the session gives it, wrapped
-  for the transport (one per poll, or until the response limit for streaming);
+  for the transport (one per poll, or until the response limit for streaming). A poll waits
+  for its frame in its own task, watching its connection meanwhile; a stream has a second
+  task watching the connection;
 - `Deliver`: hand `xhr_send`/`jsonp_send` messages to the session (waiting while the
   application is behind: back-pressure), or 404 if there is none.
 
@@ -97,6 +99,10 @@ class SockJSEndpoint:
         """WebSocket sessions currently open."""
         return len(self._websockets)
 
+    def has_session(self, session_id: str) -> bool:
+        """Whether an HTTP session with this id is registered."""
+        return session_id in self._sessions
+
     def close_all(self) -> None:
         """Refuse new sessions; close every session (clients get `c[3000,"Go away!"]`)."""
         self.closing = True
@@ -166,12 +172,14 @@ class SockJSEndpoint:
         if plan.endpoint.kind is sockjs.EndpointKind.RAW_WEBSOCKET:
             raw = RawWebSocketPipe(ws, self.options)
             raw.remote_address = request.remote_addr
+            raw.query = request.query
             await self._run_handler(raw)
             return
         # Never registered by id: every WebSocket is a new session, whatever its id
         # (sockjs-go); the set is for shutdown.
         session = WebSocketSessionPipe(ws, plan.endpoint.session_id or "", self.options)
         session.remote_address = request.remote_addr
+        session.query = request.query
         self._websockets.add(session)
         try:
             await session.open()
@@ -214,18 +222,13 @@ class SockJSEndpoint:
                 self._session_timers,
             )
             session.remote_address = request.remote_addr
+            session.query = request.query
             self._sessions[session_id] = session
             self._nursery.start_soon(self._run_session, session)
         overhead = len(writer.wrap(""))
         rid, receiver = session.attach(writer.response_limit(self.options), overhead)
-        if writer.transport.polling and (receiver.frames or receiver.done):
-            # The poll's frame is already there (`o`, queued messages, a close frame): it is
-            # answered without waiting, so there is nothing to watch the client for. The
-            # receiver is finished by that frame, so an interrupt would be ignored anyway.
-            try:
-                await self._answer_poll(request, receiver, writer, head)
-            finally:
-                session.detach(rid)  # ignored unless the receiver is still attached
+        if writer.transport.polling:
+            await self._poll(request, session, rid, receiver, writer, head)
             return
         gone = False
         try:
@@ -247,6 +250,39 @@ class SockJSEndpoint:
             with suppress(TransportError):
                 await request.respond(head.status, head.headers, b"")
 
+    async def _poll(
+        self,
+        request: HTTPRequest,
+        session: HTTPSessionPipe,
+        rid: int,
+        receiver: Receiver,
+        writer: sockjs.FrameWriter,
+        head: sockjs.Response,
+    ) -> None:
+        """Answer a poll with its one frame, waiting for it if it is not there yet.
+
+        While it waits, the poll's task watches its connection (`wait_disconnected`) inside
+        the receiver's `watch` scope, which the next frame cancels: one task, no nursery.
+        A client that goes away first interrupts the receiver.
+        """
+        gone = False
+        try:
+            if not (receiver.frames or receiver.done):
+                with trio.CancelScope() as watch:
+                    receiver.watch = watch
+                    await request.wait_disconnected()
+                    gone = True
+                receiver.watch = None
+                if gone:
+                    session.interrupt(rid)  # ignored if the receiver was already finished
+            if not gone:
+                await self._answer_poll(request, receiver, writer, head)
+        finally:
+            session.detach(rid)  # ignored unless the receiver is still attached
+        if gone and not request.response_started:
+            with suppress(TransportError):
+                await request.respond(head.status, head.headers, b"")
+
     async def _write_frames(
         self,
         request: HTTPRequest,
@@ -254,9 +290,6 @@ class SockJSEndpoint:
         writer: sockjs.FrameWriter,
         head: sockjs.Response,
     ) -> None:
-        if writer.transport.polling:
-            await self._answer_poll(request, receiver, writer, head)
-            return
         await request.start_response(head.status, head.headers)
         await request.send_body(writer.prelude)
         while (frame := await receiver.next_frame()) is not None:

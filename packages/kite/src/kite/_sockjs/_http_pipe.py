@@ -30,19 +30,26 @@ __all__ = ["HTTPSessionPipe", "Receiver"]
 
 
 class Receiver:
-    """Frames the session machine addressed to one receiver (a poll, a stream, a WebSocket)."""
+    """Frames the session machine addressed to one receiver (a poll, a stream, a WebSocket).
 
-    __slots__ = ("_session", "done", "frames", "wakeup")
+    A waiting poll parks in `watch` (a cancel scope around its wait for the client to go
+    away): the next frame (or the end) cancels it, so the poll needs no second task.
+    """
+
+    __slots__ = ("_session", "done", "frames", "wakeup", "watch")
 
     def __init__(self, session: HTTPSessionPipe) -> None:
         self._session = session
         self.frames: deque[str] = deque()
         self.done = False
         self.wakeup = trio.Event()
+        self.watch: trio.CancelScope | None = None
 
     def wake(self) -> None:
         self.wakeup.set()
         self.wakeup = trio.Event()
+        if self.watch is not None:
+            self.watch.cancel()
 
     async def next_frame(self) -> str | None:
         """The next frame to write, or None once the receiver is finished and drained."""

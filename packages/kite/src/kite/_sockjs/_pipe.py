@@ -17,6 +17,8 @@ class SockJSPipe:
     transport: str
     #: The client's `(host, port)` as the connection that opened the session saw it.
     remote_address: tuple[str, int] | None = None
+    #: The query string (without `?`) of the request that opened the session.
+    query: str = ""
 
     async def send(self, message: str) -> None:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -19,23 +19,16 @@ from __future__ import annotations
 
 import logging
 import posixpath
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from .._config import Config
 from .._errors import KiteError
 from .._http import HTTPRequest
-from .._kite import Kite
 from .._rpc._peer import Peer
 from .._rpc._request import Request
-from .._sockjs._server import KiteServer
 from ._forward import BackendError, forward_http, is_upgrade, tunnel_upgrade
-
-if TYPE_CHECKING:
-    import ssl
+from ._public import PublicKite
 
 __all__ = ["NAME", "VERSION", "Backend", "ProxyLimits", "ReverseProxy"]
 
@@ -94,7 +87,7 @@ def split_proxy_path(path: str) -> tuple[str, str]:
     return kite_id, posixpath.normpath("/" + rest).lstrip("/")
 
 
-class ReverseProxy:
+class ReverseProxy(PublicKite):
     """Go's reverse proxy: the kite `proxy` and its `/proxy/<kite id>/...` forwarding.
 
     Args:
@@ -116,14 +109,10 @@ class ReverseProxy:
         public_port: int | None = None,
         limits: ProxyLimits | None = None,
     ) -> None:
-        self.kite = Kite(NAME, VERSION, config)
-        self.public_host = public_host
-        self.public_port = public_port
+        super().__init__(NAME, VERSION, config, public_host=public_host, public_port=public_port)
         self.limits = limits if limits is not None else ProxyLimits()
-        self.scheme = "http"
         #: Registered kites by kite id.
         self.kites: dict[str, Backend] = {}
-        self._server: KiteServer | None = None
         self.kite.handle_func("register", self._register)
         self.kite.on_disconnect(self._disconnected)
         self.kite.handle_http(PREFIX, self._forward)
@@ -131,41 +120,6 @@ class ReverseProxy:
     def public_url(self, kite_id: str) -> str:
         """The URL the kite `kite_id` is reachable at through this proxy."""
         return f"{self.public_base}/proxy/{kite_id}"
-
-    @property
-    def public_base(self) -> str:
-        """`<scheme>://<public host>:<public port>`."""
-        port = self.public_port
-        if port is None:
-            if self._server is None:
-                raise RuntimeError("the proxy is not serving: no public port yet")
-            port = self._server.port
-        return f"{self.scheme}://{self.public_host}:{port}"
-
-    @property
-    def register_url(self) -> str:
-        """The URL the proxy kite itself registers to Kontrol (`<public base>/kite`)."""
-        return f"{self.public_base}/kite"
-
-    @asynccontextmanager
-    async def serve(
-        self,
-        host: str = "0.0.0.0",
-        port: int = 0,
-        *,
-        ssl_context: ssl.SSLContext | None = None,
-        grace_period: float = 5.0,
-    ) -> AsyncIterator[KiteServer]:
-        """Serve the proxy kite and the forwarding for the block (TLS with `ssl_context`)."""
-        self.scheme = "https" if ssl_context is not None else "http"
-        async with self.kite.serve(
-            host, port, ssl_context=ssl_context, grace_period=grace_period
-        ) as server:
-            self._server = server
-            try:
-                yield server
-            finally:
-                self._server = None
 
     # -- the kite side -----------------------------------------------------------------------
 
