@@ -94,13 +94,14 @@ def node_peers() -> None:
 
 
 #: Packages with a mypyc-compiled build (tools/mypyc_build.py); their tests run against both.
-COMPILED_PACKAGES = ["dnode", "kite"]
-#: The tests run again against the mypyc build: dnode's suite, and kite's tests of its one
-#: compiled module (the WebSocket connection, the servers and clients over it, the frame
+COMPILED_PACKAGES = ["dnode", "sockjs", "kite"]
+#: The tests run again against the mypyc build: dnode's and sockjs's suites, and kite's tests of
+#: its one compiled module (the WebSocket connection, the servers and clients over it, the frame
 #: properties), not kite's whole suite, which would double its time for code that is interpreted.
 COMPILED_TESTS = [
+    "tests/test_compiled_build.py",
     "packages/dnode/tests",
-    "packages/kite/tests/test_ws_compiled.py",
+    "packages/sockjs/tests",
     "packages/kite/tests/test_ws.py",
     "packages/kite/tests/test_ws_gorilla.py",
     "packages/kite/tests/test_http_properties.py",
