@@ -1,4 +1,4 @@
-"""Recording Go Kontrol and Go's reverse proxy in the captures' format (`conformance.record`).
+"""Recording Go Kontrol and Go's proxies in the captures' format (`conformance.record`).
 
 How this works: like `_recorder.record_scenario`, a `RecordingProxy` stands between the Go
 programs and writes every chunk; what differs is who runs behind it.
@@ -15,7 +15,10 @@ programs and writes every chunk; what differs is who runs behind it.
   name the proxy's port), ``gomath`` behind ``math``. gomath registers to the reverse proxy
   (Go's ``RegisterToProxy`` with ``KITE_PROXY_URL`` naming the ``proxy`` link, and the URL of
   the ``math`` link), so both the ``register`` call and the reverse proxy's forwarded traffic are
-  recorded; then ``goclient`` calls the public URL the reverse proxy answered.
+  recorded; then ``goclient`` calls the public URL the reverse proxy answered. With
+  ``tunnel=True`` it is Go's tunnel proxy (``gotunnelproxy`` behind the link ``tunnel``, its
+  public host the link's) and gomath's ``RegisterToTunnel``: the proxy's ``kite.tunnel`` call
+  and the tunnel gomath dials back cross the recording proxy too.
 
 Ports behind the proxy are picked before the proxy starts (`free_port`): the Go programs need
 the proxy's ports on their command lines, and the proxy needs theirs.
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import socket
 import time
@@ -44,6 +48,7 @@ from ._recorder import (
     _prepare,
     _relative,
     _write_decoded,
+    decode_raw_file,
 )
 
 __all__ = [
@@ -307,22 +312,26 @@ async def record_reverse_proxy_scenario(
     description: str | None = None,
     settle: float = 2.0,
     client_timeout: float = 30.0,
+    tunnel: bool = False,
 ) -> Recording:
-    """Record gomath registering to Go's reverse proxy (``goreverseproxy``) and goclient calling
-    ``METHOD(ARGS)`` through it, every connection through the recording proxy."""
+    """Record gomath registering to Go's reverse proxy (``goreverseproxy``; with `tunnel`, Go's
+    tunnel proxy ``gotunnelproxy``) and goclient calling ``METHOD(ARGS)`` through it, every
+    connection through the recording proxy."""
     from ._captures import CAPTURES_DIR
     from ._gopeers import build_go_peers, open_go_peer, run_go_program
 
     _prepare(directory, CAPTURES_DIR)
     keys = _keys(directory).resolve()
     build = build_go_peers()
+    link = "tunnel" if tunnel else "proxy"
     proxy_port, math_port = free_port(), free_port()
     links = [
-        Link("proxy", 0, "127.0.0.1", proxy_port),
+        Link(link, 0, "127.0.0.1", proxy_port),
         Link("math", 0, "127.0.0.1", math_port),
     ]
     raw_path = directory / f"{name}.raw.jsonl"
     key = str(keys / "anchor.kite.key")
+    dead_kontrol = f"http://127.0.0.1:{free_port()}/kite"  # the proxies' Kontrol: none
     steps: list[Json] = []
     with raw_path.open("w", encoding="utf-8") as raw:
         proxy = RecordingProxy(links, raw)
@@ -333,40 +342,56 @@ async def record_reverse_proxy_scenario(
                 {
                     "action": "start-proxy",
                     "cmd": "conformance._recorder.RecordingProxy "
-                    + " ".join(f"--map {link.spec(proxy.ports[link.name])}" for link in links),
-                    "maps": [link.name for link in links],
+                    + " ".join(f"--map {ln.spec(proxy.ports[ln.name])}" for ln in links),
+                    "maps": [ln.name for ln in links],
                 }
             )
-            public = f"http://127.0.0.1:{proxy.ports['proxy']}/kite"
-            reverse_argv = [
-                "-port", str(proxy_port), "-public-port", str(proxy.ports["proxy"]),
-                "-kitekey", key,
-            ]  # fmt: skip
-            dead_kontrol = f"http://127.0.0.1:{free_port()}/kite"  # RegisterToProxy's Kontrol
+            public = f"127.0.0.1:{proxy.ports[link]}"
+            if tunnel:
+                program = "gotunnelproxy"
+                proxy_argv = [
+                    "-port", str(proxy_port), "-public-host", public, "-kitekey", key,
+                    "-public-key", str(keys / "kontrol.pub"),
+                    "-private-key", str(keys / "kontrol.pem"),
+                    "-kontrol-url", dead_kontrol, "-quiet",
+                ]  # fmt: skip
+            else:
+                program = "goreverseproxy"
+                proxy_argv = [
+                    "-port", str(proxy_port), "-public-port", str(proxy.ports[link]),
+                    "-kitekey", key,
+                ]  # fmt: skip
             math_argv = [
-                "-port", str(math_port), "-kitekey", key, "-register", "proxy",
-                "-kontrol-url", dead_kontrol,
-                "-register-url", f"http://127.0.0.1:{proxy.ports['math']}/kite",
+                "-port", str(math_port), "-kitekey", key, "-kontrol-url", dead_kontrol,
+                *(["-register", "tunnel"] if tunnel else [
+                    "-register", "proxy",
+                    "-register-url", f"http://127.0.0.1:{proxy.ports['math']}/kite",
+                ]),
             ]  # fmt: skip
+            env = {"KITE_PROXY_URL": f"http://{public}/kite"}
             async with (
-                open_go_peer(build, "goreverseproxy", *reverse_argv) as reverse,
-                open_go_peer(build, "gomath", *math_argv, env={"KITE_PROXY_URL": public}),
+                open_go_peer(build, program, *proxy_argv) as reverse,
+                open_go_peer(build, "gomath", *math_argv, env=env),
             ):
                 with trio.fail_after(30):
-                    match = await reverse.wait_for_output(_PROXY_REGISTERED)
-                public_url, kite_id = match.group(1), match.group(2)
+                    if tunnel:
+                        public_url = await _tunnel_url(raw_path)
+                        kite_id = public_url.rpartition("=")[2]
+                    else:
+                        match = await reverse.wait_for_output(_PROXY_REGISTERED)
+                        public_url, kite_id = match.group(1), match.group(2)
                 steps += [
                     {
                         "action": "start-background",
-                        "label": "goreverseproxy",
-                        "cmd": _shown("goreverseproxy", reverse_argv, keys),
+                        "label": program,
+                        "cmd": _shown(program, proxy_argv, keys),
                         "during_capture": True,
                     },
                     {
                         "action": "start-background",
                         "label": "gomath",
                         "cmd": _shown("gomath", math_argv, keys),
-                        "env": {"KITE_PROXY_URL": public},
+                        "env": env,
                         "during_capture": True,
                         "kite_id": kite_id,
                     },
@@ -393,26 +418,53 @@ async def record_reverse_proxy_scenario(
                 with trio.move_on_after(settle):  # goclient's connections end
                     while proxy.open_connections > open_before_client:  # noqa: ASYNC110
                         await trio.sleep(0.05)  # (the proxy signals only when all have ended)
-                # The recording ends here: gomath's connection to the reverse proxy and the
-                # reverse proxy's keep-alive connections to gomath are still open (they would
-                # close only as the programs stop, which is no part of the scenario).
+                # The recording ends here: gomath's connection to the proxy and the reverse
+                # proxy's keep-alive connections to gomath are still open (they would close
+                # only as the programs stop, which is no part of the scenario).
                 all_closed = proxy.open_connections == 0
                 nursery.cancel_scope.cancel()
-            steps.append({"action": "stop", "label": "gomath, goreverseproxy"})
+            steps.append({"action": "stop", "label": f"gomath, {program}"})
     kind = "XHR" if transport == "xhr" else "WebSocket"
-    default = (
-        f"gomath registers to Go's reverse proxy (goreverseproxy, link 'proxy': register(url) "
-        f"with kiteKey authentication, Go's RegisterToProxy via KITE_PROXY_URL), then goclient "
-        f"calls {method}({args.strip()[1:-1]}) through the public URL it answered, "
-        f"/proxy/<kite id>; the reverse proxy forwards to gomath (link 'math'). "
-        f"Transport: {kind}."
-    )
+    call = f"{method}({args.strip()[1:-1]})"
+    if tunnel:
+        default = (
+            f"gomath registers to Go's tunnel proxy (gotunnelproxy, link 'tunnel': register "
+            f"with kiteKey authentication, Go's RegisterToTunnel via KITE_PROXY_URL), then "
+            f"goclient calls {call} at the URL it answered, /proxy?kiteID=<kite id>: the proxy "
+            f"calls kite.tunnel({{url}}) on gomath, which dials /tunnel/...?token=<JWT> and "
+            f"serves the client's session over it. Transport: {kind}."
+        )
+    else:
+        default = (
+            f"gomath registers to Go's reverse proxy (goreverseproxy, link 'proxy': "
+            f"register(url) with kiteKey authentication, Go's RegisterToProxy via "
+            f"KITE_PROXY_URL), then goclient calls {call} through the public URL it answered, "
+            f"/proxy/<kite id>; the reverse proxy forwards to gomath (link 'math'). "
+            f"Transport: {kind}."
+        )
     outputs = [{"label": "goclient", "rc": result.returncode, "stdout": result.stdout}]
     meta = _meta(name, description or default, recorded_at, build, steps, outputs, all_closed)
     meta["nondeterministic"] += list(_PROXY_NONDETERMINISTIC)
-    meta["software"]["server"] = "goreverseproxy and gomath"
+    if tunnel:
+        meta["nondeterministic"].append("the tunnel token (JWT) and its tunnel number (seq)")
+    meta["software"]["server"] = f"{program} and gomath"
     events = _write_decoded(directory, name, meta)
     return Recording(name, directory, result.returncode, result.stdout, events)
+
+
+_TUNNEL_URL = re.compile(r"http://[^\\\"]+/proxy\?kiteID=[0-9a-f-]+")
+
+
+async def _tunnel_url(raw_path: Path) -> str:
+    """The URL Go's tunnel proxy answered to gomath's ``register``, read from the recording so
+    far (the tunnel proxy prints nothing)."""
+    while True:
+        for event in decode_raw_file(raw_path):
+            if event.get("dir") == "s2c" and "kiteID" in str(event.get("data", "")):
+                match = _TUNNEL_URL.search(str(event["data"]))
+                if match is not None:
+                    return match.group(0)
+        await trio.sleep(0.05)
 
 
 def _meta(

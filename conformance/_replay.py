@@ -466,7 +466,14 @@ async def replay_server_role(
         return Outcome(sc.name, "server", "skip", SERVER_SKIPS[sc.name])
     links = {e.link or "" for e in sc.events if e.kind == "tcp-open"}
     if not links <= {"math", "kontrol", PROXY_LINK}:
-        return Outcome(sc.name, "server", "skip", f"no Python twin for servers {sorted(links)}")
+        why = f"no Python twin for servers {sorted(links)}"
+        if "tunnel" in links:
+            why = (
+                "cannot drive: our TunnelProxy hands the kite its own tunnel URL (a random token "
+                "where Go signs a JWT), which the recorded kite's /tunnel request cannot carry; "
+                "this replay plays recorded bytes only"
+            )
+        return Outcome(sc.name, "server", "skip", why)
     if sc.name in KONTROL_SKIPS:
         return Outcome(sc.name, "server", "skip", KONTROL_SKIPS[sc.name])
     heartbeat = any(e.dir == "s2c" and e.sockjs and e.sockjs.frame == "h" for e in sc.events)
@@ -561,6 +568,8 @@ async def replay_client_role(sc: Scenario, *, captures: Path = CAPTURES_DIR) -> 
     from ._replay_client import replay_client_role_diff
     from ._replay_kontrol_client import kontrol_client_plan, replay_kontrol_client_diff
     from ._replay_script import UnreplayableError, read_script
+    from ._replay_tunnel import KITE as TUNNEL_KITE
+    from ._replay_tunnel import replay_tunnel_kite_diff, tunnel_parties
 
     raw = _raw_client(sc)
     if raw is not None:
@@ -568,9 +577,21 @@ async def replay_client_role(sc: Scenario, *, captures: Path = CAPTURES_DIR) -> 
     tolerated: set[str] = set()
     layer = ""
     try:
+        tunnel = tunnel_parties(sc)
         parties = proxy_parties(sc)
-        plan = kontrol_client_plan(sc) if parties is None else None
-        if parties is not None:
+        plan = kontrol_client_plan(sc) if parties is None and tunnel is None else None
+        if tunnel is not None:
+            layer = "sockets, through a tunnel proxy"
+            diff = None
+            for label, party in tunnel:
+                if label == TUNNEL_KITE:
+                    diff = await replay_tunnel_kite_diff(party, tolerated, captures=captures)
+                else:
+                    diff = await replay_client_role_diff(party, tolerated, captures=captures)
+                if diff is not None:
+                    diff = f"{label}: {diff}"
+                    break
+        elif parties is not None:
             layer = "sockets, through a reverse proxy"
             diff = None
             for label, party in parties:

@@ -53,22 +53,39 @@ _SOCKJS_TARGET = re.compile(r"^(.*)/[^/.]+/[^/.]+/(?:websocket|xhr|xhr_send|xhr_
 
 
 def kite_path(sc: Scenario) -> str:
-    """The path of the URL the recorded client dialled: ``/kite``, or through a reverse
-    proxy ``/proxy/<kite id>`` (what its first SockJS request's target starts with)."""
+    """The path (and query) of the URL the recorded client dialled: ``/kite``, through a
+    reverse proxy ``/proxy/<kite id>``, through a tunnel proxy ``/proxy?kiteID=<kite id>``
+    (read from its first SockJS request's target)."""
     for ev in sc.events:
         if ev.kind == "http-request" and ev.dir == "c2s" and ev.target:
-            match = _SOCKJS_TARGET.match(ev.target.partition("?")[0])
-            if match is not None:
-                return match.group(1)
+            path = _dialled(ev.target)
+            if path is not None:
+                return path
     return "/kite"
 
 
+def _dialled(target: str) -> str | None:
+    """The URL path and query a SockJS client dialled to send a request to `target` (the
+    transport's ``/<server>/<session>/<transport>`` sits between them)."""
+    path, _, query = target.partition("?")
+    match = _SOCKJS_TARGET.match(path)
+    if match is None:
+        return None
+    return match.group(1) + (f"?{query}" if query else "")
+
+
+def _target(path: str, transports: str) -> re.Pattern[str]:
+    base, _, query = path.partition("?")
+    tail = r"\?" + re.escape(query) if query else ""
+    return re.compile(f"^{re.escape(base)}/[0-9]{{3}}/[^/.]+/({transports}){tail}$")
+
+
 def _ws_target(path: str) -> re.Pattern[str]:
-    return re.compile("^" + re.escape(path) + r"/[0-9]{3}/[^/.]+/websocket$")
+    return _target(path, "websocket")
 
 
 def _xhr_target(path: str) -> re.Pattern[str]:
-    return re.compile("^" + re.escape(path) + r"/[0-9]{3}/[^/.]+/(xhr|xhr_send)$")
+    return _target(path, "xhr|xhr_send")
 
 
 _OPCODES = {"ws-continuation": 0, "ws-text": 1, "ws-binary": 2, "ws-close": 8, "ws-ping": 9}
@@ -192,8 +209,9 @@ async def _play(
                 line, headers = await _read_request(stream)
                 method, _, rest = line.partition(" ")
                 target = rest.rpartition(" ")[0]
-                if method != ev.method or not _ws_target(kite_path(sc)).match(target):
-                    want = f"{ev.method} {kite_path(sc)}/<server>/<session>/websocket"
+                dialled = _dialled(ev.target or "") or "/kite"
+                if method != ev.method or not _ws_target(dialled).match(target):
+                    want = f"{ev.method} {dialled} + /<server>/<session>/websocket"
                     return f"{where}: want {want}, got {line!r}"
                 response = next(
                     e for e in sc.events if e.kind == "http-response" and e.conn == ev.conn
@@ -323,15 +341,16 @@ async def replay_client_role_diff(
     return compare_outcomes(calls, outcomes) or _compare_output(sc, calls, outcomes)
 
 
-def _client_kite(identity: Mapping[str, Any]) -> Kite:
+def _client_kite(identity: Mapping[str, Any], config: Config | None = None) -> Kite:
     """Our twin of the recorded client kite: its name, version, username, environment and
-    region (the id and hostname are this machine's; the replay masks them)."""
+    region (the id and hostname are this machine's; the replay masks them), on `config`
+    (default: `Config()`) with those fields replaced."""
 
     def text(key: str, default: str) -> str:
         value = identity.get(key)
         return value if isinstance(value, str) and value else default
 
-    config = Config(
+    config = (config or Config()).replace(
         username=text("username", "unknown"),
         environment=text("environment", "unknown"),
         region=text("region", "unknown"),

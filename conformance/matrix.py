@@ -93,8 +93,9 @@ _PRX, _FAIL = "test_interop_proxy", "test_interop_proxy_failover"
 _TUN = "test_interop_tunnel"
 _CALLS = "results, callbacks both ways, `client.hello`, every error type, request limit"
 _PROXIED = (
-    "listed by Python Kontrol under the proxy's URL; called there by the Python client, goquery,"
-    " goclient (WebSocket, XHR, callbacks) and `kite tell`; dropped when the kite stops"
+    "listed by Python Kontrol under the proxy's URL; called there by the Python client,"
+    " goquery, goclient (WebSocket and XHR, callbacks over both) and `kite tell`; dropped"
+    " when the kite stops"
 )
 _MOVED = (
     "its proxy stopped: registers through a second one (reverse; tunnel), Kontrol lists the"
@@ -121,6 +122,13 @@ def _go_client(transport: str) -> Callable[[Outcome], bool]:
     return _any(
         _select(_GO, "test_go_client_calls_python_kite", transport),
         _select(_GO, "test_request_limit_spans_connections", transport),
+    )
+
+
+def _tunnelled(who: str) -> Callable[[Outcome], bool]:
+    return _any(
+        _select(_PRX, "test_kite_behind_python_proxy", who, "tunnel"),
+        _select(_PRX, "test_long_messages_through_python_tunnel_proxy", who),
     )
 
 
@@ -230,21 +238,22 @@ CELLS: tuple[Cell, ...] = (
     Cell(
         "Go kite (gomath -register tunnel)",
         "Python tunnel proxy (`TunnelProxy`)",
-        _PROXIED,
-        _select(_PRX, "test_kite_behind_python_proxy", "go", "tunnel"),
+        _PROXIED + "; 100,000-character messages both ways",
+        _tunnelled("go"),
         _PRX,
     ),
     Cell(
         "Python kite (`register_to_tunnel`)",
         "Python tunnel proxy (`TunnelProxy`)",
-        _PROXIED,
-        _select(_PRX, "test_kite_behind_python_proxy", "python", "tunnel"),
+        _PROXIED + "; 100,000-character messages both ways",
+        _tunnelled("python"),
         _PRX,
     ),
     Cell(
         "Python kite (`register_to_proxy`)",
         "Go reverse proxy (goreverseproxy)",
-        "listed under the Go proxy's URL; Python client, goclient (WebSocket, XHR, callbacks)",
+        "listed under the Go proxy's URL; Python client, goclient (WebSocket and XHR,"
+        " callbacks over both)",
         _select(_PRX, "test_python_kite_behind_go_proxy"),
         _PRX,
     ),

@@ -72,6 +72,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="record gomath registering to Go's reverse proxy and goclient calling through it",
     )
+    parser.add_argument(
+        "--tunnel-proxy",
+        action="store_true",
+        help="record gomath registering to Go's tunnel proxy and goclient calling through it",
+    )
     parser.add_argument("--description", help="meta.json description")
     parser.add_argument("--expect", help="regex goclient's stdout must match (meta.json checks)")
     parser.add_argument("--settle", type=float, default=2.0, help="seconds to wait for closes")
@@ -111,9 +116,9 @@ def main(argv: list[str] | None = None) -> int:
                 **common,
             )
         call = {"method": args.method, "args": args.args, "transport": args.transport}
-        if args.reverse_proxy:
+        if args.reverse_proxy or args.tunnel_proxy:
             return await record_reverse_proxy_scenario(
-                args.name, client_flags=client_flags, **call, **common
+                args.name, client_flags=client_flags, tunnel=args.tunnel_proxy, **call, **common
             )
         return await record_scenario(
             args.name,

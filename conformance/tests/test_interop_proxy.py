@@ -6,7 +6,7 @@ implementations.
   Python kite (`Kite.register_to_proxy`/`Kite.register_to_tunnel`) are listed by Kontrol
   under ``http://127.0.0.1:<proxy port>/proxy/<kite id>`` (reverse) or
   ``.../proxy?kiteID=<kite id>`` (tunnel); the Python client (through Kontrol, with the
-  token), ``goquery``, ``goclient`` (WebSocket and XHR, callbacks included) and ``kite tell``
+  token), ``goquery``, ``goclient`` (WebSocket and XHR, callbacks over both) and ``kite tell``
   (by URL and by query) call them there. Stopping the kite drops it from the proxy (502 after).
 * A Python kite behind ``goreverseproxy`` (Go's reverse proxy, see its source) found through
   Kontrol: listed under the Go proxy's URL and called through it (Go's tunnel proxy:
@@ -19,6 +19,7 @@ Failover between proxies: ``test_interop_proxy_failover``.
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -92,19 +93,18 @@ async def kite_tell(key: Path, target: str, method: str, *args: str) -> str:
 async def go_calls(go_build: GoBuild, url: str, key: Path) -> None:
     """goclient (kiteKey of `key`) calls `url` over WebSocket and XHR, a callback included."""
     auth = ("-kitekey", str(key))
+    countdown = '[{"from": 2, "cb": "$callback"}]'
     for transport in ("websocket", "xhr"):
         result = await goclient(go_build, url, transport, "square", "[7]", *auth)
         assert result.returncode == 0, result.stdout + result.stderr
         assert parse_lines(result) == [49]
-    result = await goclient(
-        go_build, url, "websocket", "countdown", '[{"from": 2, "cb": "$callback"}]', *auth
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert parse_lines(result) == [
-        {"args": [2], "callback": "0.cb"},
-        {"args": [1], "callback": "0.cb"},
-        "done",
-    ]
+        result = await goclient(go_build, url, transport, "countdown", countdown, *auth)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert parse_lines(result) == [
+            {"args": [2], "callback": "0.cb"},
+            {"args": [1], "callback": "0.cb"},
+            "done",
+        ]
 
 
 @pytest.mark.parametrize("via", ["proxy", "tunnel"])
@@ -162,3 +162,24 @@ async def test_kite_proxy_url_skips_kontrol_lookup(tmp_path: Path) -> None:
                     caller = Kite("caller", "1.0.0", config)
                     async with caller.dial(math.public) as remote:
                         assert await remote.tell("square", 3) == 9
+
+
+@pytest.mark.parametrize("who", ["python", "go"])
+async def test_long_messages_through_python_tunnel_proxy(
+    go_build: GoBuild, tmp_path: Path, who: Literal["python", "go"]
+) -> None:
+    """goclient's 100,000-character `echo` crosses our tunnel proxy both ways whole (Go's
+    tunnel proxy ends its process on any message over 32 KiB)."""
+    big = "x" * 100_000
+    args = tmp_path / "args.json"
+    args.write_text(json.dumps([big]))
+    with trio.fail_after(90):
+        async with (
+            kontrol_with_users(tmp_path) as (owner, alice, kontrol_url),
+            python_proxy(owner, kontrol_url, "tunnel"),
+            math_behind(who, go_build, owner, kontrol_url, "tunnel") as math,
+        ):
+            auth = ("-kitekey", str(alice))
+            result = await goclient(go_build, math.public, "websocket", "echo", f"@{args}", *auth)
+            assert result.returncode == 0, result.stdout[:300] + result.stderr
+            assert parse_lines(result) == [[big]]

@@ -17,6 +17,7 @@ from conformance._captures import load_scenario
 from conformance._replay import load_scenarios
 from conformance._replay_client import kite_path
 from conformance._replay_proxy import PROXY_LINK, AddressMap, proxy_parties, recorded_address
+from conformance._replay_tunnel import CLIENT, KITE, tunnel_parties
 from conformance.tests.test_recorder import _replay
 
 
@@ -52,6 +53,36 @@ def test_addresses_are_rewritten_only_towards_the_proxy() -> None:
     assert recorded not in sent
     assert "http://127.0.0.1:1111/kite" in sent
     assert addresses.event(register, "math") is register
+
+
+def test_tunnel_parties_put_the_tunnel_with_its_kite() -> None:
+    sc = load_scenario("tunnel-proxy-square")
+    parties = tunnel_parties(sc)
+    assert parties is not None
+    assert [label for label, _ in parties] == [KITE, CLIENT]
+    (_, kite), (_, client) = parties
+    kite_targets = [e.target or "" for e in kite.events if e.kind == "http-request"]
+    assert [t.split("/")[1] for t in kite_targets] == ["kite", "tunnel"]
+    assert "?token=eyJ" in kite_targets[1]
+    assert kite_path(client).startswith("/proxy?kiteID=")
+    assert kite.client_outputs == ()
+    assert tunnel_parties(load_scenario("reverse-proxy-square")) is None
+
+
+@pytest.mark.go
+def test_live_tunnel_proxy_recording_replays_its_clients(tmp_path: Path) -> None:
+    """Go's tunnel proxy: the client role (our kite behind the tunnel, a client through it)
+    passes (the server role is skipped with its reason)."""
+    from conformance._gopeers import go_peers_or_skip
+
+    go_peers_or_skip()
+    argv = ["tp", "--tunnel-proxy", "--method", "square", "--args", "[3]", "--out", str(tmp_path)]
+    assert record.main(argv) == 0
+    (scenario,) = load_scenarios(tmp_path)
+    assert scenario.client_outputs[0]["stdout"] == "9\n"
+    done = _replay(tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "pass  client  tp  [sockets, through a tunnel proxy]" in done.stdout
 
 
 @pytest.mark.go

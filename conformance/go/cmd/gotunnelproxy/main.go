@@ -5,6 +5,7 @@
 // port. It registers `ws://<public host>/kite` to Kontrol (the package always does).
 //
 //	gotunnelproxy -public-key P -private-key K -kitekey KEY [-kontrol-url URL] [-port 0]
+//	    [-public-host HOST:PORT]
 package main
 
 import (
@@ -32,6 +33,7 @@ func main() {
 		kiteKey    = flag.String("kitekey", "", "kite key file (identity, Kontrol URL and key)")
 		kontrolURL = flag.String("kontrol-url", "", "Kontrol URL (default: the kite key's kontrolURL)")
 		quiet      = flag.Bool("quiet", false, "log errors only")
+		publicHost = flag.String("public-host", "", "host:port of the URLs it hands out (default: <ip>:<port>)")
 	)
 	flag.Parse()
 
@@ -63,6 +65,9 @@ func main() {
 
 	t := tunnelproxy.New(cfg, "0.0.1", string(pub), string(priv))
 	t.PublicHost = net.JoinHostPort(*ip, strconv.Itoa(*port))
+	if *publicHost != "" {
+		t.PublicHost = *publicHost
+	}
 	if *quiet {
 		t.Kite.SetLogLevel(kite.ERROR)
 	}
