@@ -409,4 +409,10 @@ RELATIVE_GOALS = [
         "Python -> Python, sequential, ahead of Pyro5",
         ahead=True,
     ),
+    RelativeGoal(
+        "rpc.square.seq[py->py xhr]",
+        "rpc.square.seq[py->go xhr]",
+        1.0,
+        "Python client over XHR: Python kite at least Go kite (issue #22)",
+    ),
 ]

@@ -34,7 +34,7 @@ from typing import Any, Literal
 import trio
 
 from kite import Kite, KiteServer, kite_sockjs_options
-from kite.proxy import ReverseProxy
+from kite.proxy import ReverseProxy, TunnelProxy
 
 from ._capture_clock import CaptureClock, capture_origin
 from ._captures import CAPTURES_DIR, Event, Scenario
@@ -48,10 +48,13 @@ from ._normalise import (
 )
 from ._replay_proxy import (
     PROXY_LINK,
+    TUNNEL_LINK,
     AddressMap,
+    TunnelURLs,
     behind_proxy,
     proxy_parties,
     reverse_proxy_twin,
+    tunnel_proxy_twin,
 )
 from ._replay_wire import ReplayError, ServerEvent, ServerReader, request_bytes, ws_frame_bytes
 
@@ -65,7 +68,7 @@ __all__ = [
 
 Role = Literal["server", "client"]
 #: A server the replay runs in place of a recorded Go server.
-Server = Kite | ReverseProxy
+Server = Kite | ReverseProxy | TunnelProxy
 Status = Literal["pass", "fail", "skip", "n/a"]
 
 #: Seconds to wait for each thing our server should send.
@@ -377,13 +380,14 @@ async def _replay_server(
         ports: dict[str, int] = {}
         for link, server_kite in servers.items():
             serving: AbstractAsyncContextManager[KiteServer]
-            if isinstance(server_kite, ReverseProxy):
+            if isinstance(server_kite, ReverseProxy | TunnelProxy):
                 serving = server_kite.serve("127.0.0.1", 0, grace_period=0.5)
             else:
                 options = kite_sockjs_options(server_kite.config, allowed_origins=("*",))  # Go's
                 serving = server_kite.serve("127.0.0.1", 0, options=options, grace_period=0.5)
             ports[link] = (await stack.enter_async_context(serving)).port
         addresses = AddressMap.of(sc, ports)
+        tunnels = TunnelURLs()
         links = {e.conn: e.link or "" for e in sc.events if e.kind == "tcp-open"}
         streams: dict[int, trio.SocketStream] = {}
         readers: dict[int, ServerReader] = {}
@@ -399,7 +403,7 @@ async def _replay_server(
                         readers[ev.conn] = ServerReader(streams[ev.conn])
                         continue
                     stream = streams[ev.conn]
-                    ev = addresses.event(ev, links[ev.conn])
+                    ev = tunnels.event(addresses.event(ev, links[ev.conn]))
                     try:
                         if ev.kind == "http-request":
                             readers[ev.conn].head_requests.append(ev.method == "HEAD")
@@ -420,6 +424,7 @@ async def _replay_server(
                         got = await readers[ev.conn].next_event()
                     except ReplayError as exc:
                         return f"{where}: {exc}"
+                    got = tunnels.learn(ev, got, tolerated)
                     target = ""
                     if ev.kind == "http-response" and requests.get(ev.conn):
                         target = requests[ev.conn].pop(0)
@@ -465,15 +470,8 @@ async def replay_server_role(
     if sc.name in SERVER_SKIPS:
         return Outcome(sc.name, "server", "skip", SERVER_SKIPS[sc.name])
     links = {e.link or "" for e in sc.events if e.kind == "tcp-open"}
-    if not links <= {"math", "kontrol", PROXY_LINK}:
-        why = f"no Python twin for servers {sorted(links)}"
-        if "tunnel" in links:
-            why = (
-                "cannot drive: our TunnelProxy hands the kite its own tunnel URL (a random token "
-                "where Go signs a JWT), which the recorded kite's /tunnel request cannot carry; "
-                "this replay plays recorded bytes only"
-            )
-        return Outcome(sc.name, "server", "skip", why)
+    if not links <= {"math", "kontrol", PROXY_LINK, TUNNEL_LINK}:
+        return Outcome(sc.name, "server", "skip", f"no Python twin for servers {sorted(links)}")
     if sc.name in KONTROL_SKIPS:
         return Outcome(sc.name, "server", "skip", KONTROL_SKIPS[sc.name])
     heartbeat = any(e.dir == "s2c" and e.sockjs and e.sockjs.frame == "h" for e in sc.events)
@@ -481,7 +479,7 @@ async def replay_server_role(
     async with _servers(sc, links, captures, server_kite) as servers:
         if heartbeat:  # Go's 10 s SockJS heartbeat, shortened so the replay stays fast
             for server in servers.values():
-                k = server.kite if isinstance(server, ReverseProxy) else server
+                k = server if isinstance(server, Kite) else server.kite
                 k.config = k.config.replace(sockjs_heartbeat_delay=0.3)
         tolerated: set[str] = set()
         diff = await _replay_server(sc, servers, EVENT_TIMEOUT, tolerated)
@@ -506,6 +504,8 @@ async def _servers(
         servers["math"] = server_kite or gomath_kite(
             auth="-auth" in flags, kitekey="-kitekey" in flags, captures=captures, clock=clock
         )
+    if TUNNEL_LINK in links:
+        servers[TUNNEL_LINK] = tunnel_proxy_twin(sc, captures, clock)
     if PROXY_LINK in links:
         servers[PROXY_LINK] = reverse_proxy_twin(sc, captures, clock)
         if "math" in links:

@@ -16,27 +16,44 @@ are).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from kite import Config, KiteKey
-from kite.proxy import ReverseProxy
+from kite.proxy import ReverseProxy, TunnelProxy
 
 from ._captures import Event, Scenario
 from ._gomath import judge_on_clock, keys_dir
+from ._replay_wire import ServerEvent
 
 __all__ = [
     "PROXY_LINK",
+    "TUNNEL_LINK",
+    "TUNNEL_TOKEN",
     "AddressMap",
+    "TunnelURLs",
     "behind_proxy",
     "proxy_parties",
     "recorded_address",
     "reverse_proxy_twin",
+    "tunnel_proxy_twin",
 ]
 
 #: The link name of a recorded reverse proxy.
 PROXY_LINK = "proxy"
+#: The link name of a recorded tunnel proxy.
+TUNNEL_LINK = "tunnel"
+
+#: The version ``gotunnelproxy`` gives its kite (``tunnelproxy.New(cfg, "0.0.1", ...)``).
+GO_TUNNEL_VERSION = "0.0.1"
+
+#: A tunnel URL in a ``kite.tunnel`` call (inside escaped JSON text too).
+_TUNNEL_URL = re.compile(r"wss?://[^\"\\]*/tunnel/[^\"\\]*")
+
+#: Named on the line when our tunnel proxy's ``kite.tunnel`` URL stood in for Go's.
+TUNNEL_TOKEN = "tunnel URL: our token and tunnel number where Go signs a JWT (opaque to the kite)"
 
 
 def behind_proxy(link: str) -> str:
@@ -56,25 +73,77 @@ def recorded_address(sc: Scenario, link: str) -> tuple[str, int] | None:
     return None
 
 
-def _proxy_flags(sc: Scenario) -> list[str]:
+def _proxy_flags(sc: Scenario, program: str) -> list[str]:
     for step in sc.steps:
         cmd = str(step.get("cmd", "")).split()
-        if cmd[:1] == ["bin/goreverseproxy"]:
+        if cmd[:1] == [f"bin/{program}"]:
             return cmd[1:]
     return []
 
 
-def reverse_proxy_twin(sc: Scenario, captures: Path, clock: Callable[[], float]) -> ReverseProxy:
-    """Our reverse proxy like the scenario's (public address, kite key), on `clock`."""
-    address = recorded_address(sc, PROXY_LINK)
+def _twin_config(
+    sc: Scenario, program: str, link: str, captures: Path, clock: Callable[[], float]
+) -> tuple[Config, str, int | None]:
+    """The config (the captures' kite key with ``-kitekey``) and public address of our twin of
+    the recorded `program` serving `link`."""
+    address = recorded_address(sc, link)
     host, port = address if address is not None else ("127.0.0.1", None)
     config = Config()
-    if "-kitekey" in _proxy_flags(sc):
+    if "-kitekey" in _proxy_flags(sc, program):
         raw = (keys_dir(captures) / "anchor.kite.key").read_text()
         config = config.with_kite_key(KiteKey.parse(raw, now=clock()))
+    return config, host, port
+
+
+def reverse_proxy_twin(sc: Scenario, captures: Path, clock: Callable[[], float]) -> ReverseProxy:
+    """Our reverse proxy like the scenario's (public address, kite key), on `clock`."""
+    config, host, port = _twin_config(sc, "goreverseproxy", PROXY_LINK, captures, clock)
     proxy = ReverseProxy(config, public_host=host, public_port=port)
     judge_on_clock(proxy.kite, clock)
     return proxy
+
+
+def tunnel_proxy_twin(sc: Scenario, captures: Path, clock: Callable[[], float]) -> TunnelProxy:
+    """Our tunnel proxy like the scenario's ``gotunnelproxy`` (public address, kite key, its
+    kite's version), on `clock`."""
+    config, host, port = _twin_config(sc, "gotunnelproxy", TUNNEL_LINK, captures, clock)
+    proxy = TunnelProxy(config, public_host=host, public_port=port)
+    proxy.kite.version = GO_TUNNEL_VERSION
+    judge_on_clock(proxy.kite, clock)
+    return proxy
+
+
+@dataclass
+class TunnelURLs:
+    """The tunnel URLs our tunnel proxy handed out in place of the recorded ones.
+
+    A recorded kite dials the tunnel URL Go's proxy gave it (a JWT in it); ours gives its own.
+    `learn` notes ours when our ``kite.tunnel`` call arrives (and puts the recorded one in its
+    place for the comparison); `event` then sends the kite's tunnel request to ours."""
+
+    targets: dict[str, str] = field(default_factory=dict)  # recorded target → ours
+
+    def learn(self, ev: Event, got: ServerEvent, tolerated: set[str]) -> ServerEvent:
+        if ev.kind != "ws-text" or "kite.tunnel" not in (ev.data or ""):
+            return got
+        text = got.body.decode("utf-8", "replace")
+        recorded, ours = _TUNNEL_URL.search(ev.data or ""), _TUNNEL_URL.search(text)
+        if recorded is None or ours is None:
+            return got
+        self.targets[_target(recorded.group(0))] = _target(ours.group(0))
+        tolerated.add(TUNNEL_TOKEN)
+        return replace(got, body=text.replace(ours.group(0), recorded.group(0)).encode())
+
+    def event(self, ev: Event) -> Event:
+        if ev.kind == "http-request" and ev.target in self.targets:
+            return replace(ev, target=self.targets[ev.target])
+        return ev
+
+
+def _target(url: str) -> str:
+    """The request target of a URL (``/path?query``)."""
+    rest = url.split("://", 1)[1]
+    return "/" + rest.partition("/")[2]
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ import trio
 from test_http_server import make_tls_contexts
 from test_proxy import dropped, square_kite
 
-from kite import Config, Kite, KiteError
+from kite import Client, Config, Kite, KiteError, Request
 from kite._http import HTTPClient
 from kite._sockjs._tunnel import TUNNEL_METHOD, tunnel_handler
 from kite.proxy import TunnelLimits, TunnelProxy
@@ -41,6 +41,19 @@ async def behind(proxy_url: str, k: Kite) -> AsyncIterator[str]:
     Leaving closes its connection to the proxy."""
     async with k.dial(proxy_url) as proxy:
         yield await proxy.tell("register", "")
+
+
+@asynccontextmanager
+async def called_through(proxy: TunnelProxy, k: Kite) -> AsyncIterator[Client]:
+    """`proxy` serving on 127.0.0.1 with `k` behind it, and a caller's connection to `k`
+    through it, for the block."""
+    caller = Kite("caller", "1.0.0", OPEN)
+    async with (
+        proxy.serve("127.0.0.1", 0) as proxy_server,
+        behind(proxy_server.url, k) as public,
+        caller.dial(public) as remote,
+    ):
+        yield remote
 
 
 @pytest.mark.parametrize(
@@ -85,16 +98,37 @@ async def test_kite_reachable_through_tunnels_then_dropped(transport: str) -> No
             assert b"is registered here" in response.body
 
 
+async def test_tunnel_carries_before_the_kite_answers_kite_tunnel() -> None:
+    """Like Go's proxy, ours carries a tunnel as soon as the kite dials in: here the kite
+    answers `kite.tunnel` only after a call has come through the tunnel (a Go kite may answer
+    that late; the replay of conformance/captures/tunnel-proxy-* recorded one)."""
+    proxy = TunnelProxy(OPEN, limits=TunnelLimits(open_timeout=20.0))
+    math = square_kite()
+    through = trio.Event()
+    dial_tunnel = tunnel_handler(math, timeout=10.0)
+
+    async def answer_late(r: Request) -> None:
+        await dial_tunnel(r)
+        await through.wait()
+
+    math.handle_func(TUNNEL_METHOD, answer_late)
+
+    @math.method()
+    def mark(n: int) -> int:
+        through.set()
+        return n
+
+    with trio.fail_after(10):
+        async with called_through(proxy, math) as remote:
+            assert await remote.tell("mark", 7) == 7
+            assert await remote.tell("square", 3) == 9
+
+
 async def test_tunnels_end_with_the_kite_connection() -> None:
     proxy = TunnelProxy(OPEN)
     math = hidden_kite()
-    caller = Kite("caller", "1.0.0", OPEN)
     with trio.fail_after(30):
-        async with (
-            proxy.serve("127.0.0.1", 0) as proxy_server,
-            behind(proxy_server.url, math) as public,
-            caller.dial(public) as remote,
-        ):
+        async with called_through(proxy, math) as remote:
             assert await remote.tell("square", 2) == 4
             gone = dropped(proxy, math.id)
             await math_leaves(proxy, math.id)

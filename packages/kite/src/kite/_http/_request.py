@@ -130,11 +130,11 @@ class ServerConnection:
 
     async def send(self, data: bytes) -> None:
         try:
-            with map_errors(closed=ConnectionClosedError("client went away", code=1000)):
+            with map_errors():
                 await self.stream.send_all(data)
-        except ConnectionClosedError:
+        except ConnectionClosedError as exc:
             self.client_gone = True
-            raise
+            raise ConnectionClosedError("client went away", code=1000) from exc.__cause__
 
 
 class HTTPRequest:

@@ -253,25 +253,58 @@ class TunnelProxy(PublicKite):
         self._tokens[tunnel.token] = tunnel
         try:
             with tunnel.scope:
-                kite_side = await self._open(known, kite_id, tunnel, session.session_id)
-                if kite_side is not None:
-                    await join(session, kite_side)
+                async with trio.open_nursery() as asking:
+                    kite_side = await self._open(known, kite_id, tunnel, session.session_id, asking)
+                    if kite_side is not None:
+                        await join(session, kite_side)
+                    asking.cancel_scope.cancel()  # a kite.tunnel call still unanswered
         finally:
             self._tokens.pop(tunnel.token, None)
             known.forget(tunnel)
 
     async def _open(
-        self, known: TunnelledKite, kite_id: str, tunnel: Tunnel, session_id: str
+        self,
+        known: TunnelledKite,
+        kite_id: str,
+        tunnel: Tunnel,
+        session_id: str,
+        asking: trio.Nursery,
     ) -> SockJSPipe | None:
-        """Ask the kite to dial the tunnel; its session, or `None` when it did not come."""
+        """Ask the kite to dial the tunnel (the call runs in `asking`); its session as soon as
+        it dials in, whether or not it has answered yet (as Go's proxy, which starts carrying
+        a tunnel when it arrives: a kite may answer after the first messages have crossed),
+        or `None` when it refused or did not come. A refusal after it dialled in cancels
+        `asking`, which the caller's join runs in: the session ends, as with Go."""
         url = self._tunnel_url(tunnel, session_id)
-        try:
-            await known.peer.call(TUNNEL_METHOD, [{"url": url}], timeout=self.limits.open_timeout)
-        except KiteError as exc:
-            log.warning("[%s] cannot open a tunnel to the kite: %s", kite_id, exc)
-            return None
-        with trio.move_on_after(self.limits.dial_timeout):
-            return await tunnel.wait_arrived()
+        refused = trio.Event()
+
+        async def ask() -> None:
+            try:
+                await known.peer.call(
+                    TUNNEL_METHOD, [{"url": url}], timeout=self.limits.open_timeout
+                )
+            except KiteError as exc:
+                log.warning("[%s] cannot open a tunnel to the kite: %s", kite_id, exc)
+                refused.set()
+                asking.cancel_scope.cancel()
+
+        asking.start_soon(ask)
+        with trio.move_on_after(self.limits.open_timeout + self.limits.dial_timeout):
+            async with trio.open_nursery() as first:
+
+                async def arrival() -> None:
+                    await tunnel.wait_arrived()
+                    first.cancel_scope.cancel()
+
+                async def refusal() -> None:
+                    await refused.wait()
+                    first.cancel_scope.cancel()
+
+                first.start_soon(arrival)
+                first.start_soon(refusal)
+            if refused.is_set():
+                return None
+            return tunnel.kite_side
         log.warning("[%s] the kite did not dial tunnel %d in time", kite_id, tunnel.seq)
         return None
 
