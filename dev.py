@@ -94,7 +94,20 @@ def node_peers() -> None:
 
 
 #: Packages with a mypyc-compiled build (tools/mypyc_build.py); their tests run against both.
-COMPILED_PACKAGES = ["dnode"]
+COMPILED_PACKAGES = ["dnode", "sockjs", "kite"]
+#: The tests run again against the mypyc build: dnode's and sockjs's suites, and kite's tests of
+#: its one compiled module (the WebSocket connection, the servers and clients over it, the frame
+#: properties), not kite's whole suite, which would double its time for code that is interpreted.
+COMPILED_TESTS = [
+    "tests/test_compiled_build.py",
+    "packages/dnode/tests",
+    "packages/sockjs/tests",
+    "packages/kite/tests/test_ws.py",
+    "packages/kite/tests/test_ws_gorilla.py",
+    "packages/kite/tests/test_http_properties.py",
+    "packages/kite/tests/test_serve.py",
+    "packages/kite/tests/test_dial.py",
+]
 
 
 def compiled_build(py: Path) -> Path | str:
@@ -114,7 +127,8 @@ def compiled_build(py: Path) -> Path | str:
 
 
 def test_compiled(py: Path, env: dict[str, str], extra: list[str]) -> None:
-    """Run the compiled packages' test suites again, against the mypyc build."""
+    """Run the compiled modules' tests (`COMPILED_TESTS`) and the capture replay again,
+    against the mypyc build."""
     say("mypyc build of " + ", ".join(COMPILED_PACKAGES))
     where = compiled_build(py)
     if isinstance(where, str):
@@ -122,8 +136,10 @@ def test_compiled(py: Path, env: dict[str, str], extra: list[str]) -> None:
         return
     say("pytest against the mypyc build")
     env = {**env, "PYTHONPATH": str(where), "KITE_COMPILED": ",".join(COMPILED_PACKAGES)}
-    tests = [f"packages/{name}/tests" for name in COMPILED_PACKAGES]
-    run(py, "-m", "pytest", *extra, *tests, env=env)
+    run(py, "-m", "pytest", *extra, *COMPILED_TESTS, env=env)
+    if (ROOT / "conformance" / "__main__.py").exists():
+        say("conformance replay of recorded Go traffic, against the mypyc build")
+        run(py, "-m", "conformance", "replay", env=env)
 
 
 def build_compiled() -> None:

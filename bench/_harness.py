@@ -358,6 +358,23 @@ def calibrate() -> float:
     return min(timeit.repeat("sum(range(1000))", number=2000, repeat=5)) / 2000 * 1e6
 
 
+def compiled_modules() -> list[str]:
+    """The modules of our packages that load from mypyc-compiled extensions (empty: the
+    pure-Python build; ``python3 dev.py build --compiled`` and ``PYTHONPATH`` select the other)."""
+    import importlib.util
+
+    names = []
+    for package in ("dnode", "sockjs", "kite"):
+        spec = importlib.util.find_spec(package)
+        if spec is None or spec.origin is None:
+            continue
+        root = Path(spec.origin).parent
+        for path in sorted(root.rglob("*.so")):
+            module = path.relative_to(root).with_suffix("").with_suffix("")
+            names.append(".".join((package, *module.parts)))
+    return names
+
+
 def _environment() -> dict[str, Any]:
     try:
         import orjson
@@ -372,6 +389,7 @@ def _environment() -> dict[str, Any]:
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
         "orjson": orjson_version,
+        "compiled": compiled_modules(),
     }
 
 
@@ -416,6 +434,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"  {verdict:7s} {g['ratio']:.2f}x (goal {sign} {g['ratio_goal']:g}x)  {g['what']}"
             )
     print(f"machine reference: sum(range(1000)) takes {speed:.1f} us here (~8 us on a fast core)")
+    compiled = compiled_modules()
+    build = f"compiled with mypyc ({', '.join(compiled)})" if compiled else "pure Python"
+    print(f"build: {build}")
     if args.no_save:
         return 1 if any(r.failed for r in results) else 0
     now = dt.datetime.now(dt.UTC)

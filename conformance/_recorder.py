@@ -575,6 +575,8 @@ class _Direction:
             code = struct.unpack_from("!H", payload)[0] if len(payload) >= 2 else None
             event["code"] = code
             event["reason"] = payload[2:].decode("utf-8", "replace")
+            if len(payload) == 1 or _text(payload[2:])[0] == "data_b64":
+                event["data_b64"] = base64.b64encode(payload).decode()  # the bytes as they were
         elif opcode == 2:
             event["data_b64"] = base64.b64encode(payload).decode()
         else:

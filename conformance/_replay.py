@@ -414,6 +414,8 @@ async def _replay_server(
                             await stream.send_eof()
                         elif ev.kind.startswith("ws-"):
                             await stream.send_all(ws_frame_bytes(ev))
+                        elif ev.kind == "tcp-data":  # bytes no frame describes, as sent
+                            await stream.send_all(ev.payload)
                     except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
                         return f"{where}: our server closed the connection first ({exc!r})"
                     continue

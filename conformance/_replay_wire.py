@@ -59,21 +59,27 @@ def request_bytes(event: Event) -> bytes:
 
 
 def ws_frame_bytes(event: Event) -> bytes:
-    """The client WebSocket frame a decoded ``ws-*`` event describes (masked as recorded)."""
-    opcode = _OPCODES[event.kind]
-    if event.kind == "ws-close" and event.code is not None:
+    """The client WebSocket frame a decoded ``ws-*`` event describes: masked as recorded (or
+    not masked, when it was not), any opcode (``ws-opcode-3``), a close payload as its bytes
+    when they were no code and UTF-8 reason (``data_b64``)."""
+    kind = event.kind
+    opcode = _OPCODES[kind] if kind in _OPCODES else int(kind.removeprefix("ws-opcode-"))
+    if kind == "ws-close" and event.code is not None and event.data_b64 is None:
         payload = struct.pack("!H", event.code) + (event.reason or "").encode()
     else:
         payload = event.payload
     first = (0x80 if event.fin else 0) | ((event.rsv or 0) << 4) | opcode
-    mask = bytes.fromhex(event.mask) if event.mask else b"\x00\x00\x00\x00"
+    bit = 0 if event.masked is False else 0x80
     n = len(payload)
     if n < 126:
-        head = struct.pack("!BB", first, 0x80 | n)
+        head = struct.pack("!BB", first, bit | n)
     elif n < 1 << 16:
-        head = struct.pack("!BBH", first, 0x80 | 126, n)
+        head = struct.pack("!BBH", first, bit | 126, n)
     else:
-        head = struct.pack("!BBQ", first, 0x80 | 127, n)
+        head = struct.pack("!BBQ", first, bit | 127, n)
+    if not bit:
+        return head + payload
+    mask = bytes.fromhex(event.mask) if event.mask else b"\x00\x00\x00\x00"
     masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload)) if any(mask) else payload
     return head + mask + masked
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import collections
 import json
-import struct
 
 import pytest
 
@@ -27,16 +26,9 @@ from conformance._captures import (
     scenario_names,
     server_frames,
 )
+from conformance._replay_wire import ws_frame_bytes
 
 NAMES = scenario_names()
-_OPCODES = {
-    "ws-continuation": 0,
-    "ws-text": 1,
-    "ws-binary": 2,
-    "ws-close": 8,
-    "ws-ping": 9,
-    "ws-pong": 10,
-}
 
 
 def _encode(ev: Event) -> bytes:
@@ -48,29 +40,14 @@ def _encode(ev: Event) -> bytes:
             start = f"{ev.version} {ev.status} {ev.reason}\r\n"
         head = start + "".join(f"{k}: {v}\r\n" for k, v in ev.headers) + "\r\n"
         return head.encode() + (ev.body or "").encode()
-    if ev.kind not in _OPCODES:
+    if ev.kind == "tcp-data":
+        return ev.payload
+    if not ev.kind.startswith("ws-") or ev.kind == "ws-message":
         return b""
-    if ev.kind == "ws-close" and ev.code is not None:
-        payload = struct.pack("!H", ev.code) + (ev.reason or "").encode()
-    else:
-        payload = ev.payload
-    assert len(payload) == ev.payload_len
-    assert ev.rsv is not None
-    out = bytearray([(0x80 if ev.fin else 0) | (ev.rsv << 4) | _OPCODES[ev.kind]])
-    bit = 0x80 if ev.masked else 0
-    n = len(payload)
-    if n < 126:
-        out.append(bit | n)
-    elif n < 1 << 16:
-        out += bytes([bit | 126]) + struct.pack("!H", n)
-    else:
-        out += bytes([bit | 127]) + struct.pack("!Q", n)
-    if ev.masked:
-        assert ev.mask is not None
-        key = bytes.fromhex(ev.mask)
-        out += key
-        payload = bytes(b ^ key[i % 4] for i, b in enumerate(payload))
-    return bytes(out + payload)
+    frame = ws_frame_bytes(ev)  # the replay's encoder: what it sends is what was recorded
+    if ev.kind != "ws-close" or ev.data_b64 is not None:
+        assert len(ev.payload) == ev.payload_len
+    return frame
 
 
 def test_there_are_scenarios() -> None:

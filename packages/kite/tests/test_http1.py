@@ -340,3 +340,18 @@ def test_heads_we_write_h11_reads_back(status: int, headers: list[tuple[str, str
 def test_invalid_header_lines_are_value_errors(name: str, value: str) -> None:
     with pytest.raises(ValueError):
         header_line(name, value)
+
+
+def test_response_heads_given_as_tuples_are_scanned_once() -> None:
+    from kite._http._request import _scan_headers
+
+    head = (("Content-Type", "text/plain"), ("Content-Length", "3"), ("Date", "x"))
+    first = _scan_headers(head)
+    assert _scan_headers(tuple(head)) is first  # an equal tuple: remembered
+    assert first.declared == "3"
+    assert first.has_date
+    assert first.lines[0] == b"Content-Type: text/plain\r\n"
+    as_lists = [["X", "1"]]  # pairs that are not hashable: scanned, not remembered
+    assert _scan_headers(tuple(as_lists)).lines == (b"X: 1\r\n",)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="invalid response head"):
+        _scan_headers((("Bad Name", "x"),))

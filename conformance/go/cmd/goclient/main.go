@@ -14,7 +14,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/koding/kite"
@@ -156,8 +155,7 @@ func main() {
 	// One output line per call, in the order of -calls, whatever order the answers came in.
 	outputs := make([]interface{}, len(todo))
 	failed := make([]bool, len(todo))
-	tell := func(n int) {
-		res, err := c.TellWithTimeout(todo[n].Method, *timeout, argLists[n]...)
+	answer := func(n int, res *dnode.Partial, err error) {
 		if err != nil {
 			outputs[n] = map[string]interface{}{"error": peer.ErrorMap(err)}
 			failed[n] = true
@@ -170,15 +168,21 @@ func main() {
 		outputs[n] = raw
 	}
 	if *parallel {
-		var wg sync.WaitGroup
+		// Every request is written before any answer is awaited, in the order of -calls
+		// (GoWithTimeout sends, then returns the channel its answer will arrive on), so the
+		// wire order and the callback numbers are the same on every run.
+		waits := make([]func(), len(todo))
 		for n := range todo {
-			wg.Add(1)
-			go func(n int) { defer wg.Done(); tell(n) }(n)
+			n, ch := n, c.GoWithTimeout(todo[n].Method, *timeout, argLists[n]...)
+			waits[n] = func() { r := <-ch; answer(n, r.Result, r.Err) }
 		}
-		wg.Wait()
+		for _, wait := range waits {
+			wait()
+		}
 	} else {
 		for n := range todo {
-			tell(n)
+			res, err := c.TellWithTimeout(todo[n].Method, *timeout, argLists[n]...)
+			answer(n, res, err)
 		}
 	}
 	code := 0

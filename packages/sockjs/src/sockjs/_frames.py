@@ -140,7 +140,7 @@ _GO_ESCAPES.update(
         "\u2029": "\\u2029",
     }
 )
-_GO_ESCAPE_RE = re.compile('[\\x00-\\x1f"\\\\<>&\u2028\u2029\ud800-\udfff]')
+_GO_ESCAPE_RE = re.compile('[\\x00-\\x1f"\\\\<>&\u2028\u2029\\ud800-\\udfff]')
 _HTML_FIXUPS: Final = tuple((c, _GO_ESCAPES[c]) for c in "<>&\u2028\u2029")
 
 
@@ -282,7 +282,7 @@ _OPEN = OpenFrame()
 _HEARTBEAT = HeartbeatFrame()
 
 
-_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+_SURROGATE_RE = re.compile("[\\ud800-\\udfff]")
 
 
 def _go_strings(frame: str, values: list[str]) -> list[str]:

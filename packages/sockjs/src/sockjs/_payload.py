@@ -60,7 +60,7 @@ BROKEN_JSON = "Broken JSON encoding."
 
 # The stdlib decoder's (C) scanner; typeshed types make_scanner's argument oddly.
 _scan: Callable[[str, int], tuple[Any, int]] = make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE = re.compile("[\\ud800-\\udfff]")
 _FORM = "application/x-www-form-urlencoded"
 _JSON_SPACE = " \t\r\n"
 

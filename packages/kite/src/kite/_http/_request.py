@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from email.utils import formatdate
-from typing import cast
+from typing import NamedTuple, cast
 
 import trio
 from wsproto.utilities import generate_accept_token
@@ -56,6 +56,67 @@ _CHUNKED = b"Transfer-Encoding: chunked\r\n"
 _LAST_CHUNK = b"0\r\n\r\n"
 # How a response body goes out (`HTTPRequest._framing`).
 _BY_LENGTH, _BY_CHUNKS, _UNTIL_CLOSE, _NO_BODY = range(4)
+
+
+class _Scanned(NamedTuple):
+    """A handler's response headers as lines, and what `_head` needs to know of them."""
+
+    lines: tuple[bytes, ...]
+    has_date: bool
+    declared: str | None  # the handler's Content-Length
+    connection: str | None  # the handler's Connection, at lines[connection_at]
+    connection_at: int
+    chunked: bool
+
+
+_scanned: dict[tuple[tuple[str, str], ...], _Scanned] = {}
+_SCANNED_SIZE = 512
+
+
+def _scan_headers(headers: Iterable[tuple[str, str]]) -> _Scanned:
+    """Encode and classify a handler's headers; ValueError if one is not valid HTTP.
+
+    Headers given as a tuple (the SockJS endpoint's heads) are remembered: the same few
+    heads repeat (their `Date` changes once a second).
+    """
+    key = headers if type(headers) is tuple else None
+    if key is not None:
+        try:
+            found = _scanned.get(key)
+        except TypeError:  # pairs that are not tuples: not remembered
+            key = found = None
+        if found is not None:
+            return found
+    lines: list[bytes] = []
+    has_date = False
+    declared: str | None = None
+    connection: str | None = None
+    connection_at = 0
+    chunked = False
+    try:
+        for name, value in headers:
+            line = header_line(name, value)
+            lname = name.lower()
+            if lname == "date":
+                has_date = True
+            elif lname == "content-length":
+                declared = value
+            elif lname == "connection":
+                connection = value
+                connection_at = len(lines)
+            elif lname == "transfer-encoding":
+                if value.lower() != "chunked":
+                    raise ValueError("only Transfer-Encoding: chunked is supported")
+                chunked = True
+            lines.append(line)
+    except ValueError as exc:
+        raise ValueError(f"invalid response head: {exc}") from None
+    scanned = _Scanned(tuple(lines), has_date, declared, connection, connection_at, chunked)
+    if key is not None:
+        if len(_scanned) >= _SCANNED_SIZE:
+            _scanned.clear()
+        _scanned[key] = scanned
+    return scanned
 
 
 class DateCache:
@@ -303,30 +364,10 @@ class HTTPRequest:
         """
         if not 200 <= status <= 999:
             raise ValueError(f"invalid response head: illegal status code {status}")
-        lines: list[bytes] = []
-        has_date = False
-        declared: str | None = None  # the handler's Content-Length
-        connection: str | None = None  # the handler's Connection, at lines[connection_at]
-        connection_at = 0
-        chunked = False
-        try:
-            for name, value in headers:
-                line = header_line(name, value)
-                lname = name.lower()
-                if lname == "date":
-                    has_date = True
-                elif lname == "content-length":
-                    declared = value
-                elif lname == "connection":
-                    connection = value
-                    connection_at = len(lines)
-                elif lname == "transfer-encoding":
-                    if value.lower() != "chunked":
-                        raise ValueError("only Transfer-Encoding: chunked is supported")
-                    chunked = True
-                lines.append(line)
-        except ValueError as exc:
-            raise ValueError(f"invalid response head: {exc}") from None
+        scanned = _scan_headers(headers)
+        lines = list(scanned.lines)
+        has_date, declared, chunked = scanned.has_date, scanned.declared, scanned.chunked
+        connection, connection_at = scanned.connection, scanned.connection_at
         if not has_date:
             lines.append(self._conn.date.line())
         keep_alive = self.keep_alive and not self._conn.closing.is_set()

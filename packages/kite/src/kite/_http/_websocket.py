@@ -166,7 +166,7 @@ class WebSocketConnection:
         self._client = client
         self._peer_mask_bit = 0 if client else 0x80  # frames from clients are masked
         #: Received bytes the fast path has not consumed (only before wsproto takes over).
-        self._buffer = trailing_data
+        self._buffer = bytes(trailing_data)  # no copy of bytes
         #: wsproto, once it runs the connection (see the module docstring), and the gate that
         #: judges every byte before wsproto sees it (`_ws_gate`).
         self._wsproto: Connection | None = None
@@ -254,7 +254,7 @@ class WebSocketConnection:
 
     # -- sending -----------------------------------------------------------------------------
 
-    async def _send_raw(self, data: bytes) -> None:
+    async def _send_raw(self, data: bytes | bytearray) -> None:
         """Write bytes under the send lock; a cancelled partial write breaks the connection."""
         if self._sending:  # contended: wait our turn (FIFO); the turn is handed over
             if self._send_waiters is None:
@@ -419,7 +419,7 @@ class WebSocketConnection:
     async def _read(self) -> bytes:
         """The next bytes from the socket (b"" at EOF); a failed socket closes us (1006)."""
         try:
-            chunk = cast(bytes, await self._stream.receive_some(self._read_size))
+            chunk = bytes(await self._stream.receive_some(self._read_size))  # no copy of bytes
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
             await self._read_failed(exc)
         if self._closed is not None:  # closed by another task while we were reading
@@ -486,7 +486,7 @@ class WebSocketConnection:
             have = len(data)
             while have < needed:
                 try:
-                    chunk = cast(bytes, await receive_some(read_size))
+                    chunk = bytes(await receive_some(read_size))  # no copy of bytes
                 except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
                     await self._read_failed(exc)
                 if self._closed is not None:  # closed by another task while we were reading
@@ -562,7 +562,11 @@ class WebSocketConnection:
         if ws.state is ConnectionState.REMOTE_CLOSING:
             # The peer started the close: echo its code with an empty reason, like gorilla; a
             # close frame without a code is answered by one without a code.
-            reply = CloseConnection(code=code if code != 1005 else CloseReason.NO_STATUS_RCVD)
+            reply = (  # the enum member itself: wsproto tells "no code" by identity
+                CloseConnection(code=CloseReason.NO_STATUS_RCVD)
+                if code == CloseReason.NO_STATUS_RCVD
+                else CloseConnection(code=code)
+            )
             error = self._mark_closed(code, reason, local=False)
             with suppress(ConnectionClosedError):
                 await self._send_raw(ws.send(reply))
