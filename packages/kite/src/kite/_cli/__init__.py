@@ -32,9 +32,10 @@ import logging
 import platform
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import trio
 
@@ -150,6 +151,23 @@ def _fail(error: CLIError) -> int:
     return error.status
 
 
+async def _until_interrupted(fn: Callable[..., Awaitable[int]], *args: Any) -> int:
+    """`fn(*args)` until SIGINT, which ends it as a `KeyboardInterrupt` raised by a task of
+    its own, at a checkpoint: never injected into whatever code is running when the signal
+    arrives (code that may be cleaning up a connection at that moment)."""
+    async with trio.open_nursery() as nursery:
+
+        async def interrupted() -> None:
+            with trio.open_signal_receiver(signal.SIGINT) as signals:
+                async for _ in signals:
+                    raise KeyboardInterrupt
+
+        nursery.start_soon(interrupted)
+        status = await fn(*args)
+        nursery.cancel_scope.cancel()
+        return status
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the `kite` command; returns the exit status."""
     args = _parser().parse_args(argv)
@@ -166,6 +184,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         session = Session(options, version(), key=_KEY_USE.get(args.command, "required"))
         run = functools.partial(COMMANDS[args.command], session, args)
+        if args.command in _SERVERS:
+            return trio.run(_until_interrupted, session.run, run)
         return trio.run(session.run, run)
     except KeyboardInterrupt:
         return EXIT_OK if args.command in _SERVERS else 130
